@@ -1,0 +1,16 @@
+// The ordered list of migrations. Listed in code rather than discovered on disk so that
+// the service, the CLI and jest (native ESM) all load them the same way.
+import type { Knex } from 'knex';
+import * as foundation from './20261201000000_foundation.js';
+import * as jobs from './20261201000100_jobs.js';
+
+export interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export const migrations: Migration[] = [
+  { name: '20261201000000_foundation', ...foundation },
+  { name: '20261201000100_jobs', ...jobs },
+];

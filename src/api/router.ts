@@ -1,0 +1,29 @@
+// /api/v1: the admin REST API (api-scoped tokens, RFC 9457 errors).
+import express, { Router } from 'express';
+import type { Knex } from 'knex';
+import { AppError } from '../shared/errors.js';
+import { getTenant } from '../tenancy/service.js';
+import { principalOf, requireToken } from '../tenancy/middleware.js';
+import type { Logger } from '../log/logger.js';
+import { problemHandler } from '../http/problem.js';
+
+export function apiRouter(deps: { knex: Knex; logger: Logger; bodyLimit: number }): Router {
+  const router = Router();
+  router.use(requireToken(deps.knex, 'api'));
+  router.use(
+    express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }),
+  );
+
+  // Who am I: the tenant the token belongs to.
+  router.get('/tenant', async (_req, res) => {
+    res.json(await getTenant(deps.knex, principalOf(res).tenantId));
+  });
+
+  router.use((req) => {
+    throw new AppError('not_found', `no route for ${req.method} ${req.baseUrl}${req.path}`, {
+      status: 404,
+    });
+  });
+  router.use(problemHandler(deps.logger));
+  return router;
+}

@@ -1,0 +1,46 @@
+// The hash chain, as pure functions. Each event's hash covers the previous hash, its
+// sequence number, its tenant and the RFC 8785 (JCS) canonical serialisation of the
+// event's fields, so an edit, deletion, insertion or reordering anywhere changes every
+// hash after it. Personal data is not chained directly: the chain covers a salted
+// digest of the payload, which can later be erased without breaking verification (and
+// the salt, erased with it, stops anyone guessing the payload from the digest).
+import { createHash, randomBytes } from 'node:crypto';
+import canonicalize from 'canonicalize';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface ChainedFields {
+  eventId: string;
+  /** ISO 8601 with milliseconds, as Date.prototype.toISOString() writes it. */
+  occurredAt: string;
+  actorType: string;
+  actorId: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  payloadDigest: string | null;
+}
+
+export function canonicalJson(value: unknown): string {
+  const s = canonicalize(value);
+  if (s === undefined) throw new TypeError('value has no JSON representation');
+  return s;
+}
+
+export function eventHash(
+  prevHash: string,
+  seq: number,
+  tenantId: string,
+  fields: ChainedFields,
+): string {
+  const material = canonicalJson({ prev: prevHash, seq, tenant: tenantId, event: fields });
+  return createHash('sha256').update(material, 'utf8').digest('hex');
+}
+
+export function newSalt(): Buffer {
+  return randomBytes(16);
+}
+
+export function payloadDigest(salt: Buffer, body: unknown): string {
+  return createHash('sha256').update(salt).update(canonicalJson(body), 'utf8').digest('hex');
+}

@@ -1,0 +1,33 @@
+// GDPR erasure: the personal data in a subject's audit payloads is removed, the events
+// and their digests stay, so the chain still verifies. The erasure is itself audited.
+import type { Knex } from 'knex';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { appendAuditEvent } from './append.js';
+import type { Actor } from './types.js';
+
+export async function eraseSubject(
+  knex: Knex,
+  tenantId: string,
+  subjectId: string,
+  actor: Actor,
+  clock: Clock = systemClock,
+): Promise<number> {
+  return knex.transaction(async (trx) => {
+    const erased = await trx('audit_payloads')
+      .where({ tenant_id: tenantId, subject_id: subjectId })
+      .whereNull('erased_at')
+      .update({ body: null, salt: null, erased_at: clock.now().toISOString() });
+    await appendAuditEvent(
+      trx,
+      tenantId,
+      {
+        action: 'audit.subject_erased',
+        actor,
+        target: { type: 'subject', id: subjectId },
+        payload: { payloadsErased: erased },
+      },
+      clock,
+    );
+    return erased;
+  });
+}

@@ -1,0 +1,203 @@
+// Verification walks a tenant's chain from the first event, recomputing every hash,
+// and names the first event where the stored trail stops matching what was appended:
+// edited (hash), inserted or reordered (previous hash), deleted (sequence gap), a
+// payload swapped (digest), or the tail cut off (the head row, and signed checkpoints
+// that point past the end of the chain).
+import type { KeyObject } from 'node:crypto';
+import type { Knex } from 'knex';
+import { eventHash, GENESIS_HASH, payloadDigest } from './chain.js';
+import { checkpointSignatureValid, listCheckpoints, type Checkpoint } from './checkpoint.js';
+import { readAuditEvents } from './read.js';
+
+export type BrokenReason =
+  | 'missing_event'
+  | 'prev_hash_mismatch'
+  | 'hash_mismatch'
+  | 'payload_mismatch'
+  | 'head_mismatch'
+  | 'truncated'
+  | 'checkpoint_mismatch'
+  | 'checkpoint_signature_invalid'
+  | 'checkpoint_key_unknown';
+
+export interface BrokenLink {
+  seq: number;
+  eventId: string | null;
+  reason: BrokenReason;
+  message: string;
+}
+
+export interface VerifyReport {
+  tenantId: string;
+  ok: boolean;
+  events: number;
+  headSeq: number | null;
+  checkpointsChecked: number;
+  firstBroken: BrokenLink | null;
+}
+
+export interface VerifyOptions {
+  /** Trusted checkpoint keys by key id (the configured signing key's public half). */
+  publicKeys?: Map<string, KeyObject>;
+  /** Checkpoints kept outside the database (`audit checkpoint` output). */
+  externalCheckpoints?: Checkpoint[];
+}
+
+function trustedCheckpoints(
+  all: Checkpoint[],
+  keys: Map<string, KeyObject>,
+  problems: BrokenLink[],
+): Map<number, Checkpoint[]> {
+  const bySeq = new Map<number, Checkpoint[]>();
+  const seen = new Set<string>();
+  for (const c of all) {
+    const id = `${c.seq}:${c.signature}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const key = keys.get(c.keyId);
+    if (!key) {
+      problems.push({
+        seq: c.seq,
+        eventId: null,
+        reason: 'checkpoint_key_unknown',
+        message: `checkpoint at seq ${c.seq} is signed by unknown key ${c.keyId}`,
+      });
+      continue;
+    }
+    if (!checkpointSignatureValid(key, c)) {
+      problems.push({
+        seq: c.seq,
+        eventId: null,
+        reason: 'checkpoint_signature_invalid',
+        message: `checkpoint at seq ${c.seq} has an invalid signature`,
+      });
+      continue;
+    }
+    bySeq.set(c.seq, [...(bySeq.get(c.seq) ?? []), c]);
+  }
+  return bySeq;
+}
+
+export async function verifyTenantChain(
+  knex: Knex,
+  tenantId: string,
+  opts: VerifyOptions = {},
+): Promise<VerifyReport> {
+  const problems: BrokenLink[] = [];
+  const stored = await listCheckpoints(knex, tenantId);
+  const external = (opts.externalCheckpoints ?? []).filter((c) => c.tenantId === tenantId);
+  const checkpoints = trustedCheckpoints(
+    [...stored, ...external],
+    opts.publicKeys ?? new Map(),
+    problems,
+  );
+
+  let expected = 1;
+  let prevHash = GENESIS_HASH;
+  let events = 0;
+  let chainBroken = false;
+  for await (const e of readAuditEvents(knex, { tenantId })) {
+    events += 1;
+    if (chainBroken) continue;
+    const at = { seq: e.seq, eventId: e.eventId };
+    let broken: BrokenLink | null = null;
+    if (e.seq !== expected) {
+      broken = {
+        seq: expected,
+        eventId: null,
+        reason: 'missing_event',
+        message: `event ${expected} is missing (the next event present is ${e.seq}, ${e.eventId})`,
+      };
+    } else if (e.prevHash !== prevHash) {
+      broken = {
+        ...at,
+        reason: 'prev_hash_mismatch',
+        message: `event ${e.seq} does not follow event ${e.seq - 1}: inserted, reordered or its predecessor replaced`,
+      };
+    } else if (
+      eventHash(prevHash, e.seq, tenantId, {
+        eventId: e.eventId,
+        occurredAt: e.occurredAt,
+        actorType: e.actorType,
+        actorId: e.actorId,
+        action: e.action,
+        targetType: e.targetType,
+        targetId: e.targetId,
+        payloadDigest: e.payloadDigest,
+      }) !== e.hash
+    ) {
+      broken = {
+        ...at,
+        reason: 'hash_mismatch',
+        message: `event ${e.seq} was altered after it was written`,
+      };
+    } else if (e.payload !== null || e.payloadDigest !== null) {
+      const intact =
+        e.payloadDigest !== null &&
+        (e.payload === null
+          ? e.erasedAt !== null
+          : e.salt !== null && payloadDigest(e.salt, e.payload) === e.payloadDigest);
+      if (!intact)
+        broken = {
+          ...at,
+          reason: 'payload_mismatch',
+          message: `the payload of event ${e.seq} was altered or removed without erasure`,
+        };
+    }
+    if (!broken) {
+      for (const c of checkpoints.get(e.seq) ?? []) {
+        if (c.headHash !== e.hash) {
+          broken = {
+            ...at,
+            reason: 'checkpoint_mismatch',
+            message: `event ${e.seq} differs from the checkpoint signed at ${c.signedAt}`,
+          };
+          break;
+        }
+      }
+    }
+    if (broken) {
+      problems.push(broken);
+      chainBroken = true;
+      continue;
+    }
+    prevHash = e.hash;
+    expected += 1;
+  }
+
+  const lastSeq = expected - 1;
+  const head = (await knex('audit_heads').where({ tenant_id: tenantId }).first('seq', 'hash')) as
+    { seq: number; hash: string } | undefined;
+  if (!chainBroken) {
+    if (!head || Number(head.seq) !== lastSeq || head.hash !== prevHash) {
+      problems.push({
+        seq: lastSeq + 1,
+        eventId: null,
+        reason: 'head_mismatch',
+        message: head
+          ? `the chain ends at event ${lastSeq} but its head records event ${head.seq}: events were removed from the end`
+          : 'the tenant has no chain head',
+      });
+    }
+    const beyond = [...checkpoints.keys()].filter((seq) => seq > lastSeq).sort((a, b) => a - b);
+    if (beyond.length > 0) {
+      const c = checkpoints.get(beyond[beyond.length - 1]!)![0]!;
+      problems.push({
+        seq: lastSeq + 1,
+        eventId: null,
+        reason: 'truncated',
+        message: `a checkpoint signed at ${c.signedAt} covers event ${c.seq}, but the chain ends at event ${lastSeq}`,
+      });
+    }
+  }
+
+  problems.sort((a, b) => a.seq - b.seq);
+  return {
+    tenantId,
+    ok: problems.length === 0,
+    events,
+    headSeq: head ? Number(head.seq) : null,
+    checkpointsChecked: [...checkpoints.values()].reduce((n, cs) => n + cs.length, 0),
+    firstBroken: problems[0] ?? null,
+  };
+}

@@ -1,0 +1,120 @@
+// Configuration is read once, at boot: config/default.json, then config/<NODE_ENV>.json,
+// then environment variables (same names) on top. The merged result is validated with
+// zod and a bad value stops the process with a message naming the key. There are no
+// default secrets: keys are generated into the data directory or supplied by file.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CONFIG_DIR = path.join(PROJECT_ROOT, 'config');
+
+const boolean = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    const s = v.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(s)) return true;
+    if (['false', '0', 'no', 'off'].includes(s)) return false;
+    return v;
+  },
+  z.boolean({ error: 'must be true or false' }),
+);
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const nonEmpty = z.string().trim().min(1, { error: 'must not be empty' });
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test'], {
+    error: 'must be one of development, production, test',
+  }),
+  PORT: int(0, 65535),
+  HOST: nonEmpty,
+  DATA_DIR: nonEmpty,
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .regex(/^postgres(ql)?:\/\//, { error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'], {
+    error: 'must be one of error, warn, info, http, verbose, debug, silly',
+  }),
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
+  DB_POOL_MAX: int(1, 200),
+  EMBEDDED_MAX_CONNECTIONS: int(4, 200),
+  BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024),
+  JOBS_ENABLED: boolean,
+  JOBS_POLL_INTERVAL_MS: int(10, 3_600_000),
+  JOBS_LOCK_LIFETIME_MS: int(1000, 86_400_000),
+  AUDIT_CHECKPOINT_INTERVAL_MS: int(1000, 86_400_000),
+  AUDIT_SIGNING_KEY_FILE: nonEmpty.optional(),
+  SHUTDOWN_TIMEOUT_MS: int(100, 300_000),
+  BOOTSTRAP_TENANT_NAME: nonEmpty.max(200),
+});
+
+const SECRET_KEYS = new Set(['DATABASE_URL']);
+
+type Parsed = z.infer<typeof schema>;
+
+export interface Config extends Omit<Parsed, 'LOG_FORMAT' | 'AUDIT_SIGNING_KEY_FILE'> {
+  LOG_FORMAT: 'json' | 'pretty';
+  /** Absolute path of the Ed25519 key that signs audit checkpoints (kept outside the database). */
+  AUDIT_SIGNING_KEY_FILE: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function readJson(file: string): Record<string, unknown> {
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError([`${path.relative(PROJECT_ROOT, file)}: ${(err as Error).message}`]);
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const merged: Record<string, unknown> = {
+    ...readJson(path.join(CONFIG_DIR, 'default.json')),
+    ...(/^[a-z]+$/.test(nodeEnv) ? readJson(path.join(CONFIG_DIR, `${nodeEnv}.json`)) : {}),
+    NODE_ENV: nodeEnv,
+  };
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    // An empty variable means "not set": `DATABASE_URL= npm start` selects the embedded database.
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  const result = schema.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const key = issue.path.join('.') || '(root)';
+        // Never echo a value that may carry a password.
+        const got = SECRET_KEYS.has(key) ? undefined : merged[key];
+        return `${key}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+      }),
+    );
+  }
+  const parsed = result.data;
+  const dataDir = path.resolve(parsed.DATA_DIR);
+  return {
+    ...parsed,
+    DATA_DIR: dataDir,
+    LOG_FORMAT: parsed.LOG_FORMAT ?? (parsed.NODE_ENV === 'production' ? 'json' : 'pretty'),
+    AUDIT_SIGNING_KEY_FILE: path.resolve(
+      parsed.AUDIT_SIGNING_KEY_FILE ?? path.join(dataDir, 'keys', 'audit-signing-key.pem'),
+    ),
+  };
+}

@@ -1,0 +1,39 @@
+// The schema changes only through migrations/ (listed in migrations/index.ts).
+import type { Knex } from 'knex';
+import { migrations, type Migration } from '../../migrations/index.js';
+
+const source: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => migrations,
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => m,
+};
+
+const options = { migrationSource: source };
+
+export interface MigrationStatus {
+  applied: string[];
+  pending: string[];
+}
+
+export async function migrateUp(knex: Knex): Promise<string[]> {
+  const [, names] = (await knex.migrate.latest(options)) as [number, string[]];
+  return names;
+}
+
+/** Undo the last migration, or all of them. */
+export async function migrateDown(knex: Knex, opts: { all?: boolean } = {}): Promise<string[]> {
+  if (opts.all) {
+    const [, names] = (await knex.migrate.rollback(options, true)) as [number, string[]];
+    return names;
+  }
+  const [, names] = (await knex.migrate.down(options)) as [number, string[]];
+  return names;
+}
+
+export async function migrationStatus(knex: Knex): Promise<MigrationStatus> {
+  const [done, pending] = (await knex.migrate.list(options)) as [
+    Array<{ name: string }>,
+    Migration[],
+  ];
+  return { applied: done.map((m) => m.name), pending: pending.map((m) => m.name) };
+}

@@ -1,0 +1,43 @@
+// The express application: cross-cutting middleware, then one router per door.
+import express from 'express';
+import helmet from 'helmet';
+import type { Knex } from 'knex';
+import { apiRouter } from '../api/router.js';
+import type { Logger } from '../log/logger.js';
+import { AppError } from '../shared/errors.js';
+import { healthRoutes } from './health.js';
+import { createMetrics } from './metrics.js';
+import { problemHandler } from './problem.js';
+import { requestContext } from './request-context.js';
+
+export interface AppDeps {
+  knex: Knex;
+  logger: Logger;
+  bodyLimit: number;
+  state: { shuttingDown: boolean };
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  // express' default "extended" parser builds nested objects from a[b]=c; simple is enough.
+  app.set('query parser', 'simple');
+  const metrics = createMetrics(deps.knex);
+
+  app.use(requestContext(deps.logger));
+  app.use(helmet());
+  app.use(metrics.middleware);
+
+  app.use(healthRoutes(deps.knex, deps.state));
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use('/api/v1', apiRouter(deps));
+
+  app.use((req) => {
+    throw new AppError('not_found', `no route for ${req.method} ${req.path}`, { status: 404 });
+  });
+  app.use(problemHandler(deps.logger));
+  return app;
+}

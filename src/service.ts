@@ -1,0 +1,112 @@
+// The service: database, migrations, first tenant, jobs, HTTP, and a graceful stop.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { loadSigningKey } from './audit/signing-key.js';
+import { firstTenantBanner, ensureFirstTenant } from './bootstrap/first-tenant.js';
+import type { Config } from './config/index.js';
+import { openDatabase, type Database } from './db/database.js';
+import { migrateUp } from './db/migrate.js';
+import { createApp } from './http/app.js';
+import { serviceJobs } from './jobs/index.js';
+import { createScheduler, type Scheduler } from './jobs/scheduler.js';
+import type { Logger } from './log/logger.js';
+import { systemClock, type Clock } from './shared/clock.js';
+
+export interface Service {
+  url: string;
+  db: Database;
+  /** Stop accepting, finish in-flight requests and jobs, close the database. */
+  close(): Promise<void>;
+}
+
+export async function startService(
+  config: Config,
+  deps: { logger: Logger; clock?: Clock; print?: (text: string) => void },
+): Promise<Service> {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const print = deps.print ?? ((text: string) => process.stdout.write(`${text}\n`));
+  const started = Date.now();
+
+  const db = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolMax: config.DB_POOL_MAX,
+    embeddedMaxConnections: config.EMBEDDED_MAX_CONNECTIONS,
+    mode: 'service',
+    logger,
+    onLockCompromised: (err) => {
+      // Someone else may now open the directory: stop writing before rows are lost.
+      logger.error('the data directory lock was lost; stopping', { error: err.message });
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
+  let scheduler: Scheduler | undefined;
+  let server: Server | undefined;
+  try {
+    const applied = await migrateUp(db.knex);
+    if (applied.length) logger.info('migrations applied', { migrations: applied });
+    const signingKey = loadSigningKey(config.AUDIT_SIGNING_KEY_FILE, { create: true })!;
+
+    const state = { shuttingDown: false };
+    const app = createApp({ knex: db.knex, logger, bodyLimit: config.BODY_LIMIT_BYTES, state });
+
+    if (config.JOBS_ENABLED) {
+      scheduler = createScheduler({
+        connection: db.connection,
+        embedded: db.kind === 'embedded',
+        pollMs: config.JOBS_POLL_INTERVAL_MS,
+        lockLifetimeMs: config.JOBS_LOCK_LIFETIME_MS,
+        logger,
+        jobs: serviceJobs({
+          knex: db.knex,
+          signingKey,
+          clock,
+          checkpointEveryMs: config.AUDIT_CHECKPOINT_INTERVAL_MS,
+        }),
+      });
+      await scheduler.start();
+    }
+
+    const listening = app.listen(config.PORT, config.HOST);
+    server = listening;
+    await new Promise<void>((resolve, reject) => {
+      listening.once('listening', resolve);
+      listening.once('error', reject);
+    });
+    const { port } = listening.address() as AddressInfo;
+    const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+    const url = `http://${host}:${port}`;
+
+    const first = await ensureFirstTenant(db.knex, config.BOOTSTRAP_TENANT_NAME, clock);
+    if (first) print(firstTenantBanner(first, url));
+    logger.info('seatkeeper listening', {
+      url,
+      database: db.kind === 'embedded' ? `embedded (${config.DATA_DIR})` : 'postgres',
+      startupMs: Date.now() - started,
+    });
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      db,
+      close() {
+        closing ??= (async () => {
+          state.shuttingDown = true;
+          // Stop accepting; let in-flight requests finish; drop idle keep-alive sockets.
+          const serverClosed = new Promise<void>((resolve) => listening.close(() => resolve()));
+          listening.closeIdleConnections();
+          await Promise.all([serverClosed, scheduler?.stop(config.SHUTDOWN_TIMEOUT_MS)]);
+          await db.close();
+          logger.info('seatkeeper stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    server?.close();
+    await scheduler?.stop(1000).catch(() => undefined);
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,22 @@
+// Bearer-token authentication for a router: resolves the token to a tenant and checks
+// its scope. The resulting principal is the only source of the tenant for the request.
+import type { RequestHandler, Response } from 'express';
+import type { Knex } from 'knex';
+import { authenticate, type Principal } from './service.js';
+import type { Scope } from './tokens.js';
+
+export function requireToken(knex: Knex, scope: Scope): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.get('authorization') ?? '';
+    // RFC 6750 §2.1: the scheme is case-insensitive; exactly one space, then the token.
+    const m = /^Bearer ([^\s]+)$/i.exec(header.trim());
+    res.locals.principal = await authenticate(knex, m?.[1], scope);
+    next();
+  };
+}
+
+export function principalOf(res: Response): Principal {
+  const p = res.locals.principal as Principal | undefined;
+  if (!p) throw new Error('principalOf called on a route without requireToken');
+  return p;
+}

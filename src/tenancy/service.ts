@@ -1,0 +1,275 @@
+// Tenants and their tokens. Every change appends its audit event in the same
+// transaction. Tokens are returned in clear exactly once, from create.
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { appendAuditEvents } from '../audit/append.js';
+import { GENESIS_HASH } from '../audit/chain.js';
+import type { Actor, AuditEventInput } from '../audit/types.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { AppError, invalidInput, notFound } from '../shared/errors.js';
+import { mintToken, parseToken, secretMatches, SCOPES, type Scope } from './tokens.js';
+
+export interface Tenant {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface TokenInfo {
+  id: string;
+  tenantId: string;
+  scope: Scope;
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface CreatedTenant extends Tenant {
+  scimToken: string;
+  apiToken: string;
+}
+
+export interface Principal {
+  tenantId: string;
+  tokenId: string;
+  scope: Scope;
+}
+
+interface Ctx {
+  clock?: Clock;
+  actor: Actor;
+}
+
+const MAX_NAME = 200;
+
+function checkName(name: string, what: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || trimmed.length > MAX_NAME) {
+    throw invalidInput(`${what} must be 1 to ${MAX_NAME} characters`);
+  }
+  return trimmed;
+}
+
+export function checkScope(scope: string): Scope {
+  if (!(SCOPES as readonly string[]).includes(scope)) {
+    throw invalidInput(`scope must be one of ${SCOPES.join(', ')} (got "${scope}")`);
+  }
+  return scope as Scope;
+}
+
+async function insertToken(
+  trx: Knex.Transaction,
+  tenantId: string,
+  scope: Scope,
+  name: string,
+  now: Date,
+): Promise<{ info: TokenInfo; token: string }> {
+  const tokenId = randomUUID();
+  const { token, secretHash } = mintToken(tenantId, tokenId, scope);
+  await trx('api_tokens').insert({
+    tenant_id: tenantId,
+    token_id: tokenId,
+    scope,
+    name,
+    secret_hash: secretHash,
+    created_at: now.toISOString(),
+  });
+  return {
+    token,
+    info: { id: tokenId, tenantId, scope, name, createdAt: now.toISOString(), revokedAt: null },
+  };
+}
+
+const tokenEvent = (action: string, t: TokenInfo, actor: Actor): AuditEventInput => ({
+  action,
+  actor,
+  target: { type: 'token', id: t.id },
+  payload: { scope: t.scope, name: t.name },
+});
+
+/** A new tenant with one SCIM and one API token. */
+export async function createTenant(knex: Knex, name: string, ctx: Ctx): Promise<CreatedTenant> {
+  const clean = checkName(name, 'tenant name');
+  const clock = ctx.clock ?? systemClock;
+  return knex.transaction(async (trx) => {
+    const now = clock.now();
+    const id = randomUUID();
+    await trx('tenants').insert({ tenant_id: id, name: clean, created_at: now.toISOString() });
+    await trx('audit_heads').insert({ tenant_id: id, seq: 0, hash: GENESIS_HASH });
+    const scim = await insertToken(trx, id, 'scim', 'SCIM provisioning', now);
+    const api = await insertToken(trx, id, 'api', 'Admin API', now);
+    await appendAuditEvents(
+      trx,
+      id,
+      [
+        {
+          action: 'tenant.created',
+          actor: ctx.actor,
+          target: { type: 'tenant', id },
+          payload: { name: clean },
+        },
+        tokenEvent('token.created', scim.info, ctx.actor),
+        tokenEvent('token.created', api.info, ctx.actor),
+      ],
+      clock,
+    );
+    return {
+      id,
+      name: clean,
+      createdAt: now.toISOString(),
+      scimToken: scim.token,
+      apiToken: api.token,
+    };
+  });
+}
+
+const toTenant = (r: { tenant_id: string; name: string; created_at: Date }): Tenant => ({
+  id: r.tenant_id,
+  name: r.name,
+  createdAt: r.created_at.toISOString(),
+});
+
+export async function listTenants(knex: Knex): Promise<Tenant[]> {
+  const rows = await knex('tenants')
+    .select('tenant_id', 'name', 'created_at')
+    .orderBy(['created_at', 'tenant_id']);
+  return rows.map(toTenant);
+}
+
+export async function getTenant(knex: Knex, tenantId: string): Promise<Tenant> {
+  if (!isUuid(tenantId)) throw notFound('tenant');
+  const row = await knex('tenants')
+    .where({ tenant_id: tenantId })
+    .first('tenant_id', 'name', 'created_at');
+  if (!row) throw notFound('tenant');
+  return toTenant(row);
+}
+
+export async function createToken(
+  knex: Knex,
+  tenantId: string,
+  input: { scope: string; name?: string | undefined },
+  ctx: Ctx,
+): Promise<TokenInfo & { token: string }> {
+  const scope = checkScope(input.scope);
+  const name = checkName(input.name ?? `${scope} token`, 'token name');
+  await getTenant(knex, tenantId);
+  const clock = ctx.clock ?? systemClock;
+  return knex.transaction(async (trx) => {
+    const created = await insertToken(trx, tenantId, scope, name, clock.now());
+    await appendAuditEvents(
+      trx,
+      tenantId,
+      [tokenEvent('token.created', created.info, ctx.actor)],
+      clock,
+    );
+    return { ...created.info, token: created.token };
+  });
+}
+
+const toTokenInfo = (r: {
+  token_id: string;
+  tenant_id: string;
+  scope: Scope;
+  name: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}): TokenInfo => ({
+  id: r.token_id,
+  tenantId: r.tenant_id,
+  scope: r.scope,
+  name: r.name,
+  createdAt: r.created_at.toISOString(),
+  revokedAt: r.revoked_at ? r.revoked_at.toISOString() : null,
+});
+
+export async function listTokens(knex: Knex, tenantId: string): Promise<TokenInfo[]> {
+  await getTenant(knex, tenantId);
+  const rows = await knex('api_tokens')
+    .where({ tenant_id: tenantId })
+    .select('token_id', 'tenant_id', 'scope', 'name', 'created_at', 'revoked_at')
+    .orderBy(['created_at', 'token_id']);
+  return rows.map(toTokenInfo);
+}
+
+export async function revokeToken(
+  knex: Knex,
+  tenantId: string,
+  tokenId: string,
+  ctx: Ctx,
+): Promise<TokenInfo> {
+  if (!isUuid(tenantId) || !isUuid(tokenId)) throw notFound('token');
+  const clock = ctx.clock ?? systemClock;
+  return knex.transaction(async (trx) => {
+    const row = await trx('api_tokens')
+      .where({ tenant_id: tenantId, token_id: tokenId })
+      .forUpdate()
+      .first();
+    if (!row) throw notFound('token');
+    // Revoking twice is not an error, and not a second event.
+    if (row.revoked_at) return toTokenInfo(row);
+    const [updated] = await trx('api_tokens')
+      .where({ tenant_id: tenantId, token_id: tokenId })
+      .update({ revoked_at: clock.now().toISOString() })
+      .returning('*');
+    const info = toTokenInfo(updated);
+    await appendAuditEvents(trx, tenantId, [tokenEvent('token.revoked', info, ctx.actor)], clock);
+    return info;
+  });
+}
+
+export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'insufficient_scope';
+
+export class AuthError extends AppError {
+  constructor(
+    readonly reason: AuthFailure,
+    requiredScope: Scope,
+  ) {
+    const scopeError = reason === 'insufficient_scope';
+    super(
+      scopeError ? 'insufficient_scope' : 'invalid_token',
+      scopeError
+        ? `this token cannot be used here: the ${requiredScope} scope is required`
+        : reason === 'missing'
+          ? 'a bearer token is required'
+          : 'the bearer token is invalid or revoked',
+      {
+        status: scopeError ? 403 : 401,
+        // RFC 6750 §3: say which scheme, and why the token was refused.
+        headers: {
+          'WWW-Authenticate':
+            reason === 'missing'
+              ? 'Bearer realm="seatkeeper"'
+              : `Bearer realm="seatkeeper", error="${scopeError ? 'insufficient_scope' : 'invalid_token'}"${scopeError ? `, scope="${requiredScope}"` : ''}`,
+        },
+      },
+    );
+  }
+}
+
+/**
+ * Resolve a bearer token to its tenant. An empty, malformed, unknown, revoked or
+ * wrong-scope token is refused; the secret is compared in constant time.
+ */
+export async function authenticate(
+  knex: Knex,
+  raw: string | undefined,
+  required: Scope,
+): Promise<Principal> {
+  if (!raw) throw new AuthError('missing', required);
+  const parsed = parseToken(raw);
+  if (!parsed) throw new AuthError('malformed', required);
+  const row = await knex('api_tokens')
+    .where({ tenant_id: parsed.tenantId, token_id: parsed.tokenId })
+    .first('scope', 'secret_hash', 'revoked_at');
+  if (!row || !secretMatches(parsed.secret, row.secret_hash) || row.scope !== parsed.scope) {
+    throw new AuthError('unknown', required);
+  }
+  if (row.revoked_at) throw new AuthError('revoked', required);
+  if (row.scope !== required) throw new AuthError('insufficient_scope', required);
+  return { tenantId: parsed.tenantId, tokenId: parsed.tokenId, scope: row.scope };
+}
+
+export function isUuid(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}

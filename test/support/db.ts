@@ -1,0 +1,110 @@
+// Each test file gets a database of its own, so files run in parallel without sharing
+// state:
+// - on the real PostgreSQL (DATABASE_URL set), a fresh schema, migrated, dropped at the end;
+// - on the embedded database, a fresh in-memory PGlite loaded from the migrated snapshot
+//   that global-setup made, served on its own unix socket, reached through the same
+//   knex 'pg' client as production.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import knexFactory, { type Knex } from 'knex';
+import type pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import '../../src/db/database.js'; // installs the pg type parsers
+import { migrateUp } from '../../src/db/migrate.js';
+import { SNAPSHOT_FILE } from './snapshot.js';
+
+export interface TestDb {
+  kind: 'postgres' | 'embedded';
+  knex: Knex;
+  /** pg settings for a second client of the same database (agenda, concurrency tests). */
+  connection: pg.PoolConfig & { options?: string };
+  /** The schema this file's data lives in (real PostgreSQL) or 'public'. */
+  schema: string;
+  /** Open another knex on the same database (separate pool: "many connections"). */
+  another(poolMax?: number): Knex;
+  close(): Promise<void>;
+}
+
+export const onRealPostgres = () => Boolean(process.env.DATABASE_URL);
+
+export async function openTestDb(
+  opts: { migrate?: boolean; poolMax?: number } = {},
+): Promise<TestDb> {
+  const migrate = opts.migrate ?? true;
+  const poolMax = opts.poolMax ?? 5;
+  const extra: Knex[] = [];
+  if (process.env.DATABASE_URL) {
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    const admin = knexFactory({
+      client: 'pg',
+      connection: process.env.DATABASE_URL,
+      pool: { min: 0, max: 1 },
+    });
+    await admin.raw(`CREATE SCHEMA ${schema}`);
+    await admin.destroy();
+    const connection = {
+      connectionString: process.env.DATABASE_URL,
+      options: `-c search_path=${schema}`,
+    };
+    const make = (max: number) => knexFactory({ client: 'pg', connection, pool: { min: 0, max } });
+    const knex = make(poolMax);
+    if (migrate) await migrateUp(knex);
+    return {
+      kind: 'postgres',
+      knex,
+      connection,
+      schema,
+      another(max = 5) {
+        const k = make(max);
+        extra.push(k);
+        return k;
+      },
+      async close() {
+        await Promise.all(extra.map((k) => k.destroy()));
+        await knex.raw(`DROP SCHEMA ${schema} CASCADE`);
+        await knex.destroy();
+      },
+    };
+  }
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sk-test-'));
+  const pglite = migrate
+    ? await PGlite.create({ loadDataDir: new Blob([await readFile(SNAPSHOT_FILE)]) })
+    : await PGlite.create();
+  const server = new PGLiteSocketServer({
+    db: pglite,
+    path: path.join(dir, '.s.PGSQL.5432'),
+    maxConnections: 40,
+  });
+  await server.start();
+  const connection = {
+    host: dir,
+    port: 5432,
+    user: 'postgres',
+    password: 'postgres',
+    database: 'postgres',
+  };
+  const make = (max: number) => knexFactory({ client: 'pg', connection, pool: { min: 0, max } });
+  const knex = make(poolMax);
+  return {
+    kind: 'embedded',
+    knex,
+    connection,
+    schema: 'public',
+    another(max = 5) {
+      const k = make(max);
+      extra.push(k);
+      return k;
+    },
+    async close() {
+      await Promise.all(extra.map((k) => k.destroy()));
+      await knex.destroy();
+      await server.stop();
+      await pglite.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
