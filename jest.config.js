@@ -17,6 +17,4 @@ export default {
   // Two cores: two workers keep PGlite instances and the real PostgreSQL from thrashing.
   maxWorkers: 2,
   testTimeout: 60_000,
-  // Fail on `.only` left in a file rather than silently running a subset in CI.
-  ci: true,
 };

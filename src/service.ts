@@ -34,6 +34,7 @@ export async function startService(
     poolMax: config.DB_POOL_MAX,
     embeddedMaxConnections: config.EMBEDDED_MAX_CONNECTIONS,
     mode: 'service',
+    lockWaitMs: config.DATA_DIR_LOCK_WAIT_MS,
     logger,
     onLockCompromised: (err) => {
       // Someone else may now open the directory: stop writing before rows are lost.

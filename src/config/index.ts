@@ -55,6 +55,7 @@ const schema = z.object({
   AUDIT_CHECKPOINT_INTERVAL_MS: int(1000, 86_400_000),
   AUDIT_SIGNING_KEY_FILE: nonEmpty.optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 300_000),
+  DATA_DIR_LOCK_WAIT_MS: int(0, 600_000),
   BOOTSTRAP_TENANT_NAME: nonEmpty.max(200),
 });
 

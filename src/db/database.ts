@@ -40,6 +40,8 @@ export interface OpenOptions {
    * 'cli' uses a running service's socket, or opens the directory itself when free.
    */
   mode: 'service' | 'cli';
+  /** How long the service waits for a CLI command holding the embedded directory. */
+  lockWaitMs?: number;
   logger: Logger;
   /** Tests put each file in a schema of its own on a shared real PostgreSQL. */
   searchPath?: string;
@@ -68,7 +70,8 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     opts.onLockCompromised ??
     ((err: Error) => opts.logger.error('lost the data directory lock', { error: err.message }));
   const release = await lockDataDir(opts.dataDir, {
-    waitMs: opts.mode === 'service' ? 30_000 : 0,
+    waitMs: opts.mode === 'service' ? (opts.lockWaitMs ?? 30_000) : 0,
+    required: opts.mode === 'service',
     onCompromised,
   });
 

@@ -42,12 +42,13 @@ export async function prepareDataDir(dataDir: string): Promise<void> {
 }
 
 /**
- * Take the data directory's lock. With `waitMs` > 0 keep trying that long (the service
- * waits for a short CLI command to finish); otherwise return null at once if it is held.
+ * Take the data directory's lock, trying for up to `waitMs` (the service waits for a
+ * short CLI command to finish). When it stays held: throw if `required` (the service
+ * must own the directory), else return null (a CLI then uses the owner's socket).
  */
 export async function lockDataDir(
   dataDir: string,
-  opts: { waitMs: number; onCompromised: (err: Error) => void },
+  opts: { waitMs: number; required: boolean; onCompromised: (err: Error) => void },
 ): Promise<(() => Promise<void>) | null> {
   await prepareDataDir(dataDir);
   const retries =
@@ -65,7 +66,7 @@ export async function lockDataDir(
     });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
-      if (opts.waitMs > 0) {
+      if (opts.required) {
         throw new AppError(
           'data_dir_locked',
           `${dataDir} is in use by another Seatkeeper process (lock ${lockPath(dataDir)}); stop it or use its socket`,

@@ -15,9 +15,21 @@ export interface MigrationStatus {
   pending: string[];
 }
 
-export async function migrateUp(knex: Knex): Promise<string[]> {
-  const [, names] = (await knex.migrate.latest(options)) as [number, string[]];
-  return names;
+/**
+ * Apply pending migrations. Replicas starting together race for knex's migration lock;
+ * the losers wait for the winner and then find nothing left to do.
+ */
+export async function migrateUp(knex: Knex, opts: { lockWaitMs?: number } = {}): Promise<string[]> {
+  const deadline = Date.now() + (opts.lockWaitMs ?? 60_000);
+  for (;;) {
+    try {
+      const [, names] = (await knex.migrate.latest(options)) as [number, string[]];
+      return names;
+    } catch (err) {
+      if ((err as Error).name !== 'MigrationLocked' || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 /** Undo the last migration, or all of them. */

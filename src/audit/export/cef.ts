@@ -45,7 +45,8 @@ export function toCef(
     ['suser', e.actorId === null ? e.actorType : `${e.actorType}:${e.actorId}`],
     ['cs1Label', 'tenant'],
     ['cs1', e.tenantId],
-    ['cs2Label', 'target'],
+    // A label goes out only with its value.
+    ['cs2Label', e.targetType === null ? null : 'target'],
     ['cs2', e.targetType === null ? null : `${e.targetType}:${e.targetId ?? ''}`],
     ['cn1Label', 'seq'],
     ['cn1', e.seq],
