@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import * as foundation from './20261201000000_foundation.js';
 import * as jobs from './20261201000100_jobs.js';
+import * as directory from './20261201000200_directory.js';
 
 export interface Migration {
   name: string;
@@ -13,4 +14,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   { name: '20261201000000_foundation', ...foundation },
   { name: '20261201000100_jobs', ...jobs },
+  { name: '20261201000200_directory', ...directory },
 ];
