@@ -91,9 +91,16 @@ export async function verifyTenantChain(
     opts.publicKeys ?? new Map(),
     problems,
   );
+  const readHead = async () =>
+    (await knex('audit_heads').where({ tenant_id: tenantId }).first('seq', 'hash')) as
+      { seq: number; hash: string } | undefined;
+  // The head is read before the walk: every event it covers had committed by then, so an
+  // append that commits during the walk cannot pass for events removed from the end.
+  const headBefore = await readHead();
 
   let expected = 1;
   let prevHash = GENESIS_HASH;
+  let lastEventId: string | null = null;
   let events = 0;
   let chainBroken = false;
   for await (const e of readAuditEvents(knex, { tenantId })) {
@@ -162,21 +169,50 @@ export async function verifyTenantChain(
       continue;
     }
     prevHash = e.hash;
+    lastEventId = e.eventId;
     expected += 1;
   }
 
   const lastSeq = expected - 1;
-  const head = (await knex('audit_heads').where({ tenant_id: tenantId }).first('seq', 'hash')) as
-    { seq: number; hash: string } | undefined;
+  // Events past the head read before the walk may have been appended since: those are
+  // compared with the head as it is now.
+  const head = headBefore && Number(headBefore.seq) < lastSeq ? await readHead() : headBefore;
   if (!chainBroken) {
-    if (!head || Number(head.seq) !== lastSeq || head.hash !== prevHash) {
+    const headSeq = head ? Number(head.seq) : 0;
+    if (!head) {
       problems.push({
         seq: lastSeq + 1,
         eventId: null,
         reason: 'head_mismatch',
-        message: head
-          ? `the chain ends at event ${lastSeq} but its head records event ${head.seq}: events were removed from the end`
-          : 'the tenant has no chain head',
+        message: 'the tenant has no chain head',
+      });
+    } else if (headSeq < lastSeq) {
+      const seq = headSeq + 1;
+      const past = (await knex('audit_events')
+        .where({ tenant_id: tenantId, seq })
+        .first('event_id')) as { event_id: string } | undefined;
+      problems.push({
+        seq,
+        eventId: past?.event_id ?? null,
+        reason: 'head_mismatch',
+        message: `event ${seq} is past the chain head, which records event ${headSeq}: it was added without moving the head`,
+      });
+    } else if (headSeq > lastSeq) {
+      // Unless the head moved on after the walk (more appends), events are missing.
+      if (head === headBefore) {
+        problems.push({
+          seq: lastSeq + 1,
+          eventId: null,
+          reason: 'head_mismatch',
+          message: `the chain ends at event ${lastSeq} but its head records event ${headSeq}: events were removed from the end`,
+        });
+      }
+    } else if (head.hash !== prevHash) {
+      problems.push({
+        seq: lastSeq,
+        eventId: lastEventId,
+        reason: 'head_mismatch',
+        message: `event ${lastSeq} is not the event its chain head records: it, or the head, was replaced`,
       });
     }
     const beyond = [...checkpoints.keys()].filter((seq) => seq > lastSeq).sort((a, b) => a - b);

@@ -1,0 +1,230 @@
+import type { KeyObject } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { appendAuditEvents } from '../../src/audit/append.js';
+import { createCheckpoints, listCheckpoints } from '../../src/audit/checkpoint.js';
+import { loadSigningKey, type SigningKey } from '../../src/audit/signing-key.js';
+import { verifyTenantChain } from '../../src/audit/verify.js';
+import { fixedClock } from '../../src/shared/clock.js';
+import { createTenant } from '../../src/tenancy/service.js';
+import { openTestDb, type TestDb } from '../support/db.js';
+
+const TENANTS = 4;
+const APPENDERS = 32;
+const EVENTS_PER_APPEND = 3;
+const CREATION_EVENTS = 3;
+const rollsBack = (i: number) => i % 5 === 0;
+
+const clock = fixedClock('2026-12-01T09:00:00.000Z');
+
+let db: TestDb;
+let keyDir: string;
+let key: SigningKey;
+let tenants: string[];
+let pools: Knex[];
+
+beforeAll(async () => {
+  db = await openTestDb();
+  keyDir = await mkdtemp(path.join(os.tmpdir(), 'sk-audit-keys-'));
+  key = loadSigningKey(path.join(keyDir, 'checkpoint.pem'), { create: true })!;
+  tenants = [];
+  for (let i = 0; i < TENANTS; i += 1) {
+    tenants.push(
+      (await createTenant(db.knex, `Tenant ${i}`, { actor: { type: 'cli' }, clock })).id,
+    );
+  }
+  // A pool of one connection per appender: 32 connections, 32 sessions.
+  pools = Array.from({ length: APPENDERS }, () => db.another(1));
+});
+afterAll(async () => {
+  await db.close();
+  await rm(keyDir, { recursive: true, force: true });
+});
+
+class RolledBack extends Error {}
+
+/** Resolves every arrive() once n callers have arrived. */
+function barrier(n: number) {
+  let arrived = 0;
+  let release!: () => void;
+  const all = new Promise<void>((resolve) => (release = resolve));
+  return {
+    all,
+    arrive(): Promise<void> {
+      arrived += 1;
+      if (arrived === n) release();
+      return all;
+    },
+  };
+}
+
+test("32 appenders on their own connections, contending for four tenants' heads, leave every chain contiguous and verifiable", async () => {
+  // On the embedded database the socket server runs one transaction at a time, so
+  // there is nothing to contend for and a barrier would wait forever. On PostgreSQL
+  // every appender first opens its transaction (the barrier), then queues on the
+  // head row lock, held by a gate transaction until all 32 are seen waiting on it.
+  const real = db.kind === 'postgres';
+  const opened = barrier(real ? APPENDERS : 1);
+  const pids = new Set<number>();
+  const gate = real ? await db.knex.transaction() : null;
+  if (gate) await gate('audit_heads').whereIn('tenant_id', tenants).forUpdate().select('tenant_id');
+
+  const checkpointing: Promise<unknown>[] = [];
+  const runs = pools.map((pool, i) =>
+    pool
+      .transaction(async (trx) => {
+        const { rows } = (await trx.raw('select pg_backend_pid() as pid')) as {
+          rows: Array<{ pid: number }>;
+        };
+        pids.add(rows[0]!.pid);
+        await opened.arrive();
+        await appendAuditEvents(
+          trx,
+          tenants[i % TENANTS]!,
+          Array.from({ length: EVENTS_PER_APPEND }, (_, j) => ({
+            action: 'seat.assigned',
+            actor: { type: 'job' as const, id: `appender-${i}` },
+            target: { type: 'seat', id: `seat-${i}-${j}` },
+            subject: `user-${i}`,
+            payload: { appender: i, n: j },
+          })),
+          clock,
+        );
+        if (rollsBack(i)) throw new RolledBack(`appender ${i} rolls back`);
+      })
+      // Checkpoints signed while the others are still appending must match the chains.
+      // (In a transaction: the embedded socket server keeps only a transaction's
+      // messages together, so concurrent statements outside one could interleave.)
+      .finally(() =>
+        checkpointing.push(db.knex.transaction((trx) => createCheckpoints(trx, key, { clock }))),
+      ),
+  );
+
+  if (gate) {
+    await opened.all;
+    expect(pids.size).toBe(APPENDERS);
+    for (;;) {
+      const [{ n }] = (await db
+        .knex('pg_stat_activity')
+        .whereIn('pid', [...pids])
+        .where('wait_event_type', 'Lock')
+        .count({ n: '*' })) as [{ n: number }];
+      if (Number(n) === APPENDERS) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await gate.commit();
+  }
+
+  const results = await Promise.allSettled(runs);
+  await Promise.all(checkpointing);
+
+  const committedBy = new Map(tenants.map((t) => [t, [] as number[]]));
+  results.forEach((r, i) => {
+    if (rollsBack(i)) {
+      expect(r).toMatchObject({ status: 'rejected', reason: expect.any(RolledBack) });
+    } else {
+      expect(r).toMatchObject({ status: 'fulfilled' });
+      committedBy.get(tenants[i % TENANTS]!)!.push(i);
+    }
+  });
+
+  const publicKeys = new Map<string, KeyObject>([[key.keyId, key.publicKey]]);
+  let total = 0;
+  for (const t of tenants) {
+    const committed = committedBy.get(t)!;
+    const n = CREATION_EVENTS + committed.length * EVENTS_PER_APPEND;
+    total += n;
+    const rows = (await db
+      .knex('audit_events')
+      .where({ tenant_id: t })
+      .orderBy('seq')
+      .select('seq', 'actor_id')) as Array<{ seq: number; actor_id: string | null }>;
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: n }, (_, k) => k + 1));
+
+    // One transaction's events sit together: the head stayed locked while it appended.
+    for (const i of committed) {
+      const seqs = rows.filter((r) => r.actor_id === `appender-${i}`).map((r) => r.seq);
+      expect(seqs).toHaveLength(EVENTS_PER_APPEND);
+      expect(seqs[EVENTS_PER_APPEND - 1]! - seqs[0]!).toBe(EVENTS_PER_APPEND - 1);
+    }
+
+    const report = await verifyTenantChain(db.knex, t, { publicKeys });
+    expect(report).toMatchObject({ ok: true, events: n, headSeq: n, firstBroken: null });
+    expect(report.checkpointsChecked).toBeGreaterThan(0);
+    expect((await listCheckpoints(db.knex, t)).every((c) => c.seq <= n)).toBe(true);
+  }
+
+  // Nothing of the rolled-back transactions is left anywhere.
+  const rolledBack = pools.map((_, i) => i).filter(rollsBack);
+  expect(
+    await db
+      .knex('audit_events')
+      .whereIn(
+        'actor_id',
+        rolledBack.map((i) => `appender-${i}`),
+      )
+      .count({ n: '*' }),
+  ).toEqual([{ n: 0 }]);
+  expect(
+    await db
+      .knex('audit_payloads')
+      .whereIn(
+        'subject_id',
+        rolledBack.map((i) => `user-${i}`),
+      )
+      .count({ n: '*' }),
+  ).toEqual([{ n: 0 }]);
+  expect(await db.knex('audit_events').count({ n: '*' })).toEqual([{ n: total }]);
+});
+
+describe('verifying a chain that is being appended to', () => {
+  /** Resolves once some statement is waiting for a lock on `table` (in this file's schema). */
+  async function someoneWaitsFor(table: string): Promise<void> {
+    for (;;) {
+      const [{ n }] = (await db
+        .knex('pg_locks')
+        .whereRaw('relation = ?::regclass', [table])
+        .where('granted', false)
+        .count({ n: '*' })) as [{ n: number }];
+      if (Number(n) > 0) return;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Verify tenant t while an append to it commits at the moment verification is held up
+   * on `table`. On the embedded database a transaction shuts out every other statement,
+   * so the append can only come before or after; there it is before.
+   */
+  async function verifyDuringAppend(t: string, table: 'audit_heads' | 'audit_events') {
+    const append = (trx: Knex.Transaction) =>
+      appendAuditEvents(trx, t, [{ action: 'seat.assigned', actor: { type: 'job' } }], clock);
+    if (db.kind !== 'postgres') {
+      await db.knex.transaction(append);
+      return verifyTenantChain(db.knex, t);
+    }
+    const gate = await db.knex.transaction();
+    await gate.raw(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    await append(gate);
+    const verifying = verifyTenantChain(db.knex, t);
+    await someoneWaitsFor(table);
+    await gate.commit();
+    return verifying;
+  }
+
+  test('an append committing just before the head is read is not taken for a cut-off tail', async () => {
+    const { id } = await createTenant(db.knex, 'Busy heads', { actor: { type: 'cli' }, clock });
+    const report = await verifyDuringAppend(id, 'audit_heads');
+    expect(report.firstBroken).toBeNull();
+    expect(report.ok).toBe(true);
+  });
+
+  test('an append committing while the events are read is not taken for a forgery', async () => {
+    const { id } = await createTenant(db.knex, 'Busy events', { actor: { type: 'cli' }, clock });
+    const report = await verifyDuringAppend(id, 'audit_events');
+    expect(report.firstBroken).toBeNull();
+    expect(report.ok).toBe(true);
+  });
+});
