@@ -3,6 +3,9 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import { apiRouter } from '../api/router.js';
+import { DirectoryHooks } from '../directory/changes.js';
+import { scimRouter } from '../scim/router.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import type { Logger } from '../log/logger.js';
 import { AppError } from '../shared/errors.js';
 import { healthRoutes } from './health.js';
@@ -15,6 +18,9 @@ export interface AppDeps {
   logger: Logger;
   bodyLimit: number;
   state: { shuttingDown: boolean };
+  clock?: Clock;
+  /** Directory-change listeners (the seat reconciler subscribes here). */
+  hooks?: DirectoryHooks;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -34,6 +40,15 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use('/api/v1', apiRouter(deps));
+  app.use(
+    '/scim/v2',
+    scimRouter({
+      knex: deps.knex,
+      logger: deps.logger,
+      clock: deps.clock ?? systemClock,
+      hooks: deps.hooks ?? new DirectoryHooks(),
+    }),
+  );
 
   app.use((req) => {
     throw new AppError('not_found', `no route for ${req.method} ${req.path}`, { status: 404 });

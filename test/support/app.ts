@@ -1,9 +1,22 @@
 import type { Knex } from 'knex';
+import { DirectoryHooks } from '../../src/directory/changes.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/log/logger.js';
+import type { Clock } from '../../src/shared/clock.js';
 
 export const quietLogger = createLogger({ level: 'error', format: 'json', silent: true });
 
-export function testApp(knex: Knex, state = { shuttingDown: false }) {
-  return createApp({ knex, logger: quietLogger, bodyLimit: 1024 * 1024, state });
+export function testApp(
+  knex: Knex,
+  state = { shuttingDown: false },
+  opts: { hooks?: DirectoryHooks; clock?: Clock } = {},
+) {
+  return createApp({
+    knex,
+    logger: quietLogger,
+    bodyLimit: 1024 * 1024,
+    state,
+    hooks: opts.hooks ?? new DirectoryHooks(),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
 }

@@ -1,0 +1,48 @@
+// Database constraint names mapped to error codes, in one place: a unique violation
+// becomes a clear 409 wherever it happens, with no check-then-insert race.
+import { AppError } from '../shared/errors.js';
+
+interface PgError {
+  code?: string;
+  constraint?: string;
+}
+
+const UNIQUE: Record<string, { code: string; message: string; scimType?: string }> = {
+  directory_users_user_name_key: {
+    code: 'uniqueness',
+    message: 'a user with this userName already exists',
+    scimType: 'uniqueness',
+  },
+  directory_users_pkey: {
+    code: 'uniqueness',
+    message: 'a user with this id already exists',
+    scimType: 'uniqueness',
+  },
+  directory_groups_pkey: {
+    code: 'uniqueness',
+    message: 'a group with this id already exists',
+    scimType: 'uniqueness',
+  },
+};
+
+/** Rethrow a database error as an AppError when it is a known constraint; else as is. */
+export function mapConstraintError(err: unknown): never {
+  const e = err as PgError;
+  if (e?.code === '23505' && e.constraint && UNIQUE[e.constraint]) {
+    const m = UNIQUE[e.constraint]!;
+    throw new AppError(m.code, m.message, {
+      status: 409,
+      detail: m.scimType ? { scimType: m.scimType } : {},
+      cause: err,
+    });
+  }
+  throw err;
+}
+
+export async function withConstraintErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    return mapConstraintError(err);
+  }
+}

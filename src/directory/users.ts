@@ -1,0 +1,112 @@
+// Directory users: tenant-scoped storage. Columns mirror the attributes that are unique
+// or indexed; `data` is the SCIM JSON. Every statement names the tenant.
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { withConstraintErrors } from '../db/constraints.js';
+import type { StoredData } from '../scim/schemas.js';
+import type { GroupRef, UserRow } from '../scim/representation.js';
+
+const COLUMNS = [
+  'user_id',
+  'user_name',
+  'external_id',
+  'active',
+  'data',
+  'version',
+  'created_at',
+  'last_modified',
+];
+
+function columnsOf(data: StoredData) {
+  return {
+    user_name: String(data.userName),
+    external_id: typeof data.externalId === 'string' ? data.externalId : null,
+    active: data.active === undefined ? true : data.active === true,
+    data: JSON.stringify(data),
+  };
+}
+
+export async function insertUser(
+  trx: Knex.Transaction,
+  tenantId: string,
+  data: StoredData,
+  now: Date,
+): Promise<UserRow> {
+  return withConstraintErrors(async () => {
+    const [row] = await trx('directory_users')
+      .insert({
+        tenant_id: tenantId,
+        user_id: randomUUID(),
+        ...columnsOf(data),
+        version: 1,
+        created_at: now,
+        last_modified: now,
+      })
+      .returning(COLUMNS);
+    return row as UserRow;
+  });
+}
+
+export async function findUser(
+  db: Knex,
+  tenantId: string,
+  userId: string,
+  opts: { forUpdate?: boolean } = {},
+): Promise<UserRow | undefined> {
+  if (!/^[0-9a-f-]{36}$/i.test(userId)) return undefined;
+  const q = db('directory_users').where({ tenant_id: tenantId, user_id: userId }).first(COLUMNS);
+  if (opts.forUpdate) q.forUpdate();
+  return (await q) as UserRow | undefined;
+}
+
+export async function updateUser(
+  trx: Knex.Transaction,
+  tenantId: string,
+  userId: string,
+  data: StoredData,
+  now: Date,
+): Promise<UserRow> {
+  return withConstraintErrors(async () => {
+    const [row] = await trx('directory_users')
+      .where({ tenant_id: tenantId, user_id: userId })
+      .update({ ...columnsOf(data), version: trx.raw('version + 1'), last_modified: now })
+      .returning(COLUMNS);
+    return row as UserRow;
+  });
+}
+
+/** Delete a user and their memberships; returns the groups they were in. */
+export async function deleteUser(
+  trx: Knex.Transaction,
+  tenantId: string,
+  userId: string,
+): Promise<string[]> {
+  const groups = await trx('directory_memberships')
+    .where({ tenant_id: tenantId, member_id: userId })
+    .del()
+    .returning('group_id');
+  await trx('directory_users').where({ tenant_id: tenantId, user_id: userId }).del();
+  return groups.map((g: { group_id: string }) => g.group_id);
+}
+
+/** Direct group memberships of a page of users, in one query. */
+export async function groupsOfUsers(
+  db: Knex,
+  tenantId: string,
+  userIds: string[],
+): Promise<Map<string, GroupRef[]>> {
+  const out = new Map<string, GroupRef[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return out;
+  const rows = await db('directory_memberships as m')
+    .join('directory_groups as g', function () {
+      this.on('g.tenant_id', 'm.tenant_id').andOn('g.group_id', 'm.group_id');
+    })
+    .where('m.tenant_id', tenantId)
+    .whereIn('m.member_id', userIds)
+    .orderBy(['m.member_id', 'g.display_name', 'g.group_id'])
+    .select('m.member_id', 'g.group_id', 'g.display_name');
+  for (const r of rows) out.get(r.member_id)?.push({ id: r.group_id, displayName: r.display_name });
+  return out;
+}
+
+export const USER_COLUMNS = COLUMNS;

@@ -1,0 +1,62 @@
+// Lists in SQL, never in memory: the filter becomes a WHERE clause, the database counts
+// (exact totalResults), sorts (stable: the id breaks ties) and pages.
+import type { Knex } from 'knex';
+import { filterToSql, sortExpression } from './filter/index.js';
+import { decodeCursor, encodeCursor, type ListQuery } from './list-query.js';
+import type { ResourceKind } from './schemas.js';
+
+const TABLE = { User: 'directory_users', Group: 'directory_groups' } as const;
+const ID = { User: 'user_id', Group: 'group_id' } as const;
+
+export interface Page<Row> {
+  rows: Row[];
+  total: number;
+  nextCursor?: string | undefined;
+}
+
+export async function listRows<Row>(
+  knex: Knex,
+  tenantId: string,
+  kind: ResourceKind,
+  query: ListQuery,
+  columns: string[],
+): Promise<Page<Row>> {
+  const id = `r.${ID[kind]}`;
+  const base = () => {
+    const q = knex(`${TABLE[kind]} as r`).where('r.tenant_id', tenantId);
+    if (query.filter) {
+      const where = filterToSql(query.filter, kind, 'r');
+      q.whereRaw(where.sql, where.bindings as Knex.RawBinding[]);
+    }
+    return q;
+  };
+  const [{ n: total }] = (await base().count({ n: '*' })) as [{ n: number }];
+  if (query.count === 0) return { rows: [], total: Number(total) };
+
+  const q = base().select(columns.map((c) => `r.${c}`));
+  const direction = query.sortOrder === 'descending' ? 'desc' : 'asc';
+  if (query.sortBy) {
+    q.orderByRaw(`${sortExpression(query.sortBy, kind, 'r')} ${direction}, ${id} ${direction}`);
+  } else {
+    q.orderBy(id, 'asc');
+  }
+
+  if (query.cursor === undefined) {
+    const rows = (await q.offset(query.startIndex - 1).limit(query.count)) as Row[];
+    return { rows, total: Number(total) };
+  }
+  // Cursor pagination (RFC 9865): keyset on the id in the default order, an offset under sortBy.
+  const state = decodeCursor(query.cursor);
+  if (!query.sortBy && state.after) q.where(id, '>', state.after);
+  if (query.sortBy && state.offset) q.offset(state.offset);
+  const rows = (await q.limit(query.count + 1)) as Row[];
+  const more = rows.length > query.count;
+  const page = more ? rows.slice(0, query.count) : rows;
+  const last = page[page.length - 1] as Record<string, unknown> | undefined;
+  const nextCursor = !more
+    ? undefined
+    : query.sortBy
+      ? encodeCursor({ offset: (state.offset ?? 0) + page.length })
+      : encodeCursor({ after: String(last![ID[kind]]) });
+  return { rows: page, total: Number(total), nextCursor };
+}

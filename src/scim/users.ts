@@ -1,0 +1,156 @@
+// SCIM Users (RFC 7644 §3.3–3.6): each write is one transaction holding the change, its
+// audit event and the directory-change hook, so a failed request writes nothing.
+import type { Knex } from 'knex';
+import { appendAuditEvent } from '../audit/append.js';
+import { canonicalJson } from '../audit/chain.js';
+import {
+  deleteUser,
+  findUser,
+  groupsOfUsers,
+  insertUser,
+  updateUser,
+  USER_COLUMNS,
+} from '../directory/users.js';
+import type { ScimContext } from './context.js';
+import { scimError } from './errors.js';
+import { checkIfMatch } from './etag.js';
+import { listRows } from './list.js';
+import type { ListQuery } from './list-query.js';
+import { applyPatch, parsePatchBody } from './patch.js';
+import { project, wants } from './projection.js';
+import { userResource, type UserRow } from './representation.js';
+import { validateUser, type StoredData } from './schemas.js';
+
+const notFound = (id: string) => scimError(404, undefined, `User ${id} not found`, 'not_found');
+
+async function render(ctx: ScimContext, db: Knex, row: UserRow) {
+  const groups = await groupsOfUsers(db, ctx.tenantId, [row.user_id]);
+  return userResource(row, groups.get(row.user_id), ctx.base);
+}
+
+async function audited(
+  trx: Knex.Transaction,
+  ctx: ScimContext,
+  action: string,
+  row: UserRow | { user_id: string },
+  data?: StoredData,
+) {
+  await appendAuditEvent(
+    trx,
+    ctx.tenantId,
+    {
+      action,
+      actor: ctx.actor,
+      target: { type: 'user', id: row.user_id },
+      subject: row.user_id,
+      ...(data ? { payload: data } : {}),
+    },
+    ctx.clock,
+  );
+  await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [row.user_id], groupIds: [] });
+}
+
+export async function createUser(ctx: ScimContext, body: unknown) {
+  const data = validateUser(body);
+  return ctx.knex.transaction(async (trx) => {
+    const row = await insertUser(trx, ctx.tenantId, data, ctx.clock.now());
+    await audited(trx, ctx, 'user.created', row, data);
+    return userResource(row, [], ctx.base);
+  });
+}
+
+export async function getUser(ctx: ScimContext, id: string) {
+  const row = await findUser(ctx.knex, ctx.tenantId, id);
+  if (!row) throw notFound(id);
+  return { row, resource: await render(ctx, ctx.knex, row) };
+}
+
+// jsonb reorders keys, so compare canonical forms (RFC 8785).
+const same = (a: StoredData, b: StoredData) => canonicalJson(a) === canonicalJson(b);
+
+async function write(
+  ctx: ScimContext,
+  id: string,
+  ifMatch: string | undefined,
+  action: string,
+  next: (row: UserRow, trx: Knex.Transaction) => Promise<StoredData>,
+) {
+  return ctx.knex.transaction(async (trx) => {
+    const row = await findUser(trx, ctx.tenantId, id, { forUpdate: true });
+    if (!row) throw notFound(id);
+    checkIfMatch(ifMatch, Number(row.version));
+    const data = await next(row, trx);
+    // An update that changes nothing keeps its version: IdP retries stay idempotent.
+    if (same(data, row.data) && data.userName === row.user_name) return render(ctx, trx, row);
+    const updated = await updateUser(trx, ctx.tenantId, id, data, ctx.clock.now());
+    await audited(trx, ctx, action, updated, data);
+    return render(ctx, trx, updated);
+  });
+}
+
+/** PUT: the body replaces every writable attribute (Okta's GET-then-PUT lands here). */
+export async function replaceUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
+  const data = validateUser(body);
+  return write(ctx, id, ifMatch, 'user.replaced', async () => data);
+}
+
+export async function patchUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
+  const ops = parsePatchBody(body, 'User');
+  for (const op of ops) {
+    if (op.path && /^groups(\b|\.|\[)/i.test(op.path)) {
+      throw scimError(
+        400,
+        'mutability',
+        'groups is read-only on a User: change memberships on the Group',
+      );
+    }
+  }
+  return write(ctx, id, ifMatch, 'user.patched', async (row) => {
+    const current = userResource(row, undefined, ctx.base);
+    const patched = await applyPatch('User', current, ops);
+    return validateUser(patched);
+  });
+}
+
+export async function removeUser(ctx: ScimContext, id: string, ifMatch?: string) {
+  await ctx.knex.transaction(async (trx) => {
+    const row = await findUser(trx, ctx.tenantId, id, { forUpdate: true });
+    if (!row) throw notFound(id);
+    checkIfMatch(ifMatch, Number(row.version));
+    const groups = await deleteUser(trx, ctx.tenantId, id);
+    await appendAuditEvent(
+      trx,
+      ctx.tenantId,
+      {
+        action: 'user.deleted',
+        actor: ctx.actor,
+        target: { type: 'user', id },
+        subject: id,
+        payload: { userName: row.user_name, groups },
+      },
+      ctx.clock,
+    );
+    await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [id], groupIds: [] });
+  });
+}
+
+export async function listUsers(ctx: ScimContext, query: ListQuery) {
+  const page = await listRows<UserRow>(ctx.knex, ctx.tenantId, 'User', query, USER_COLUMNS);
+  const withGroups = wants('groups', 'User', query.attributes, query.excludedAttributes);
+  const groups = withGroups
+    ? await groupsOfUsers(
+        ctx.knex,
+        ctx.tenantId,
+        page.rows.map((r) => r.user_id),
+      )
+    : undefined;
+  const resources = page.rows.map((r) =>
+    project(
+      userResource(r, groups?.get(r.user_id), ctx.base),
+      'User',
+      query.attributes,
+      query.excludedAttributes,
+    ),
+  );
+  return { ...page, resources };
+}
