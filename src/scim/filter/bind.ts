@@ -191,3 +191,19 @@ function bindNode(node: FilterNode, scope: Scope): Bound {
 export function bindFilter(node: FilterNode, kind: ScimResourceKind): Bound {
   return bindNode(node, { kind });
 }
+
+/**
+ * Bind the filter of a PATCH path `attr[valFilter]` (RFC 7644 §3.5.2) to be read in one
+ * element of the multi-valued attribute `attrPath`.
+ */
+export function bindValueFilter(
+  valFilter: FilterNode,
+  kind: ScimResourceKind,
+  attrPath: string,
+): Bound {
+  const t = target(attrPath, { kind });
+  if (t.shape !== 'multi' || t.sub) {
+    throw invalidFilter(`"[...]" needs a multi-valued attribute, not ${echo(attrPath)}`);
+  }
+  return bindNode(valFilter, { kind, parent: t.attr });
+}

@@ -10,7 +10,7 @@
 // ctype, which ignores the context-dependent rules of JavaScript's toLowerCase), and
 // ordering is by code point (COLLATE "C").
 import type { ScalarAttr, ScimResourceKind } from './attributes.js';
-import { bindFilter, type Bound } from './bind.js';
+import { bindFilter, bindValueFilter, type Bound } from './bind.js';
 import { parseDateTime } from './datetime.js';
 import type { FilterNode } from './parse.js';
 
@@ -120,4 +120,17 @@ export function evaluateBound(b: Bound, context: unknown): boolean {
 /** Does `resource` (SCIM JSON) match the parsed filter? Throws invalid_filter like filterToSql. */
 export function matches(node: FilterNode, resource: object, kind: ScimResourceKind): boolean {
   return evaluateBound(bindFilter(node, kind), resource);
+}
+
+/**
+ * Does one element of the multi-valued attribute `attrPath` match the filter of a PATCH
+ * path `attrPath[valFilter]`? (Which emails does `emails[type eq "work"]` address?)
+ */
+export function matchesElement(
+  valFilter: FilterNode,
+  attrPath: string,
+  element: unknown,
+  kind: ScimResourceKind,
+): boolean {
+  return evaluateBound(bindValueFilter(valFilter, kind, attrPath), element);
 }

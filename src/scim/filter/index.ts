@@ -13,9 +13,10 @@ import { boundToSql, type SqlFragment } from './sql.js';
 export type { ScimResourceKind } from './attributes.js';
 export type { CompareOp, CompValue, FilterNode } from './parse.js';
 export type { SqlFragment } from './sql.js';
-export { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseFilter } from './parse.js';
+export { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseFilter, parsePatchPath } from './parse.js';
+export type { PatchPath } from './parse.js';
 export { sortExpression } from './sort.js';
-export { matches } from './evaluate.js';
+export { matches, matchesElement } from './evaluate.js';
 
 /**
  * Parse, validate and translate a filter into a boolean SQL expression over the resource

@@ -1,7 +1,7 @@
 // Filter text → FilterNode (RFC 7644 §3.4.2.2 grammar), kind-independent.
 //
 // scim2-parse-filter 0.2.10 does the grammar (precedence not > and > or, parentheses,
-// valuePath). It gets the cases scimmy gets wrong right (see ../../../../shared/STACK.md),
+// valuePath). It gets the cases scimmy gets wrong right (shared/STACK.md, scimmy section),
 // but it has defects of its own, worked around here:
 //  1. String escapes: it doubles every backslash not before a quote, so "a\\b" came out
 //     as a\\b, "\n" and "\u0041" were not decoded, and a string ending in an escaped
@@ -186,4 +186,40 @@ export function parseFilter(filter: string): FilterNode {
     );
   }
   return convert(tree, scanned.values, false);
+}
+
+/** A PATCH path (RFC 7644 §3.5.2): attrPath, or attrPath "[" valFilter "]" ["." subAttr]. */
+export interface PatchPath {
+  attrPath: string;
+  valFilter?: FilterNode;
+  subAttr?: string;
+}
+
+const PATH_WORD = /^[A-Za-z0-9:._$-]+$/;
+
+const SUB_ATTR = /^\.([A-Za-z][A-Za-z0-9_-]*|\$ref)$/;
+
+/**
+ * Split a PATCH path; the valFilter is parsed like a filter (its names are sub-attributes
+ * of attrPath, checked when it is bound: see matchesElement). Names are not resolved here.
+ */
+export function parsePatchPath(path: string): PatchPath {
+  if (typeof path !== 'string' || path.length > MAX_FILTER_LENGTH) {
+    throw invalidFilter('invalid PATCH path');
+  }
+  const open = path.indexOf('[');
+  const attrPath = open < 0 ? path : path.slice(0, open);
+  if (!PATH_WORD.test(attrPath)) throw invalidFilter(`invalid PATCH path ${echo(path)}`);
+  if (open < 0) return { attrPath };
+  // The "]" that closes the filter is the first one outside a string literal (so a
+  // nested "[...]" cannot get through: its own "]" would end the filter).
+  let close = open + 1;
+  while (close < path.length && path[close] !== ']') {
+    close = path[close] === '"' ? readString(path, close)[1] : close + 1;
+  }
+  if (close >= path.length) throw invalidFilter(`unterminated "[" in PATCH path ${echo(path)}`);
+  const sub = SUB_ATTR.exec(path.slice(close + 1));
+  if (close + 1 < path.length && !sub) throw invalidFilter(`invalid PATCH path ${echo(path)}`);
+  const valFilter = parseFilter(path.slice(open + 1, close));
+  return sub?.[1] ? { attrPath, valFilter, subAttr: sub[1] } : { attrPath, valFilter };
 }
