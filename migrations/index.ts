@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import * as foundation from './20261201000000_foundation.js';
 import * as jobs from './20261201000100_jobs.js';
 import * as directory from './20261201000200_directory.js';
+import * as licensing from './20261201000300_licensing.js';
 
 export interface Migration {
   name: string;
@@ -15,4 +16,5 @@ export const migrations: Migration[] = [
   { name: '20261201000000_foundation', ...foundation },
   { name: '20261201000100_jobs', ...jobs },
   { name: '20261201000200_directory', ...directory },
+  { name: '20261201000300_licensing', ...licensing },
 ];

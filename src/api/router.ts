@@ -6,9 +6,21 @@ import { getTenant } from '../tenancy/service.js';
 import { principalOf, requireToken } from '../tenancy/middleware.js';
 import type { Logger } from '../log/logger.js';
 import { problemHandler } from '../http/problem.js';
+import type { Clock } from '../shared/clock.js';
+import { licensingRoutes } from './licensing-routes.js';
+import { openApiDocument } from './openapi.js';
 
-export function apiRouter(deps: { knex: Knex; logger: Logger; bodyLimit: number }): Router {
+export function apiRouter(deps: {
+  knex: Knex;
+  logger: Logger;
+  bodyLimit: number;
+  clock: Clock;
+}): Router {
   const router = Router();
+  // The API's description is public, like any OpenAPI document.
+  router.get('/openapi.json', (req, res) => {
+    res.json(openApiDocument(`${req.protocol}://${req.get('host')}${req.baseUrl}`));
+  });
   router.use(requireToken(deps.knex, 'api'));
   router.use(
     express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }),
@@ -18,6 +30,8 @@ export function apiRouter(deps: { knex: Knex; logger: Logger; bodyLimit: number 
   router.get('/tenant', async (_req, res) => {
     res.json(await getTenant(deps.knex, principalOf(res).tenantId));
   });
+
+  router.use(licensingRoutes(deps));
 
   router.use((req) => {
     throw new AppError('not_found', `no route for ${req.method} ${req.baseUrl}${req.path}`, {

@@ -18,6 +18,10 @@ const UNIQUE: Record<string, { code: string; message: string; scimType?: string 
     message: 'a user with this id already exists',
     scimType: 'uniqueness',
   },
+  seats_one_live_per_user_key: {
+    code: 'conflict',
+    message: 'the user already holds or waits for a seat of this licence',
+  },
   directory_groups_pkey: {
     code: 'uniqueness',
     message: 'a group with this id already exists',

@@ -2,6 +2,7 @@
 // users' directory facts changed (attributes, active, group membership). Listeners run
 // inside the same transaction as the change, so seats and directory never disagree.
 import type { Knex } from 'knex';
+import type { Actor } from '../audit/types.js';
 
 export interface DirectoryChange {
   /** Users whose attributes, active flag or direct memberships changed (or who were deleted). */
@@ -10,10 +11,12 @@ export interface DirectoryChange {
   groupIds: string[];
 }
 
+/** `actor` is who made the directory change (the SCIM client), for the audit of what follows. */
 export type DirectoryListener = (
   trx: Knex.Transaction,
   tenantId: string,
   change: DirectoryChange,
+  actor: Actor,
 ) => Promise<void>;
 
 export class DirectoryHooks {
@@ -27,8 +30,13 @@ export class DirectoryHooks {
     };
   }
 
-  async changed(trx: Knex.Transaction, tenantId: string, change: DirectoryChange): Promise<void> {
+  async changed(
+    trx: Knex.Transaction,
+    tenantId: string,
+    change: DirectoryChange,
+    actor: Actor,
+  ): Promise<void> {
     if (change.userIds.length === 0 && change.groupIds.length === 0) return;
-    for (const l of this.listeners) await l(trx, tenantId, change);
+    for (const l of this.listeners) await l(trx, tenantId, change, actor);
   }
 }

@@ -4,6 +4,7 @@ import helmet from 'helmet';
 import type { Knex } from 'knex';
 import { apiRouter } from '../api/router.js';
 import { DirectoryHooks } from '../directory/changes.js';
+import { reconcileOnDirectoryChanges } from '../licensing/directory-listener.js';
 import { scimRouter } from '../scim/router.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { Logger } from '../log/logger.js';
@@ -39,16 +40,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.use('/api/v1', apiRouter(deps));
-  app.use(
-    '/scim/v2',
-    scimRouter({
-      knex: deps.knex,
-      logger: deps.logger,
-      clock: deps.clock ?? systemClock,
-      hooks: deps.hooks ?? new DirectoryHooks(),
-    }),
-  );
+  const clock = deps.clock ?? systemClock;
+  const hooks = deps.hooks ?? new DirectoryHooks();
+  // Directory changes reconcile seats in the same transaction (the heart of Seatkeeper).
+  reconcileOnDirectoryChanges(hooks, clock);
+  app.use('/api/v1', apiRouter({ ...deps, clock }));
+  app.use('/scim/v2', scimRouter({ knex: deps.knex, logger: deps.logger, clock, hooks }));
 
   app.use((req) => {
     throw new AppError('not_found', `no route for ${req.method} ${req.path}`, { status: 404 });

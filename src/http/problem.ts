@@ -1,6 +1,7 @@
 // RFC 9457 problem details: the error format of /api/v1 and of everything that is not
 // SCIM. Unknown errors become a bare 500 whose detail never reveals internals.
 import type { ErrorRequestHandler } from 'express';
+import { ZodError } from 'zod';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../log/logger.js';
 
@@ -20,9 +21,15 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-/** Map errors thrown by express' body parser and friends onto the AppError model. */
+/** Map errors thrown by express' body parser, zod and friends onto the AppError model. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (err instanceof ZodError) {
+    return new AppError('invalid_input', 'the request is not valid', {
+      status: 400,
+      detail: { errors: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
+  }
   const e = err as {
     type?: string;
     status?: number;

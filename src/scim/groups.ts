@@ -127,10 +127,15 @@ async function audited(
     ctx.clock,
   );
   const members = [...change.added, ...change.removed];
-  await ctx.hooks.changed(trx, ctx.tenantId, {
-    userIds: members.filter((m) => m.type === 'User').map((m) => m.id),
-    groupIds: [groupId, ...members.filter((m) => m.type === 'Group').map((m) => m.id)],
-  });
+  await ctx.hooks.changed(
+    trx,
+    ctx.tenantId,
+    {
+      userIds: members.filter((m) => m.type === 'User').map((m) => m.id),
+      groupIds: [groupId, ...members.filter((m) => m.type === 'Group').map((m) => m.id)],
+    },
+    ctx.actor,
+  );
 }
 
 export async function createGroup(ctx: ScimContext, body: unknown) {

@@ -47,7 +47,7 @@ async function audited(
     },
     ctx.clock,
   );
-  await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [row.user_id], groupIds: [] });
+  await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [row.user_id], groupIds: [] }, ctx.actor);
 }
 
 export async function createUser(ctx: ScimContext, body: unknown) {
@@ -130,7 +130,7 @@ export async function removeUser(ctx: ScimContext, id: string, ifMatch?: string)
       },
       ctx.clock,
     );
-    await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [id], groupIds: [] });
+    await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [id], groupIds: [] }, ctx.actor);
   });
 }
 

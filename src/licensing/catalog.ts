@@ -1,0 +1,407 @@
+// Products, licences and rules: each write is one transaction with its audit event and
+// the reconcile it causes. With `dryRun`, the same transaction runs and is rolled back,
+// so the diff it returns is exactly what the write would have done.
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { appendAuditEvent } from '../audit/append.js';
+import type { Actor } from '../audit/types.js';
+import { filterToSql } from '../scim/filter/index.js';
+import type { Clock } from '../shared/clock.js';
+import { AppError, notFound } from '../shared/errors.js';
+import { LicenseInput, ProductInput, RuleInput } from './model.js';
+import { reconcile, type SeatChange } from './reconcile.js';
+import { page, type Page, type PageRequest } from './paging.js';
+import {
+  licenseRecord,
+  productRecord,
+  ruleRecord,
+  type License,
+  type Product,
+  type Rule,
+} from './records.js';
+
+export interface LicensingContext {
+  knex: Knex;
+  tenantId: string;
+  actor: Actor;
+  clock: Clock;
+}
+
+class DryRun extends Error {
+  constructor(readonly result: unknown) {
+    super('dry run');
+  }
+}
+
+/** Run a write; with dryRun, roll it back and return what it would have done. */
+export async function write<T>(
+  knex: Knex,
+  dryRun: boolean,
+  fn: (trx: Knex.Transaction) => Promise<T>,
+): Promise<T> {
+  if (!dryRun) return knex.transaction(fn);
+  try {
+    await knex.transaction(async (trx) => {
+      throw new DryRun(await fn(trx));
+    });
+  } catch (err) {
+    if (err instanceof DryRun) return err.result as T;
+    throw err;
+  }
+  throw new Error('unreachable');
+}
+
+const isUuid = (s: string) =>
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+
+async function audit(
+  trx: Knex.Transaction,
+  ctx: LicensingContext,
+  action: string,
+  type: string,
+  id: string,
+  payload: Record<string, unknown>,
+) {
+  await appendAuditEvent(
+    trx,
+    ctx.tenantId,
+    { action, actor: ctx.actor, target: { type, id }, payload },
+    ctx.clock,
+  );
+}
+
+// ---- products ----
+
+export async function createProduct(ctx: LicensingContext, body: unknown): Promise<Product> {
+  const input = ProductInput.parse(body);
+  return ctx.knex.transaction(async (trx) => {
+    const now = ctx.clock.now().toISOString();
+    const [row] = await trx('products')
+      .insert({
+        tenant_id: ctx.tenantId,
+        product_id: randomUUID(),
+        name: input.name,
+        vendor: input.vendor ?? null,
+        features: JSON.stringify(input.features),
+        versions: JSON.stringify(input.versions),
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('*');
+    await audit(trx, ctx, 'product.created', 'product', row.product_id, input);
+    return productRecord(row);
+  });
+}
+
+async function productRow(db: Knex, ctx: LicensingContext, id: string, forUpdate = false) {
+  if (!isUuid(id)) throw notFound('product');
+  const q = db('products').where({ tenant_id: ctx.tenantId, product_id: id }).first();
+  if (forUpdate) q.forUpdate();
+  const row = await q;
+  if (!row) throw notFound('product');
+  return row;
+}
+
+export const getProduct = async (ctx: LicensingContext, id: string) =>
+  productRecord(await productRow(ctx.knex, ctx, id));
+
+export async function listProducts(
+  ctx: LicensingContext,
+  req: PageRequest,
+): Promise<Page<Product>> {
+  return page(
+    ctx.knex('products').where({ tenant_id: ctx.tenantId }),
+    'product_id',
+    req,
+    productRecord,
+  );
+}
+
+export async function updateProduct(
+  ctx: LicensingContext,
+  id: string,
+  body: unknown,
+): Promise<Product> {
+  return ctx.knex.transaction(async (trx) => {
+    const row = await productRow(trx, ctx, id, true);
+    const merged = ProductInput.parse({
+      ...productInputOf(productRecord(row)),
+      ...(body as object),
+    });
+    const [updated] = await trx('products')
+      .where({ tenant_id: ctx.tenantId, product_id: id })
+      .update({
+        name: merged.name,
+        vendor: merged.vendor ?? null,
+        features: JSON.stringify(merged.features),
+        versions: JSON.stringify(merged.versions),
+        updated_at: ctx.clock.now().toISOString(),
+      })
+      .returning('*');
+    await audit(trx, ctx, 'product.updated', 'product', id, merged);
+    return productRecord(updated);
+  });
+}
+
+const productInputOf = (p: Product) => ({
+  name: p.name,
+  vendor: p.vendor,
+  features: p.features,
+  versions: p.versions,
+});
+
+export async function deleteProduct(ctx: LicensingContext, id: string): Promise<void> {
+  await ctx.knex.transaction(async (trx) => {
+    await productRow(trx, ctx, id, true);
+    const licence = await trx('licenses')
+      .where({ tenant_id: ctx.tenantId, product_id: id })
+      .first('license_id');
+    if (licence)
+      throw new AppError('conflict', 'the product still has licences: delete them first', {
+        status: 409,
+      });
+    await trx('products').where({ tenant_id: ctx.tenantId, product_id: id }).del();
+    await audit(trx, ctx, 'product.deleted', 'product', id, {});
+  });
+}
+
+// ---- licences ----
+
+function licenseColumns(input: LicenseInput) {
+  return {
+    product_id: input.productId,
+    name: input.name,
+    type: input.type,
+    category: input.category ?? null,
+    quantity: input.quantity,
+    starts_at: input.startsAt ?? null,
+    ends_at: input.endsAt ?? null,
+    grace_days: input.graceDays,
+    auto_renew: input.autoRenew,
+    renewal_lead_days: input.renewalLeadDays,
+    maintenance_ends_at: input.maintenanceEndsAt ?? null,
+    max_version: input.maxVersion ?? null,
+    entitlements: JSON.stringify(input.entitlements),
+    restrictions: JSON.stringify(input.restrictions),
+    cost: JSON.stringify(input.cost),
+    full_policy: input.fullPolicy,
+    overdeploy_limit: input.overdeployLimit,
+    alert_thresholds: JSON.stringify(input.alertThresholds),
+  };
+}
+
+async function licenseRow(db: Knex, ctx: LicensingContext, id: string, forUpdate = false) {
+  if (!isUuid(id)) throw notFound('licence');
+  const q = db('licenses')
+    .where({ tenant_id: ctx.tenantId, license_id: id })
+    .whereNull('deleted_at')
+    .first();
+  if (forUpdate) q.forUpdate();
+  const row = await q;
+  if (!row) throw notFound('licence');
+  return row;
+}
+
+export const getLicense = async (ctx: LicensingContext, id: string) =>
+  licenseRecord(await licenseRow(ctx.knex, ctx, id));
+
+export async function listLicenses(
+  ctx: LicensingContext,
+  req: PageRequest,
+): Promise<Page<License>> {
+  return page(
+    ctx.knex('licenses').where({ tenant_id: ctx.tenantId }).whereNull('deleted_at'),
+    'license_id',
+    req,
+    licenseRecord,
+  );
+}
+
+export interface WriteResult<T> {
+  result: T;
+  changes: SeatChange[];
+  dryRun: boolean;
+}
+
+export async function createLicense(
+  ctx: LicensingContext,
+  body: unknown,
+  opts: { dryRun: boolean },
+): Promise<WriteResult<License>> {
+  const input = LicenseInput.parse(body);
+  return write(ctx.knex, opts.dryRun, async (trx) => {
+    await productRow(trx, ctx, input.productId);
+    const now = ctx.clock.now().toISOString();
+    const [row] = await trx('licenses')
+      .insert({
+        tenant_id: ctx.tenantId,
+        license_id: randomUUID(),
+        ...licenseColumns(input),
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('*');
+    await audit(trx, ctx, 'license.created', 'license', row.license_id, input);
+    return { result: licenseRecord(row), changes: [], dryRun: opts.dryRun };
+  });
+}
+
+export async function updateLicense(
+  ctx: LicensingContext,
+  id: string,
+  body: unknown,
+  opts: { dryRun: boolean },
+): Promise<WriteResult<License>> {
+  return write(ctx.knex, opts.dryRun, async (trx) => {
+    const current = licenseRecord(await licenseRow(trx, ctx, id, true));
+    const { id: _id, createdAt: _c, updatedAt: _u, ...editable } = current;
+    const input = LicenseInput.parse({ ...editable, ...(body as object) });
+    if (input.productId !== current.productId) await productRow(trx, ctx, input.productId);
+    const [row] = await trx('licenses')
+      .where({ tenant_id: ctx.tenantId, license_id: id })
+      .update({ ...licenseColumns(input), updated_at: ctx.clock.now().toISOString() })
+      .returning('*');
+    await audit(trx, ctx, 'license.updated', 'license', id, input);
+    // A new quantity, validity window or restriction changes who may hold a seat.
+    const changes = await reconcile(trx, ctx.tenantId, { licenseIds: [id] }, ctx);
+    return { result: licenseRecord(row), changes, dryRun: opts.dryRun };
+  });
+}
+
+export async function deleteLicense(
+  ctx: LicensingContext,
+  id: string,
+  opts: { dryRun: boolean },
+): Promise<WriteResult<null>> {
+  return write(ctx.knex, opts.dryRun, async (trx) => {
+    await licenseRow(trx, ctx, id, true);
+    // Rules go with the licence; seats are released (their history stays).
+    await trx('license_rules').where({ tenant_id: ctx.tenantId, license_id: id }).del();
+    await trx('licenses')
+      .where({ tenant_id: ctx.tenantId, license_id: id })
+      .update({ deleted_at: ctx.clock.now().toISOString() });
+    const changes = await reconcile(trx, ctx.tenantId, { licenseIds: [id] }, ctx);
+    const manual = await trx('seats')
+      .where({ tenant_id: ctx.tenantId, license_id: id })
+      .whereNot('state', 'released')
+      .count({ n: '*' });
+    if (Number(manual[0]!.n) > 0) {
+      throw new AppError(
+        'conflict',
+        'the licence still has manually assigned seats: release them first',
+        { status: 409 },
+      );
+    }
+    await audit(trx, ctx, 'license.deleted', 'license', id, {});
+    return { result: null, changes, dryRun: opts.dryRun };
+  });
+}
+
+// ---- rules ----
+
+function checkFilter(filter: string | null | undefined) {
+  if (filter) filterToSql(filter, 'User', 'u'); // throws invalid_filter (400)
+}
+
+async function ruleRow(db: Knex, ctx: LicensingContext, id: string, forUpdate = false) {
+  if (!isUuid(id)) throw notFound('rule');
+  const q = db('license_rules').where({ tenant_id: ctx.tenantId, rule_id: id }).first();
+  if (forUpdate) q.forUpdate();
+  const row = await q;
+  if (!row) throw notFound('rule');
+  return row;
+}
+
+export const getRule = async (ctx: LicensingContext, id: string) =>
+  ruleRecord(await ruleRow(ctx.knex, ctx, id));
+
+export async function listRules(ctx: LicensingContext, req: PageRequest): Promise<Page<Rule>> {
+  return page(
+    ctx.knex('license_rules').where({ tenant_id: ctx.tenantId }),
+    'rule_id',
+    req,
+    ruleRecord,
+  );
+}
+
+function ruleColumns(input: RuleInput) {
+  return {
+    license_id: input.licenseId,
+    group_id: input.groupId,
+    filter: input.filter ?? null,
+    priority: input.priority,
+    removal_grace_days: input.removalGraceDays,
+    name: input.name ?? null,
+  };
+}
+
+export async function createRule(
+  ctx: LicensingContext,
+  body: unknown,
+  opts: { dryRun: boolean },
+): Promise<WriteResult<Rule>> {
+  const input = RuleInput.parse(body);
+  checkFilter(input.filter);
+  return write(ctx.knex, opts.dryRun, async (trx) => {
+    await licenseRow(trx, ctx, input.licenseId);
+    const group = await trx('directory_groups')
+      .where({ tenant_id: ctx.tenantId, group_id: input.groupId })
+      .first('group_id');
+    if (!group)
+      throw new AppError('invalid_input', `group ${input.groupId} does not exist`, { status: 422 });
+    const now = ctx.clock.now().toISOString();
+    const [row] = await trx('license_rules')
+      .insert({
+        tenant_id: ctx.tenantId,
+        rule_id: randomUUID(),
+        ...ruleColumns(input),
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('*');
+    await audit(trx, ctx, 'rule.created', 'rule', row.rule_id, input);
+    const changes = await reconcile(trx, ctx.tenantId, { licenseIds: [input.licenseId] }, ctx);
+    return { result: ruleRecord(row), changes, dryRun: opts.dryRun };
+  });
+}
+
+export async function updateRule(
+  ctx: LicensingContext,
+  id: string,
+  body: unknown,
+  opts: { dryRun: boolean },
+): Promise<WriteResult<Rule>> {
+  return write(ctx.knex, opts.dryRun, async (trx) => {
+    const current = ruleRecord(await ruleRow(trx, ctx, id, true));
+    const { id: _id, createdAt: _c, updatedAt: _u, ...editable } = current;
+    const input = RuleInput.parse({ ...editable, ...(body as object) });
+    checkFilter(input.filter);
+    if (input.licenseId !== current.licenseId) await licenseRow(trx, ctx, input.licenseId);
+    const [row] = await trx('license_rules')
+      .where({ tenant_id: ctx.tenantId, rule_id: id })
+      .update({ ...ruleColumns(input), updated_at: ctx.clock.now().toISOString() })
+      .returning('*');
+    await audit(trx, ctx, 'rule.updated', 'rule', id, input);
+    const changes = await reconcile(
+      trx,
+      ctx.tenantId,
+      { licenseIds: [...new Set([current.licenseId, input.licenseId])] },
+      ctx,
+    );
+    return { result: ruleRecord(row), changes, dryRun: opts.dryRun };
+  });
+}
+
+export async function deleteRule(
+  ctx: LicensingContext,
+  id: string,
+  opts: { dryRun: boolean },
+): Promise<WriteResult<null>> {
+  return write(ctx.knex, opts.dryRun, async (trx) => {
+    const current = ruleRecord(await ruleRow(trx, ctx, id, true));
+    await trx('license_rules').where({ tenant_id: ctx.tenantId, rule_id: id }).del();
+    await audit(trx, ctx, 'rule.deleted', 'rule', id, {});
+    const changes = await reconcile(trx, ctx.tenantId, { licenseIds: [current.licenseId] }, ctx);
+    return { result: null, changes, dryRun: opts.dryRun };
+  });
+}

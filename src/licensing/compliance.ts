@@ -1,0 +1,191 @@
+// Compliance per licence and for the tenant: purchased vs used vs available,
+// utilisation, status, and the threshold alerts recorded when utilisation crosses them.
+import type { Knex } from 'knex';
+import { appendAuditEvents } from '../audit/append.js';
+import type { Actor, AuditEventInput } from '../audit/types.js';
+import type { Clock } from '../shared/clock.js';
+import { notFound } from '../shared/errors.js';
+import type { LicensingContext } from './catalog.js';
+
+const DAY = 86_400_000;
+/** Below this utilisation a pool counts as under-utilised (money spent on unused seats). */
+export const UNDER_UTILISED_PERCENT = 50;
+
+export type ComplianceStatus =
+  'compliant' | 'over_deployed' | 'under_utilised' | 'expiring_soon' | 'expired';
+
+export interface LicenseCompliance {
+  licenseId: string;
+  name: string;
+  purchased: number | null;
+  used: number;
+  waitlisted: number;
+  available: number | null;
+  utilisationPercent: number | null;
+  statuses: ComplianceStatus[];
+  thresholdsCrossed: number[];
+  annualCost: number | null;
+  currency: string | null;
+}
+
+interface Row {
+  license_id: string;
+  name: string;
+  type: string;
+  quantity: number | null;
+  ends_at: Date | null;
+  grace_days: number;
+  renewal_lead_days: number;
+  alert_thresholds: number[];
+  cost: { annualCost?: number; unitCost?: number; currency?: string };
+  used: number;
+  waitlisted: number;
+}
+
+function evaluate(r: Row, now: Date): LicenseCompliance {
+  const purchased = r.type === 'site' ? null : r.quantity;
+  const used = Number(r.used);
+  const utilisation =
+    purchased === null
+      ? null
+      : purchased === 0
+        ? used > 0
+          ? Infinity
+          : 0
+        : (used / purchased) * 100;
+  const statuses: ComplianceStatus[] = [];
+  if (r.ends_at && r.ends_at.getTime() + r.grace_days * DAY < now.getTime())
+    statuses.push('expired');
+  else if (r.ends_at && r.ends_at.getTime() - r.renewal_lead_days * DAY < now.getTime())
+    statuses.push('expiring_soon');
+  if (purchased !== null && used > purchased) statuses.push('over_deployed');
+  if (utilisation !== null && utilisation < UNDER_UTILISED_PERCENT && purchased !== 0)
+    statuses.push('under_utilised');
+  if (!statuses.some((s) => s === 'expired' || s === 'over_deployed'))
+    statuses.unshift('compliant');
+  const annualCost =
+    r.cost.annualCost ??
+    (r.cost.unitCost !== undefined && purchased !== null ? r.cost.unitCost * purchased : null);
+  return {
+    licenseId: r.license_id,
+    name: r.name,
+    purchased,
+    used,
+    waitlisted: Number(r.waitlisted),
+    available: purchased === null ? null : Math.max(0, purchased - used),
+    utilisationPercent:
+      utilisation === null || !Number.isFinite(utilisation)
+        ? utilisation === null
+          ? null
+          : 100
+        : Math.round(utilisation * 10) / 10,
+    statuses,
+    thresholdsCrossed:
+      utilisation === null
+        ? []
+        : r.alert_thresholds.filter((t) => utilisation >= t).sort((a, b) => a - b),
+    annualCost,
+    currency: r.cost.currency ?? null,
+  };
+}
+
+function rows(db: Knex, tenantId: string) {
+  return db('licenses as l')
+    .where('l.tenant_id', tenantId)
+    .whereNull('l.deleted_at')
+    .select(
+      'l.license_id',
+      'l.name',
+      'l.type',
+      'l.quantity',
+      'l.ends_at',
+      'l.grace_days',
+      'l.renewal_lead_days',
+      'l.alert_thresholds',
+      'l.cost',
+      db.raw(
+        `(SELECT count(*) FROM seats s WHERE s.tenant_id = l.tenant_id AND s.license_id = l.license_id AND s.state IN ('active', 'pending_reclaim')) AS used`,
+      ),
+      db.raw(
+        `(SELECT count(*) FROM seats s WHERE s.tenant_id = l.tenant_id AND s.license_id = l.license_id AND s.state = 'waitlisted') AS waitlisted`,
+      ),
+    )
+    .orderBy('l.license_id');
+}
+
+export async function complianceOf(
+  ctx: LicensingContext,
+  licenseId: string,
+): Promise<LicenseCompliance> {
+  if (!/^[0-9a-f-]{36}$/i.test(licenseId)) throw notFound('licence');
+  const [row] = (await rows(ctx.knex, ctx.tenantId).where('l.license_id', licenseId)) as Row[];
+  if (!row) throw notFound('licence');
+  return evaluate(row, ctx.clock.now());
+}
+
+export async function complianceSummary(ctx: LicensingContext) {
+  const all = ((await rows(ctx.knex, ctx.tenantId)) as Row[]).map((r) =>
+    evaluate(r, ctx.clock.now()),
+  );
+  const nonCompliant = all.filter((c) => !c.statuses.includes('compliant')).length;
+  const currencies = [...new Set(all.map((c) => c.currency).filter(Boolean))];
+  return {
+    licenses: all.length,
+    compliant: all.length - nonCompliant,
+    overDeployed: all.filter((c) => c.statuses.includes('over_deployed')).length,
+    expired: all.filter((c) => c.statuses.includes('expired')).length,
+    expiringSoon: all.filter((c) => c.statuses.includes('expiring_soon')).length,
+    underUtilised: all.filter((c) => c.statuses.includes('under_utilised')).length,
+    // The share of licences in compliance, 0–100; 100 for a tenant with no licences.
+    score:
+      all.length === 0 ? 100 : Math.round(((all.length - nonCompliant) / all.length) * 1000) / 10,
+    annualCost:
+      currencies.length <= 1
+        ? {
+            amount: all.reduce((n, c) => n + (c.annualCost ?? 0), 0),
+            currency: currencies[0] ?? null,
+          }
+        : null,
+    items: all,
+  };
+}
+
+/**
+ * After seats changed: audit each utilisation threshold newly crossed (once per crossing;
+ * falling below re-arms it). Runs inside the reconcile, with the licences locked.
+ */
+export async function recordThresholdCrossings(
+  trx: Knex.Transaction,
+  tenantId: string,
+  licenseIds: string[],
+  ctx: { clock: Clock; actor: Actor },
+) {
+  if (licenseIds.length === 0) return;
+  const now = ctx.clock.now();
+  const current = (await rows(trx, tenantId)
+    .whereIn('l.license_id', licenseIds)
+    .select('l.alerted_threshold')) as Array<Row & { alerted_threshold: number }>;
+  const events: AuditEventInput[] = [];
+  for (const r of current) {
+    const c = evaluate(r, now);
+    const highest = c.thresholdsCrossed.at(-1) ?? 0;
+    if (highest === r.alerted_threshold) continue;
+    await trx('licenses')
+      .where({ tenant_id: tenantId, license_id: r.license_id })
+      .update({ alerted_threshold: highest });
+    if (highest > r.alerted_threshold) {
+      events.push({
+        action: 'license.threshold_crossed',
+        actor: ctx.actor,
+        target: { type: 'license', id: r.license_id },
+        payload: {
+          threshold: highest,
+          utilisationPercent: c.utilisationPercent,
+          used: c.used,
+          purchased: c.purchased,
+        },
+      });
+    }
+  }
+  await appendAuditEvents(trx, tenantId, events, ctx.clock);
+}

@@ -1,0 +1,15 @@
+// The seat reconciler listens to directory changes: whoever's groups, attributes or
+// active flag changed is reconciled in the same transaction as the change.
+import type { DirectoryHooks } from '../directory/changes.js';
+import type { Clock } from '../shared/clock.js';
+import { usersUnderGroups } from './desired.js';
+import { reconcile } from './reconcile.js';
+
+export function reconcileOnDirectoryChanges(hooks: DirectoryHooks, clock: Clock): () => void {
+  return hooks.on(async (trx, tenantId, change, actor) => {
+    // A group's change reaches every user beneath it, through nested groups too.
+    const nested = await usersUnderGroups(trx, tenantId, change.groupIds);
+    const userIds = [...new Set([...change.userIds, ...nested])];
+    if (userIds.length) await reconcile(trx, tenantId, { userIds }, { clock, actor });
+  });
+}

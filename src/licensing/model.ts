@@ -1,0 +1,77 @@
+// The licensing API's input shapes, as zod schemas: they validate requests and generate
+// the OpenAPI document, so the two can never drift.
+import { z } from 'zod';
+
+const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
+const uuid = z.uuid();
+
+export const ProductInput = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    vendor: z.string().trim().max(200).nullable().optional(),
+    features: z.array(z.string().max(200)).max(500).default([]),
+    versions: z.array(z.string().max(100)).max(500).default([]),
+  })
+  .strict();
+
+export const LICENSE_TYPES = [
+  'perpetual',
+  'subscription',
+  'trial',
+  'floating',
+  'node-locked',
+  'site',
+] as const;
+
+export const LicenseInput = z
+  .object({
+    productId: uuid,
+    name: z.string().trim().min(1).max(200),
+    type: z.enum(LICENSE_TYPES),
+    category: z.string().trim().max(100).nullable().optional(),
+    /** null: unlimited. */
+    quantity: z.number().int().min(0).max(10_000_000).nullable(),
+    startsAt: isoDate.nullable().optional(),
+    endsAt: isoDate.nullable().optional(),
+    graceDays: z.number().int().min(0).max(3650).default(0),
+    autoRenew: z.boolean().default(false),
+    renewalLeadDays: z.number().int().min(0).max(3650).default(30),
+    maintenanceEndsAt: isoDate.nullable().optional(),
+    maxVersion: z.string().max(100).nullable().optional(),
+    entitlements: z.array(z.string().max(200)).max(500).default([]),
+    restrictions: z
+      .object({
+        countries: z.array(z.string().length(2)).max(300).optional(),
+        departments: z.array(z.string().max(200)).max(500).optional(),
+      })
+      .strict()
+      .default({}),
+    cost: z
+      .object({
+        unitCost: z.number().min(0).optional(),
+        currency: z.string().length(3).optional(),
+        pricingModel: z.enum(['per_seat', 'flat', 'usage', 'tiered']).optional(),
+        annualCost: z.number().min(0).optional(),
+      })
+      .strict()
+      .default({}),
+    fullPolicy: z.enum(['waitlist', 'overdeploy']).default('waitlist'),
+    overdeployLimit: z.number().int().min(0).max(1_000_000).default(0),
+    alertThresholds: z.array(z.number().int().min(1).max(1000)).max(10).default([80, 90, 100]),
+  })
+  .strict();
+
+export const RuleInput = z
+  .object({
+    licenseId: uuid,
+    groupId: uuid,
+    filter: z.string().max(4096).nullable().optional(),
+    priority: z.number().int().min(0).max(1_000_000).default(100),
+    removalGraceDays: z.number().int().min(0).max(3650).default(0),
+    name: z.string().trim().max(200).nullable().optional(),
+  })
+  .strict();
+
+export type ProductInput = z.infer<typeof ProductInput>;
+export type LicenseInput = z.infer<typeof LicenseInput>;
+export type RuleInput = z.infer<typeof RuleInput>;

@@ -1,0 +1,65 @@
+// The admin API's list shape: {items, total, nextCursor}, keyset-paged on the id.
+import type { Knex } from 'knex';
+import { invalidInput } from '../shared/errors.js';
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
+
+export interface PageRequest {
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  nextCursor: string | null;
+}
+
+export function parsePageRequest(query: Record<string, unknown>): PageRequest {
+  const raw = query.limit;
+  const limit = raw === undefined ? DEFAULT_LIMIT : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+    throw invalidInput(`limit must be an integer from 1 to ${MAX_LIMIT}`);
+  const cursor =
+    query.cursor === undefined || query.cursor === '' ? undefined : String(query.cursor);
+  return { limit, cursor };
+}
+
+const decode = (cursor: string) => {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw invalidInput('cursor is not valid');
+  return id;
+};
+
+export async function page<T>(
+  q: Knex.QueryBuilder,
+  idColumn: string,
+  req: PageRequest,
+  map: (row: Record<string, unknown>) => T,
+): Promise<Page<T>> {
+  const limit = req.limit ?? DEFAULT_LIMIT;
+  const [{ n }] = (await q.clone().clearSelect().count({ n: '*' })) as [{ n: number }];
+  const rows = q
+    .clone()
+    .orderBy(idColumn)
+    .limit(limit + 1);
+  // A query with no columns chosen yet lists whole rows.
+  if (
+    !(q as unknown as { _statements: Array<{ grouping: string }> })._statements.some(
+      (s) => s.grouping === 'columns',
+    )
+  )
+    rows.select('*');
+  if (req.cursor) rows.where(idColumn, '>', decode(req.cursor));
+  const result = (await rows) as Record<string, unknown>[];
+  const more = result.length > limit;
+  const items = (more ? result.slice(0, limit) : result).map(map);
+  const key = idColumn.split('.').pop()!;
+  const last = more ? String(result[limit - 1]![key]) : null;
+  return {
+    items,
+    total: Number(n),
+    nextCursor: last ? Buffer.from(last).toString('base64url') : null,
+  };
+}

@@ -1,0 +1,245 @@
+// Seats as admins see and change them: lists, manual assignment, release, transfer.
+// Manual seats are never touched by rules; seats held through a rule follow the rule.
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { appendAuditEvent } from '../audit/append.js';
+import { AppError, invalidInput, notFound } from '../shared/errors.js';
+import type { LicensingContext } from './catalog.js';
+import { page, type Page, type PageRequest } from './paging.js';
+import { reconcile, type SeatState } from './reconcile.js';
+import { seatRecord, type Seat } from './records.js';
+
+const STATES: SeatState[] = ['active', 'waitlisted', 'pending_reclaim', 'released'];
+const isUuid = (s: unknown): s is string =>
+  typeof s === 'string' &&
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+
+export async function listSeats(
+  ctx: LicensingContext,
+  licenseId: string,
+  state: string | undefined,
+  req: PageRequest,
+): Promise<Page<Seat>> {
+  if (
+    !isUuid(licenseId) ||
+    !(await ctx
+      .knex('licenses')
+      .where({ tenant_id: ctx.tenantId, license_id: licenseId })
+      .whereNull('deleted_at')
+      .first('license_id'))
+  ) {
+    throw notFound('licence');
+  }
+  if (state !== undefined && !STATES.includes(state as SeatState))
+    throw invalidInput(`state must be one of ${STATES.join(', ')}`);
+  const q = ctx.knex('seats').where({ tenant_id: ctx.tenantId, license_id: licenseId });
+  if (state) q.where({ state });
+  return page(q, 'seat_id', req, seatRecord);
+}
+
+async function seatRow(trx: Knex.Transaction, ctx: LicensingContext, seatId: string) {
+  if (!isUuid(seatId)) throw notFound('seat');
+  const row = await trx('seats')
+    .where({ tenant_id: ctx.tenantId, seat_id: seatId })
+    .forUpdate()
+    .first();
+  if (!row) throw notFound('seat');
+  return row;
+}
+
+async function requireUser(
+  trx: Knex.Transaction,
+  ctx: LicensingContext,
+  userId: unknown,
+): Promise<string> {
+  if (
+    !isUuid(userId) ||
+    !(await trx('directory_users')
+      .where({ tenant_id: ctx.tenantId, user_id: userId })
+      .first('user_id'))
+  ) {
+    throw new AppError('invalid_input', `user ${String(userId)} does not exist`, { status: 422 });
+  }
+  return userId;
+}
+
+/** Assign a seat by hand. A full pool queues the user like anyone else. */
+export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<Seat> {
+  const { licenseId, userId } = (body ?? {}) as { licenseId?: unknown; userId?: unknown };
+  if (!isUuid(licenseId)) throw invalidInput('licenseId must be a licence id');
+  return ctx.knex.transaction(async (trx) => {
+    // Lock the licence first, as the reconciler does, so the pool count is exact.
+    const licence = await trx('licenses')
+      .where({ tenant_id: ctx.tenantId, license_id: licenseId })
+      .whereNull('deleted_at')
+      .forUpdate()
+      .first('license_id');
+    if (!licence) throw notFound('licence');
+    const user = await requireUser(trx, ctx, userId);
+    const existing = await trx('seats')
+      .where({ tenant_id: ctx.tenantId, license_id: licenseId, user_id: user })
+      .whereNot('state', 'released')
+      .first('seat_id', 'source');
+    if (existing)
+      throw new AppError(
+        'conflict',
+        `the user already holds or waits for a seat of this licence (${existing.seat_id})`,
+        { status: 409 },
+      );
+    const now = ctx.clock.now().toISOString();
+    const seatId = randomUUID();
+    await trx('seats').insert({
+      tenant_id: ctx.tenantId,
+      seat_id: seatId,
+      license_id: licenseId,
+      user_id: user,
+      state: 'waitlisted',
+      source: 'manual',
+      assigned_by: `${ctx.actor.type}:${ctx.actor.id ?? ''}`,
+      eligible_since: now,
+      queue_priority: 0,
+      created_at: now,
+      updated_at: now,
+    });
+    await appendAuditEvent(
+      trx,
+      ctx.tenantId,
+      {
+        action: 'seat.assigned',
+        actor: ctx.actor,
+        target: { type: 'seat', id: seatId },
+        payload: { licenseId, userId: user },
+      },
+      ctx.clock,
+    );
+    await reconcile(trx, ctx.tenantId, { userIds: [user] }, ctx);
+    return seatRecord(
+      await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: seatId }).first(),
+    );
+  });
+}
+
+/** Release a manual seat; the next in line is seated in the same transaction. */
+export async function releaseSeat(ctx: LicensingContext, seatId: string): Promise<Seat> {
+  return ctx.knex.transaction(async (trx) => {
+    const seat = await seatRow(trx, ctx, seatId);
+    if (seat.state === 'released') return seatRecord(seat);
+    if (seat.source === 'rule') {
+      throw new AppError(
+        'conflict',
+        'this seat is held through a rule: change the rule or the group membership instead',
+        { status: 409 },
+      );
+    }
+    await trx('licenses')
+      .where({ tenant_id: ctx.tenantId, license_id: seat.license_id })
+      .forUpdate()
+      .first('license_id');
+    const now = ctx.clock.now().toISOString();
+    await trx('seats')
+      .where({ tenant_id: ctx.tenantId, seat_id: seatId })
+      .update({
+        state: 'released',
+        released_at: now,
+        release_reason: 'released_by_admin',
+        updated_at: now,
+      });
+    await appendAuditEvent(
+      trx,
+      ctx.tenantId,
+      {
+        action: 'seat.released',
+        actor: ctx.actor,
+        target: { type: 'seat', id: seatId },
+        payload: {
+          licenseId: seat.license_id,
+          userId: seat.user_id,
+          from: seat.state,
+          to: 'released',
+          reason: 'released_by_admin',
+        },
+      },
+      ctx.clock,
+    );
+    await reconcile(trx, ctx.tenantId, { licenseIds: [seat.license_id], userIds: [] }, ctx);
+    return seatRecord(
+      await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: seatId }).first(),
+    );
+  });
+}
+
+/** Move a manual seat to another user without it ever returning to the pool. */
+export async function transferSeat(
+  ctx: LicensingContext,
+  seatId: string,
+  body: unknown,
+): Promise<Seat> {
+  const { userId } = (body ?? {}) as { userId?: unknown };
+  return ctx.knex.transaction(async (trx) => {
+    const seat = await seatRow(trx, ctx, seatId);
+    if (seat.source === 'rule')
+      throw new AppError('conflict', 'this seat is held through a rule and cannot be transferred', {
+        status: 409,
+      });
+    if (seat.state !== 'active')
+      throw new AppError(
+        'conflict',
+        `only an active seat can be transferred (this one is ${seat.state})`,
+        { status: 409 },
+      );
+    const to = await requireUser(trx, ctx, userId);
+    const clash = await trx('seats')
+      .where({ tenant_id: ctx.tenantId, license_id: seat.license_id, user_id: to })
+      .whereNot('state', 'released')
+      .first('seat_id');
+    if (clash)
+      throw new AppError(
+        'conflict',
+        'the target user already holds or waits for a seat of this licence',
+        { status: 409 },
+      );
+    const now = ctx.clock.now().toISOString();
+    await trx('seats')
+      .where({ tenant_id: ctx.tenantId, seat_id: seatId })
+      .update({
+        state: 'released',
+        released_at: now,
+        release_reason: 'transferred',
+        updated_at: now,
+      });
+    const newId = randomUUID();
+    await trx('seats').insert({
+      tenant_id: ctx.tenantId,
+      seat_id: newId,
+      license_id: seat.license_id,
+      user_id: to,
+      state: 'active',
+      source: 'manual',
+      assigned_by: `${ctx.actor.type}:${ctx.actor.id ?? ''}`,
+      eligible_since: now,
+      granted_at: now,
+      queue_priority: 0,
+      created_at: now,
+      updated_at: now,
+    });
+    await appendAuditEvent(
+      trx,
+      ctx.tenantId,
+      {
+        action: 'seat.transferred',
+        actor: ctx.actor,
+        target: { type: 'seat', id: newId },
+        payload: {
+          licenseId: seat.license_id,
+          fromSeat: seatId,
+          fromUser: seat.user_id,
+          toUser: to,
+        },
+      },
+      ctx.clock,
+    );
+    return seatRecord(
+      await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: newId }).first(),
+    );
+  });
+}
