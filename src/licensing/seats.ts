@@ -136,14 +136,12 @@ export async function releaseSeat(ctx: LicensingContext, seatId: string): Promis
       .forUpdate()
       .first('license_id');
     const now = ctx.clock.now().toISOString();
-    await trx('seats')
-      .where({ tenant_id: ctx.tenantId, seat_id: seatId })
-      .update({
-        state: 'released',
-        released_at: now,
-        release_reason: 'released_by_admin',
-        updated_at: now,
-      });
+    await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: seatId }).update({
+      state: 'released',
+      released_at: now,
+      release_reason: 'released_by_admin',
+      updated_at: now,
+    });
     await appendAuditEvent(
       trx,
       ctx.tenantId,
@@ -199,14 +197,12 @@ export async function transferSeat(
         { status: 409 },
       );
     const now = ctx.clock.now().toISOString();
-    await trx('seats')
-      .where({ tenant_id: ctx.tenantId, seat_id: seatId })
-      .update({
-        state: 'released',
-        released_at: now,
-        release_reason: 'transferred',
-        updated_at: now,
-      });
+    await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: seatId }).update({
+      state: 'released',
+      released_at: now,
+      release_reason: 'transferred',
+      updated_at: now,
+    });
     const newId = randomUUID();
     await trx('seats').insert({
       tenant_id: ctx.tenantId,
