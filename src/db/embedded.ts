@@ -12,9 +12,9 @@ import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import lockfile from 'proper-lockfile';
 import { AppError } from '../shared/errors.js';
+import { PgliteServer } from './pglite-server.js';
 
 /** PostgreSQL's socket naming: a client given host=<dir>, port=5432 connects to <dir>/.s.PGSQL.5432. */
 export const SOCKET_PORT = 5432;
@@ -85,12 +85,12 @@ export async function serveEmbedded(
 ): Promise<EmbeddedServer> {
   const created = !existsSync(path.join(pgDataDir(dataDir), 'PG_VERSION'));
   let db: PGlite | undefined;
-  let server: PGLiteSocketServer | undefined;
+  let server: PgliteServer | undefined;
   try {
     db = await PGlite.create({ dataDir: pgDataDir(dataDir) });
     // We hold the lock, so a socket file left here belongs to a process that died.
     await rm(socketPath(dataDir), { force: true });
-    server = new PGLiteSocketServer({
+    server = new PgliteServer({
       db,
       path: socketPath(dataDir),
       maxConnections: opts.maxConnections,

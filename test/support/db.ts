@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import type pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import '../../src/db/database.js'; // installs the pg type parsers
 import { migrateUp } from '../../src/db/migrate.js';
+import { PgliteServer } from '../../src/db/pglite-server.js';
 import { SNAPSHOT_FILE } from './snapshot.js';
 
 export interface TestDb {
@@ -74,7 +74,7 @@ export async function openTestDb(
   const pglite = migrate
     ? await PGlite.create({ loadDataDir: new Blob([await readFile(SNAPSHOT_FILE)]) })
     : await PGlite.create();
-  const server = new PGLiteSocketServer({
+  const server = new PgliteServer({
     db: pglite,
     path: path.join(dir, '.s.PGSQL.5432'),
     maxConnections: 40,

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import knexFactory from 'knex';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { migrateUp } from '../../src/db/migrate.js';
+import { PgliteServer } from '../../src/db/pglite-server.js';
 
 export async function makeSnapshot(): Promise<void> {
   process.env.SK_TEST_RUN = `${process.pid}`;
@@ -27,7 +27,7 @@ export async function makeSnapshot(): Promise<void> {
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sk-snap-'));
   const db = await PGlite.create();
-  const server = new PGLiteSocketServer({
+  const server = new PgliteServer({
     db,
     path: path.join(dir, '.s.PGSQL.5432'),
     maxConnections: 4,

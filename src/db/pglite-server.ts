@@ -1,0 +1,331 @@
+// A PostgreSQL wire-protocol server for PGlite on a unix socket, replacing
+// @electric-sql/pglite-socket's PGLiteSocketServer.
+//
+// PGlite is ONE PostgreSQL session; every connection shares it. pglite-socket queues
+// each wire message on its own and only keeps a connection's messages together while
+// PGlite says a transaction is open. The extended query protocol (the `pg` driver's
+// Parse/Bind/Describe/Execute/Sync for every parameterized query) keeps state between
+// messages outside any transaction - the unnamed statement and portal - so whenever a
+// connection's messages arrived in more than one socket read (a parameter larger than
+// the socket buffer, a client in another process), another connection's could run in
+// between: A's Parse, B's Parse, A's Bind silently ran B's statement with A's values.
+//
+// Here each connection's messages are grouped into batches that end where the client
+// waits for an answer (Sync, simple Query, Flush), and batches run one at a time, whole.
+// After a batch the session belongs to its connection until PGlite's last
+// ReadyForQuery says idle ('I'): while the connection is inside a transaction ('T',
+// 'E'), or mid extended-query sequence (a Flush answered, no Sync yet, so no
+// ReadyForQuery at all), other connections' batches wait, in arrival order.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { PGlite } from '@electric-sql/pglite';
+
+export interface PgliteServerOptions {
+  db: PGlite;
+  /** Unix socket path; the caller removes a stale file before start and the file after stop. */
+  path: string;
+  /** Connections beyond this get FATAL 53300 "too many connections". */
+  maxConnections: number;
+}
+
+// Untyped messages a client may send before its startup packet (protocol codes).
+const SSL_REQUEST = 80877103;
+const GSSENC_REQUEST = 80877104;
+const CANCEL_REQUEST = 80877102;
+const TERMINATE = 0x58; // 'X'
+// A client waits for a reply after these, so a batch ends there.
+const BATCH_ENDS = new Set([0x53 /* Sync */, 0x51 /* Query */, 0x48 /* Flush */]);
+const READY_FOR_QUERY = 0x5a; // 'Z'
+const IDLE = 0x49; // 'I'
+
+interface Connection {
+  socket: Socket;
+  /** Received bytes not yet split into messages, and how many are needed before trying again. */
+  chunks: Buffer[];
+  size: number;
+  need: number;
+  started: boolean;
+  rejected: boolean;
+  /** Terminate received or socket closed: the end marker is queued, ignore further input. */
+  ended: boolean;
+  /** Messages of the batch being received (no Sync/Query/Flush yet). */
+  pending: Buffer[];
+}
+
+/** `data: null` marks the end of a connection, queued behind its last batch. */
+interface Batch {
+  conn: Connection;
+  data: Buffer | null;
+}
+
+export class PgliteServer {
+  private readonly db: PGlite;
+  private readonly path: string;
+  private readonly maxConnections: number;
+  private server: Server | undefined;
+  private readonly connections = new Set<Connection>();
+  private readonly queue: Batch[] = [];
+  /** The connection the session belongs to (open transaction or unfinished sequence). */
+  private owner: Connection | null = null;
+  private pumping: Promise<void> | undefined;
+  private pumpRunning = false;
+  private stopped = false;
+
+  constructor(opts: PgliteServerOptions) {
+    this.db = opts.db;
+    this.path = opts.path;
+    this.maxConnections = opts.maxConnections;
+  }
+
+  async start(): Promise<void> {
+    if (this.server) throw new Error('PgliteServer already started');
+    await this.db.waitReady;
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** Close every client and the server; waits for a running batch so PGlite can be closed next. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.length = 0;
+    for (const conn of this.connections) conn.socket.destroy();
+    this.connections.clear();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.pumping;
+  }
+
+  private accept(socket: Socket): void {
+    const conn: Connection = {
+      socket,
+      chunks: [],
+      size: 0,
+      need: 8,
+      started: false,
+      // Refused only once its startup packet arrives: answering before the client has
+      // written it would make the client see EPIPE instead of our error.
+      rejected: this.stopped || this.accepted() >= this.maxConnections,
+      ended: false,
+      pending: [],
+    };
+    this.connections.add(conn);
+    socket.on('data', (data) => this.receive(conn, data));
+    socket.on('error', () => undefined); // 'close' follows; the client sees its own error
+    socket.on('close', () => {
+      this.connections.delete(conn);
+      this.end(conn);
+    });
+  }
+
+  private accepted(): number {
+    let n = 0;
+    for (const conn of this.connections) if (!conn.rejected) n++;
+    return n;
+  }
+
+  private receive(conn: Connection, data: Buffer): void {
+    if (conn.ended) return;
+    conn.chunks.push(data);
+    conn.size += data.length;
+    if (conn.size < conn.need) return; // concatenate only once a whole message may be here
+    const buf = conn.chunks.length === 1 ? data : Buffer.concat(conn.chunks);
+    let off = 0;
+    while (!conn.ended) {
+      // Before startup: int32 length, int32 code. After: type byte, int32 length.
+      const head = conn.started ? 5 : 8;
+      if (buf.length - off < head) {
+        conn.need = head;
+        break;
+      }
+      const len = conn.started ? 1 + buf.readInt32BE(off + 1) : buf.readInt32BE(off);
+      if (len < head || len > 1 << 30) {
+        conn.socket.destroy(); // not the PostgreSQL protocol
+        return;
+      }
+      if (buf.length - off < len) {
+        conn.need = len;
+        break;
+      }
+      const msg = buf.subarray(off, off + len);
+      off += len;
+      if (conn.started) this.message(conn, msg);
+      else this.untyped(conn, msg);
+    }
+    const rest = buf.subarray(off);
+    conn.chunks = rest.length ? [rest] : [];
+    conn.size = rest.length;
+  }
+
+  private untyped(conn: Connection, msg: Buffer): void {
+    const code = msg.readInt32BE(4);
+    if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+      conn.socket.write('N'); // no encryption; the client goes on in plain text
+    } else if (code === CANCEL_REQUEST) {
+      conn.socket.end(); // PGlite cannot interrupt a running query; a cancel connection ends here
+      conn.ended = true;
+    } else if (conn.rejected) {
+      conn.socket.end(tooManyConnections(this.maxConnections));
+      conn.ended = true;
+    } else {
+      // PGlite answers the startup packet itself (AuthenticationOk, parameters, ReadyForQuery).
+      conn.started = true;
+      this.enqueue({ conn, data: Buffer.from(msg) });
+    }
+  }
+
+  private message(conn: Connection, msg: Buffer): void {
+    if (msg[0] === TERMINATE) {
+      this.end(conn);
+      return;
+    }
+    conn.pending.push(msg);
+    if (BATCH_ENDS.has(msg[0]!)) {
+      this.enqueue({ conn, data: Buffer.concat(conn.pending) });
+      conn.pending = [];
+    }
+  }
+
+  /**
+   * Terminate or a closed socket. Batches already received still run (as a real backend
+   * reads what is in its socket before it sees the end); a half-received batch is dropped
+   * (without its Sync it would never commit). The end marker then releases the session.
+   */
+  private end(conn: Connection): void {
+    if (conn.ended) return;
+    conn.ended = true;
+    conn.pending = [];
+    if (conn.started) this.enqueue({ conn, data: null });
+    else conn.socket.destroy();
+  }
+
+  private enqueue(batch: Batch): void {
+    if (this.stopped) return;
+    this.queue.push(batch);
+    if (!this.pumpRunning) this.pumping = this.pump();
+  }
+
+  /** Runs queued batches one at a time: the session owner's first, else the oldest. */
+  private async pump(): Promise<void> {
+    // Set and cleared synchronously with the emptiness check, so enqueue() never sees a
+    // pump that has already decided to stop.
+    this.pumpRunning = true;
+    try {
+      while (!this.stopped) {
+        const i = this.owner ? this.queue.findIndex((b) => b.conn === this.owner) : 0;
+        if (i < 0 || this.queue.length === 0) return; // idle, or waiting for the owner
+        const [batch] = this.queue.splice(i, 1);
+        await this.run(batch!);
+      }
+    } finally {
+      this.pumpRunning = false;
+    }
+  }
+
+  private async run({ conn, data }: Batch): Promise<void> {
+    const { socket } = conn;
+    try {
+      if (data === null) {
+        // The connection is gone. If it left a transaction open or a sequence
+        // unfinished, bring the session back to idle before anyone else uses it.
+        if (this.owner === conn) await this.exec(RESET, () => undefined);
+        if (this.owner === conn) this.owner = null;
+        socket.end();
+        return;
+      }
+      const ready = new ReadyWatcher();
+      await this.exec(data, (chunk) => {
+        ready.feed(chunk);
+        if (socket.writable) socket.write(chunk);
+      });
+      this.owner = ready.status === IDLE ? null : conn;
+    } catch {
+      // PGlite itself failed (closed, or a wasm error). After a batch: drop the client
+      // but keep the session its own until its end marker has tried the reset. After
+      // the reset: nothing more to try.
+      if (data !== null) this.owner = conn;
+      else if (this.owner === conn) this.owner = null;
+      socket.destroy();
+    }
+  }
+
+  /** One batch through PGlite, all of its messages in one call (PGlite loops over them). */
+  private exec(data: Buffer, onData: (chunk: Buffer) => void): Promise<void> {
+    return this.db.runExclusive(() =>
+      this.db.execProtocolRawStream(data, {
+        // PGlite hands out a view of wasm memory that the next write reuses: copy it.
+        onRawData: (raw) => onData(Buffer.from(raw)),
+      }),
+    );
+  }
+}
+
+/**
+ * Follows the backend messages of one batch as they stream out, remembering the status
+ * byte of the last ReadyForQuery (undefined when there was none).
+ */
+class ReadyWatcher {
+  status: number | undefined;
+  private head = Buffer.alloc(0);
+  private rest = 0;
+  private inReady = false;
+
+  feed(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (this.rest > 0) {
+        if (this.inReady) this.status = chunk[pos];
+        this.inReady = false;
+        const n = Math.min(this.rest, chunk.length - pos);
+        pos += n;
+        this.rest -= n;
+        continue;
+      }
+      const n = Math.min(5 - this.head.length, chunk.length - pos);
+      this.head = Buffer.concat([this.head, chunk.subarray(pos, pos + n)]);
+      pos += n;
+      if (this.head.length === 5) {
+        this.inReady = this.head[0] === READY_FOR_QUERY;
+        this.rest = this.head.readInt32BE(1) - 4;
+        this.head = Buffer.alloc(0);
+      }
+    }
+  }
+}
+
+function typed(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.write(type, 0, 'latin1');
+  head.writeInt32BE(4 + body.length, 1);
+  return Buffer.concat([head, body]);
+}
+
+const cstr = (s: string) => Buffer.from(`${s}\0`, 'utf8');
+
+// Leaves any COPY (CopyFail; ignored outside COPY), ends an extended sequence and its
+// error state (Sync), and aborts a transaction (ROLLBACK; only a warning when none is open).
+const RESET = Buffer.concat([
+  typed('f', cstr('client disconnected')),
+  typed('S', Buffer.alloc(0)),
+  typed('Q', cstr('ROLLBACK')),
+]);
+
+function tooManyConnections(max: number): Buffer {
+  const field = (code: string, value: string) => Buffer.concat([Buffer.from(code), cstr(value)]);
+  return typed(
+    'E',
+    Buffer.concat([
+      field('S', 'FATAL'),
+      field('V', 'FATAL'),
+      field('C', '53300'),
+      field('M', `too many connections (the embedded database accepts ${max})`),
+      Buffer.alloc(1),
+    ]),
+  );
+}
