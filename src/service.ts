@@ -64,6 +64,7 @@ export async function startService(
           signingKey,
           clock,
           checkpointEveryMs: config.AUDIT_CHECKPOINT_INTERVAL_MS,
+          reconcileEveryMs: config.RECONCILE_INTERVAL_MS,
         }),
       });
       await scheduler.start();

@@ -1,6 +1,6 @@
 // /api/v1 licensing routes: thin adapters over src/licensing. `?dryRun=true` on a licence
 // or rule write returns the seat diff and commits nothing.
-import { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { Clock } from '../shared/clock.js';
 import { invalidInput } from '../shared/errors.js';
@@ -9,6 +9,7 @@ import * as catalog from '../licensing/catalog.js';
 import type { LicensingContext, WriteResult } from '../licensing/catalog.js';
 import { complianceOf, complianceSummary } from '../licensing/compliance.js';
 import { explainUser } from '../licensing/explain.js';
+import { importLicences } from '../licensing/import.js';
 import { parsePageRequest } from '../licensing/paging.js';
 import { assignSeat, listSeats, releaseSeat, transferSeat } from '../licensing/seats.js';
 import {
@@ -150,6 +151,18 @@ export function licensingRoutes(deps: { knex: Knex; clock: Clock }): Router {
     '/seats/:id/transfer',
     async (req, res) =>
       void res.status(201).json(await transferSeat(ctx(res), req.params.id, req.body)),
+  );
+
+  // CSV import of existing licences and seats: all or nothing, ?dryRun=true to check only.
+  router.post(
+    '/imports/licenses',
+    express.text({ type: ['text/csv', 'text/plain'], limit: '50mb' }),
+    async (req, res) => {
+      if (typeof req.body !== 'string') throw invalidInput('send the CSV as text/csv');
+      res
+        .status(dryRunOf(req) ? 200 : 201)
+        .json(await importLicences(ctx(res), req.body, { dryRun: dryRunOf(req) }));
+    },
   );
 
   router.get(

@@ -146,6 +146,19 @@ export function openApiDocument(serverUrl: string) {
           responses: { '201': { description: 'The new seat', ...json({}) }, ...errors },
         },
       },
+      '/imports/licenses': {
+        post: {
+          summary: 'Import licences and seat assignments from CSV (all or nothing)',
+          parameters: [dryRun],
+          requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
+          responses: {
+            '201': { description: 'Imported', ...json({}) },
+            '200': { description: 'Dry run report', ...json({}) },
+            '422': problem,
+            ...errors,
+          },
+        },
+      },
       '/users': {
         get: {
           summary: 'Directory users (SCIM ids)',

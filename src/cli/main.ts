@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { AppError } from '../shared/errors.js';
 import { auditCommands } from './commands/audit.js';
+import { licensingCommands } from './commands/licensing.js';
 import { migrateCommands } from './commands/migrate.js';
 import { tenantCommands, tokenCommands } from './commands/tenant.js';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   tenantCommands(program);
   tokenCommands(program);
   auditCommands(program);
+  licensingCommands(program);
   return program;
 }
 

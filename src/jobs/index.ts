@@ -1,6 +1,7 @@
 // The service's scheduled jobs.
 import type { Knex } from 'knex';
 import { createCheckpoints } from '../audit/checkpoint.js';
+import { reconcileAllTenants } from '../licensing/full-reconcile.js';
 import type { SigningKey } from '../audit/signing-key.js';
 import type { Clock } from '../shared/clock.js';
 import type { JobDefinition } from './scheduler.js';
@@ -10,6 +11,7 @@ export function serviceJobs(deps: {
   signingKey: SigningKey;
   clock: Clock;
   checkpointEveryMs: number;
+  reconcileEveryMs?: number;
 }): JobDefinition[] {
   return [
     {
@@ -17,6 +19,17 @@ export function serviceJobs(deps: {
       everyMs: deps.checkpointEveryMs,
       run: async () => {
         await createCheckpoints(deps.knex, deps.signingKey, { clock: deps.clock });
+      },
+    },
+    {
+      // The safety net behind in-transaction reconciles; also reclaims seats whose grace ran out.
+      name: 'seat-reconcile',
+      everyMs: deps.reconcileEveryMs ?? 3_600_000,
+      run: async () => {
+        await reconcileAllTenants(deps.knex, {
+          clock: deps.clock,
+          actor: { type: 'job', id: 'seat-reconcile' },
+        });
       },
     },
   ];
