@@ -110,6 +110,12 @@ describe('filtering over HTTP (§3.4.2.2)', () => {
     expect(body.totalResults).toBe(expected.length);
   });
 
+  test('a filter on password is 403 sensitive (RFC 7644 §3.12, §7.5.2)', async () => {
+    const res = await scim.get(`/Users?filter=${encodeURIComponent('password eq "hunter2"')}`);
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ status: '403', scimType: 'sensitive' });
+  });
+
   test('meta.lastModified comparisons', async () => {
     const body = await list(
       `filter=${encodeURIComponent('meta.lastModified gt "2000-01-01T00:00:00Z"')}`,

@@ -3,6 +3,7 @@
 // `data` jsonb, a membership row, or a constant). The tables are built in schema.ts from
 // scimmy's definitions; only names found there ever reach SQL: a path is looked up,
 // never copied.
+import { AppError } from '../../shared/errors.js';
 import { echo, invalidFilter } from './errors.js';
 import { TABLES } from './schema.js';
 
@@ -79,6 +80,14 @@ function findSub(subs: ScalarAttr[], name: string): ScalarAttr | undefined {
 }
 
 function unknown(path: string, table: SchemaTable | undefined, key: string): never {
+  // RFC 7644 §3.12 and §7.5.2: a password in a filter is sensitive data in a request
+  // (often a URI): 403 sensitive, not a mere invalid filter.
+  if (key === 'password') {
+    throw new AppError('sensitive', 'filters on password are refused: it is sensitive data', {
+      status: 403,
+      detail: { scimType: 'sensitive' },
+    });
+  }
   if (table?.unfilterable.has(key))
     throw invalidFilter(`attribute ${echo(path)} cannot be used in a filter`);
   throw invalidFilter(`unknown attribute ${echo(path)}`);
