@@ -381,6 +381,55 @@ describe('the admin API', () => {
     );
   });
 
+  test("every route answers 404 to another tenant's token for this tenant's ids, and changes nothing", async () => {
+    const other = await newTenant(db.knex, 'Isolation');
+    const otherApi = apiClient(testApp(db.knex), other.apiToken);
+    const u = await user();
+    const g = await group('Isolated', [u]);
+    const lic = await licence(3);
+    const prod = (await api.get(`/licenses/${lic}`)).body.productId as string;
+    const r = (await rule(lic, g)).item.id;
+    const seat = (await api.get(`/licenses/${lic}/seats`)).body.items[0].id as string;
+    const manualLic = await licence(3);
+    const manual = (await api.post('/seats', { licenseId: manualLic, userId: u })).body
+      .id as string;
+    const probes: Array<[string, string, unknown?]> = [
+      ['get', `/products/${prod}`],
+      ['patch', `/products/${prod}`, { name: 'x' }],
+      ['delete', `/products/${prod}`],
+      ['get', `/licenses/${lic}`],
+      ['patch', `/licenses/${lic}`, { quantity: 0 }],
+      ['delete', `/licenses/${lic}`],
+      ['get', `/licenses/${lic}/seats`],
+      ['get', `/licenses/${lic}/compliance`],
+      ['get', `/rules/${r}`],
+      ['patch', `/rules/${r}`, { priority: 1 }],
+      ['delete', `/rules/${r}`],
+      ['post', '/seats', { licenseId: lic, userId: u }],
+      ['delete', `/seats/${manual}`],
+      ['post', `/seats/${manual}/transfer`, { userId: u }],
+      ['get', `/users/${u}`],
+      ['get', `/users/${u}/seats`],
+      ['get', `/groups/${g}`],
+    ];
+    for (const [method, path, body] of probes) {
+      const res =
+        method === 'get' || method === 'delete'
+          ? await otherApi[method](path)
+          : await otherApi[method as 'post' | 'patch'](path, body);
+      expect([path, method, res.status]).toEqual([path, method, 404]);
+    }
+    expect((await otherApi.post('/rules', { licenseId: lic, groupId: g })).status).toBe(404);
+    expect((await otherApi.get('/compliance')).body.licenses).toBe(0);
+    expect(await holders(lic)).toEqual([u]);
+    expect((await api.get(`/seats/${seat}`)).status).toBe(404); // no such route: seats are read per licence
+    expect(
+      (await api.get(`/licenses/${manualLic}/seats?state=active`)).body.items.map(
+        (s: { id: string }) => s.id,
+      ),
+    ).toEqual([manual]);
+  });
+
   test("another tenant's token sees none of it", async () => {
     const other = await newTenant(db.knex, 'Other licensing');
     const lic = await licence(1);
