@@ -3,7 +3,6 @@
 // data, such as group members) resolve to resources created earlier in the request,
 // forward references included. failOnErrors stops processing after that many errors.
 // Limits are advertised in ServiceProviderConfig and enforced before anything is written.
-import type { Request } from 'express';
 import { AppError } from '../shared/errors.js';
 import type { ScimContext } from './context.js';
 import { BULK_MAX_OPERATIONS } from './discovery.js';
@@ -90,7 +89,7 @@ function parse(body: unknown): { ops: BulkOperation[]; failOnErrors: number } {
   return { ops, failOnErrors: failOnErrors <= 0 ? Infinity : failOnErrors };
 }
 
-async function execute(ctx: ScimContext, op: BulkOperation, req: Request): Promise<BulkResult> {
+async function execute(ctx: ScimContext, op: BulkOperation): Promise<BulkResult> {
   const method = op.method.toUpperCase();
   const m = /^\/(Users|Groups)(?:\/([^/]+))?$/.exec(op.path);
   if (!m) throw scimError(400, 'invalidPath', `unsupported bulk path ${op.path}`);
@@ -131,11 +130,10 @@ async function execute(ctx: ScimContext, op: BulkOperation, req: Request): Promi
     else await removeGroup(ctx, id, ifMatch);
     return result(204);
   }
-  void req;
   throw scimError(400, 'invalidSyntax', `unsupported bulk method ${op.method}`);
 }
 
-export async function handleBulk(ctx: ScimContext, body: unknown, req: Request) {
+export async function handleBulk(ctx: ScimContext, body: unknown) {
   const { ops, failOnErrors } = parse(body);
   const created = new Map<string, string>();
   const results: Array<BulkResult | undefined> = new Array(ops.length);
@@ -158,7 +156,7 @@ export async function handleBulk(ctx: ScimContext, body: unknown, req: Request) 
         continue;
       }
       try {
-        const r = await execute(ctx, op, req);
+        const r = await execute(ctx, op);
         if (op.bulkId && r.location) created.set(op.bulkId, r.location.split('/').pop()!);
         results[item.index] = r;
       } catch (err) {

@@ -206,7 +206,7 @@ export function scimRouter(deps: ScimDeps): Router {
     send(res, 200, listResponse(page.resources, page.total, query));
   });
   router.post('/Bulk', async (req, res) => {
-    const out = await handleBulk(ctx(req, res), bodyOf(req), req);
+    const out = await handleBulk(ctx(req, res), bodyOf(req));
     send(res, 200, out);
   });
 
