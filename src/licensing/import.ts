@@ -14,6 +14,7 @@ import type { AuditEventInput } from '../audit/types.js';
 import { AppError } from '../shared/errors.js';
 import { write, type LicensingContext } from './catalog.js';
 import { LICENSE_TYPES } from './model.js';
+import { manualSeatRow } from './records.js';
 
 export const IMPORT_COLUMNS = [
   'product',
@@ -327,20 +328,17 @@ export async function importLicences(
         target: { type: 'license', id: licenseId },
         payload: { name: l.name, type: l.type, quantity: l.quantity, source: 'import' },
       });
-      const seatRows = l.assignees.map((a) => ({
-        tenant_id: ctx.tenantId,
-        seat_id: randomUUID(),
-        license_id: licenseId,
-        user_id: userIds.get(a.userName.toLowerCase())!,
-        state: 'active',
-        source: 'manual',
-        assigned_by: 'import',
-        eligible_since: now,
-        granted_at: now,
-        queue_priority: 0,
-        created_at: now,
-        updated_at: now,
-      }));
+      const seatRows = l.assignees.map((a) =>
+        manualSeatRow({
+          tenantId: ctx.tenantId,
+          seatId: randomUUID(),
+          licenseId,
+          userId: userIds.get(a.userName.toLowerCase())!,
+          assignedBy: 'import',
+          now,
+          state: 'active',
+        }),
+      );
       for (let k = 0; k < seatRows.length; k += 2000)
         await trx('seats').insert(seatRows.slice(k, k + 2000));
       for (const s of seatRows)

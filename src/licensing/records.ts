@@ -127,3 +127,32 @@ export const seatRecord = (r: Row): Seat => ({
   releasedAt: iso(r.released_at),
   releaseReason: r.release_reason,
 });
+
+/**
+ * A new manual seat row: `waitlisted` for the fill to seat in turn, or `active` when it
+ * takes a place that is already its own (a transfer, an imported assignment).
+ */
+export function manualSeatRow(a: {
+  tenantId: string;
+  seatId: string;
+  licenseId: string;
+  userId: string;
+  assignedBy: string;
+  now: string;
+  state: 'active' | 'waitlisted';
+}) {
+  return {
+    tenant_id: a.tenantId,
+    seat_id: a.seatId,
+    license_id: a.licenseId,
+    user_id: a.userId,
+    state: a.state,
+    source: 'manual',
+    assigned_by: a.assignedBy,
+    eligible_since: a.now,
+    granted_at: a.state === 'active' ? a.now : null,
+    queue_priority: 0,
+    created_at: a.now,
+    updated_at: a.now,
+  };
+}

@@ -7,7 +7,9 @@ import { AppError, invalidInput, notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { reconcile, type SeatState } from './reconcile.js';
-import { seatRecord, type Seat } from './records.js';
+import { manualSeatRow, seatRecord, type Seat } from './records.js';
+
+const assigner = (ctx: LicensingContext) => `${ctx.actor.type}:${ctx.actor.id ?? ''}`;
 
 const STATES: SeatState[] = ['active', 'waitlisted', 'pending_reclaim', 'released'];
 const isUuid = (s: unknown): s is string =>
@@ -88,19 +90,17 @@ export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<
       );
     const now = ctx.clock.now().toISOString();
     const seatId = randomUUID();
-    await trx('seats').insert({
-      tenant_id: ctx.tenantId,
-      seat_id: seatId,
-      license_id: licenseId,
-      user_id: user,
-      state: 'waitlisted',
-      source: 'manual',
-      assigned_by: `${ctx.actor.type}:${ctx.actor.id ?? ''}`,
-      eligible_since: now,
-      queue_priority: 0,
-      created_at: now,
-      updated_at: now,
-    });
+    await trx('seats').insert(
+      manualSeatRow({
+        tenantId: ctx.tenantId,
+        seatId,
+        licenseId,
+        userId: user,
+        assignedBy: assigner(ctx),
+        now,
+        state: 'waitlisted',
+      }),
+    );
     await appendAuditEvent(
       trx,
       ctx.tenantId,
@@ -204,20 +204,17 @@ export async function transferSeat(
       updated_at: now,
     });
     const newId = randomUUID();
-    await trx('seats').insert({
-      tenant_id: ctx.tenantId,
-      seat_id: newId,
-      license_id: seat.license_id,
-      user_id: to,
-      state: 'active',
-      source: 'manual',
-      assigned_by: `${ctx.actor.type}:${ctx.actor.id ?? ''}`,
-      eligible_since: now,
-      granted_at: now,
-      queue_priority: 0,
-      created_at: now,
-      updated_at: now,
-    });
+    await trx('seats').insert(
+      manualSeatRow({
+        tenantId: ctx.tenantId,
+        seatId: newId,
+        licenseId: seat.license_id,
+        userId: to,
+        assignedBy: assigner(ctx),
+        now,
+        state: 'active',
+      }),
+    );
     await appendAuditEvent(
       trx,
       ctx.tenantId,
