@@ -110,6 +110,7 @@ async function audited(
   groupId: string,
   data: StoredData | undefined,
   change: MembershipChange,
+  opts: { renamed: boolean } = { renamed: false },
 ) {
   await appendAuditEvent(
     trx,
@@ -126,13 +127,20 @@ async function audited(
     },
     ctx.clock,
   );
+  // Who is affected: the members added or removed, and everyone inside a member group
+  // that was added or removed. The group's other members are untouched by a membership
+  // change, so a 10,000-member group is not re-examined when one member joins; only a
+  // rename (rule filters may name groups.display) reaches all of them.
   const members = [...change.added, ...change.removed];
   await ctx.hooks.changed(
     trx,
     ctx.tenantId,
     {
       userIds: members.filter((m) => m.type === 'User').map((m) => m.id),
-      groupIds: [groupId, ...members.filter((m) => m.type === 'Group').map((m) => m.id)],
+      groupIds: [
+        ...(opts.renamed ? [groupId] : []),
+        ...members.filter((m) => m.type === 'Group').map((m) => m.id),
+      ],
     },
     ctx.actor,
   );
@@ -180,7 +188,9 @@ async function write(
     if (!attributesChanged && change.added.length === 0 && change.removed.length === 0)
       return { row, change };
     const updated = await updateGroup(trx, ctx.tenantId, id, data, ctx.clock.now());
-    await audited(trx, ctx, action, id, data, change);
+    await audited(trx, ctx, action, id, data, change, {
+      renamed: data.displayName !== row.data.displayName,
+    });
     return { row: updated, change };
   });
 }
