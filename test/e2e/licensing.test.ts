@@ -379,6 +379,9 @@ describe('the admin API', () => {
         '/compliance',
       ]),
     );
+    // A valid OpenAPI 3.1 document, by an independent validator.
+    const { validate } = await import('@readme/openapi-parser');
+    expect(await validate(res.body)).toMatchObject({ valid: true, warnings: [] });
   });
 
   test("every route answers 404 to another tenant's token for this tenant's ids, and changes nothing", async () => {
