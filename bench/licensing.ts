@@ -15,13 +15,8 @@ import { openDatabase } from '../src/db/database.js';
 import { migrateUp } from '../src/db/migrate.js';
 import { DirectoryHooks } from '../src/directory/changes.js';
 import { createApp } from '../src/http/app.js';
-import {
-  createLicense,
-  createProduct,
-  createRule,
-  updateRule,
-  type LicensingContext,
-} from '../src/licensing/catalog.js';
+import { createLicense, createProduct, type LicensingContext } from '../src/licensing/catalog.js';
+import { createRule, updateRule } from '../src/licensing/rules.js';
 import { reconcileTenant } from '../src/licensing/full-reconcile.js';
 import { createLogger } from '../src/log/logger.js';
 import { systemClock } from '../src/shared/clock.js';

@@ -6,6 +6,7 @@ import type { Clock } from '../shared/clock.js';
 import { invalidInput } from '../shared/errors.js';
 import { principalOf } from '../tenancy/middleware.js';
 import * as catalog from '../licensing/catalog.js';
+import * as rules from '../licensing/rules.js';
 import type { LicensingContext, WriteResult } from '../licensing/catalog.js';
 import { complianceOf, complianceSummary } from '../licensing/compliance.js';
 import { explainUser } from '../licensing/explain.js';
@@ -115,28 +116,24 @@ export function licensingRoutes(deps: { knex: Knex; clock: Clock }): Router {
 
   router.get(
     '/rules',
-    async (req, res) => void res.json(await catalog.listRules(ctx(res), pageOf(req))),
+    async (req, res) => void res.json(await rules.listRules(ctx(res), pageOf(req))),
   );
   router.post('/rules', async (req, res) =>
-    sendWrite(res, 201, await catalog.createRule(ctx(res), req.body, { dryRun: dryRunOf(req) })),
+    sendWrite(res, 201, await rules.createRule(ctx(res), req.body, { dryRun: dryRunOf(req) })),
   );
   router.get(
     '/rules/:id',
-    async (req, res) => void res.json(await catalog.getRule(ctx(res), req.params.id)),
+    async (req, res) => void res.json(await rules.getRule(ctx(res), req.params.id)),
   );
   router.patch('/rules/:id', async (req, res) =>
     sendWrite(
       res,
       200,
-      await catalog.updateRule(ctx(res), req.params.id, req.body, { dryRun: dryRunOf(req) }),
+      await rules.updateRule(ctx(res), req.params.id, req.body, { dryRun: dryRunOf(req) }),
     ),
   );
   router.delete('/rules/:id', async (req, res) =>
-    sendWrite(
-      res,
-      200,
-      await catalog.deleteRule(ctx(res), req.params.id, { dryRun: dryRunOf(req) }),
-    ),
+    sendWrite(res, 200, await rules.deleteRule(ctx(res), req.params.id, { dryRun: dryRunOf(req) })),
   );
 
   router.post(

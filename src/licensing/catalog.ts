@@ -1,24 +1,16 @@
-// Products, licences and rules: each write is one transaction with its audit event and
+// Products and licences (rules: rules.ts): each write is one transaction with its audit event and
 // the reconcile it causes. With `dryRun`, the same transaction runs and is rolled back,
 // so the diff it returns is exactly what the write would have done.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/append.js';
 import type { Actor } from '../audit/types.js';
-import { filterToSql } from '../scim/filter/index.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError, notFound } from '../shared/errors.js';
-import { LicenseInput, ProductInput, RuleInput } from './model.js';
+import { LicenseInput, ProductInput } from './model.js';
 import { reconcile, type SeatChange } from './reconcile.js';
 import { page, type Page, type PageRequest } from './paging.js';
-import {
-  licenseRecord,
-  productRecord,
-  ruleRecord,
-  type License,
-  type Product,
-  type Rule,
-} from './records.js';
+import { licenseRecord, productRecord, type License, type Product } from './records.js';
 
 export interface LicensingContext {
   knex: Knex;
@@ -51,10 +43,10 @@ export async function write<T>(
   throw new Error('unreachable');
 }
 
-const isUuid = (s: string) =>
+export const isUuid = (s: string) =>
   /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
-async function audit(
+export async function audit(
   trx: Knex.Transaction,
   ctx: LicensingContext,
   action: string,
@@ -190,7 +182,7 @@ function licenseColumns(input: LicenseInput) {
   };
 }
 
-async function licenseRow(db: Knex, ctx: LicensingContext, id: string, forUpdate = false) {
+export async function licenseRow(db: Knex, ctx: LicensingContext, id: string, forUpdate = false) {
   if (!isUuid(id)) throw notFound('licence');
   const q = db('licenses')
     .where({ tenant_id: ctx.tenantId, license_id: id })
@@ -293,115 +285,6 @@ export async function deleteLicense(
       );
     }
     await audit(trx, ctx, 'license.deleted', 'license', id, {});
-    return { result: null, changes, dryRun: opts.dryRun };
-  });
-}
-
-// ---- rules ----
-
-function checkFilter(filter: string | null | undefined) {
-  if (filter) filterToSql(filter, 'User', 'u'); // throws invalid_filter (400)
-}
-
-async function ruleRow(db: Knex, ctx: LicensingContext, id: string, forUpdate = false) {
-  if (!isUuid(id)) throw notFound('rule');
-  const q = db('license_rules').where({ tenant_id: ctx.tenantId, rule_id: id }).first();
-  if (forUpdate) q.forUpdate();
-  const row = await q;
-  if (!row) throw notFound('rule');
-  return row;
-}
-
-export const getRule = async (ctx: LicensingContext, id: string) =>
-  ruleRecord(await ruleRow(ctx.knex, ctx, id));
-
-export async function listRules(ctx: LicensingContext, req: PageRequest): Promise<Page<Rule>> {
-  return page(
-    ctx.knex('license_rules').where({ tenant_id: ctx.tenantId }),
-    'rule_id',
-    req,
-    ruleRecord,
-  );
-}
-
-function ruleColumns(input: RuleInput) {
-  return {
-    license_id: input.licenseId,
-    group_id: input.groupId,
-    filter: input.filter ?? null,
-    priority: input.priority,
-    removal_grace_days: input.removalGraceDays,
-    name: input.name ?? null,
-  };
-}
-
-export async function createRule(
-  ctx: LicensingContext,
-  body: unknown,
-  opts: { dryRun: boolean },
-): Promise<WriteResult<Rule>> {
-  const input = RuleInput.parse(body);
-  checkFilter(input.filter);
-  return write(ctx.knex, opts.dryRun, async (trx) => {
-    await licenseRow(trx, ctx, input.licenseId);
-    const group = await trx('directory_groups')
-      .where({ tenant_id: ctx.tenantId, group_id: input.groupId })
-      .first('group_id');
-    if (!group)
-      throw new AppError('invalid_input', `group ${input.groupId} does not exist`, { status: 422 });
-    const now = ctx.clock.now().toISOString();
-    const [row] = await trx('license_rules')
-      .insert({
-        tenant_id: ctx.tenantId,
-        rule_id: randomUUID(),
-        ...ruleColumns(input),
-        created_at: now,
-        updated_at: now,
-      })
-      .returning('*');
-    await audit(trx, ctx, 'rule.created', 'rule', row.rule_id, input);
-    const changes = await reconcile(trx, ctx.tenantId, { licenseIds: [input.licenseId] }, ctx);
-    return { result: ruleRecord(row), changes, dryRun: opts.dryRun };
-  });
-}
-
-export async function updateRule(
-  ctx: LicensingContext,
-  id: string,
-  body: unknown,
-  opts: { dryRun: boolean },
-): Promise<WriteResult<Rule>> {
-  return write(ctx.knex, opts.dryRun, async (trx) => {
-    const current = ruleRecord(await ruleRow(trx, ctx, id, true));
-    const { id: _id, createdAt: _c, updatedAt: _u, ...editable } = current;
-    const input = RuleInput.parse({ ...editable, ...(body as object) });
-    checkFilter(input.filter);
-    if (input.licenseId !== current.licenseId) await licenseRow(trx, ctx, input.licenseId);
-    const [row] = await trx('license_rules')
-      .where({ tenant_id: ctx.tenantId, rule_id: id })
-      .update({ ...ruleColumns(input), updated_at: ctx.clock.now().toISOString() })
-      .returning('*');
-    await audit(trx, ctx, 'rule.updated', 'rule', id, input);
-    const changes = await reconcile(
-      trx,
-      ctx.tenantId,
-      { licenseIds: [...new Set([current.licenseId, input.licenseId])] },
-      ctx,
-    );
-    return { result: ruleRecord(row), changes, dryRun: opts.dryRun };
-  });
-}
-
-export async function deleteRule(
-  ctx: LicensingContext,
-  id: string,
-  opts: { dryRun: boolean },
-): Promise<WriteResult<null>> {
-  return write(ctx.knex, opts.dryRun, async (trx) => {
-    const current = ruleRecord(await ruleRow(trx, ctx, id, true));
-    await trx('license_rules').where({ tenant_id: ctx.tenantId, rule_id: id }).del();
-    await audit(trx, ctx, 'rule.deleted', 'rule', id, {});
-    const changes = await reconcile(trx, ctx.tenantId, { licenseIds: [current.licenseId] }, ctx);
     return { result: null, changes, dryRun: opts.dryRun };
   });
 }

@@ -5,7 +5,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
-import { createLicense, createProduct, createRule } from '../../src/licensing/catalog.js';
+import { createLicense, createProduct } from '../../src/licensing/catalog.js';
+import { createRule } from '../../src/licensing/rules.js';
 import { reconcile } from '../../src/licensing/reconcile.js';
 import { systemClock } from '../../src/shared/clock.js';
 import type { CreatedTenant } from '../../src/tenancy/service.js';

@@ -1,0 +1,126 @@
+// Rules: "members of group G (nested groups included), optionally matching a SCIM
+// filter, get a seat of licence L". Every write reconciles the licences it touches, in
+// its own transaction, or rolled back for a dry-run.
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { filterToSql } from '../scim/filter/index.js';
+import { AppError, notFound } from '../shared/errors.js';
+import {
+  audit,
+  isUuid,
+  licenseRow,
+  write,
+  type LicensingContext,
+  type WriteResult,
+} from './catalog.js';
+import { RuleInput } from './model.js';
+import { page, type Page, type PageRequest } from './paging.js';
+import { reconcile } from './reconcile.js';
+import { ruleRecord, type Rule } from './records.js';
+
+function checkFilter(filter: string | null | undefined) {
+  if (filter) filterToSql(filter, 'User', 'u'); // throws invalid_filter (400)
+}
+
+async function ruleRow(db: Knex, ctx: LicensingContext, id: string, forUpdate = false) {
+  if (!isUuid(id)) throw notFound('rule');
+  const q = db('license_rules').where({ tenant_id: ctx.tenantId, rule_id: id }).first();
+  if (forUpdate) q.forUpdate();
+  const row = await q;
+  if (!row) throw notFound('rule');
+  return row;
+}
+
+export const getRule = async (ctx: LicensingContext, id: string) =>
+  ruleRecord(await ruleRow(ctx.knex, ctx, id));
+
+export async function listRules(ctx: LicensingContext, req: PageRequest): Promise<Page<Rule>> {
+  return page(
+    ctx.knex('license_rules').where({ tenant_id: ctx.tenantId }),
+    'rule_id',
+    req,
+    ruleRecord,
+  );
+}
+
+function ruleColumns(input: RuleInput) {
+  return {
+    license_id: input.licenseId,
+    group_id: input.groupId,
+    filter: input.filter ?? null,
+    priority: input.priority,
+    removal_grace_days: input.removalGraceDays,
+    name: input.name ?? null,
+  };
+}
+
+export async function createRule(
+  ctx: LicensingContext,
+  body: unknown,
+  opts: { dryRun: boolean },
+): Promise<WriteResult<Rule>> {
+  const input = RuleInput.parse(body);
+  checkFilter(input.filter);
+  return write(ctx.knex, opts.dryRun, async (trx) => {
+    await licenseRow(trx, ctx, input.licenseId);
+    const group = await trx('directory_groups')
+      .where({ tenant_id: ctx.tenantId, group_id: input.groupId })
+      .first('group_id');
+    if (!group)
+      throw new AppError('invalid_input', `group ${input.groupId} does not exist`, { status: 422 });
+    const now = ctx.clock.now().toISOString();
+    const [row] = await trx('license_rules')
+      .insert({
+        tenant_id: ctx.tenantId,
+        rule_id: randomUUID(),
+        ...ruleColumns(input),
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('*');
+    await audit(trx, ctx, 'rule.created', 'rule', row.rule_id, input);
+    const changes = await reconcile(trx, ctx.tenantId, { licenseIds: [input.licenseId] }, ctx);
+    return { result: ruleRecord(row), changes, dryRun: opts.dryRun };
+  });
+}
+
+export async function updateRule(
+  ctx: LicensingContext,
+  id: string,
+  body: unknown,
+  opts: { dryRun: boolean },
+): Promise<WriteResult<Rule>> {
+  return write(ctx.knex, opts.dryRun, async (trx) => {
+    const current = ruleRecord(await ruleRow(trx, ctx, id, true));
+    const { id: _id, createdAt: _c, updatedAt: _u, ...editable } = current;
+    const input = RuleInput.parse({ ...editable, ...(body as object) });
+    checkFilter(input.filter);
+    if (input.licenseId !== current.licenseId) await licenseRow(trx, ctx, input.licenseId);
+    const [row] = await trx('license_rules')
+      .where({ tenant_id: ctx.tenantId, rule_id: id })
+      .update({ ...ruleColumns(input), updated_at: ctx.clock.now().toISOString() })
+      .returning('*');
+    await audit(trx, ctx, 'rule.updated', 'rule', id, input);
+    const changes = await reconcile(
+      trx,
+      ctx.tenantId,
+      { licenseIds: [...new Set([current.licenseId, input.licenseId])] },
+      ctx,
+    );
+    return { result: ruleRecord(row), changes, dryRun: opts.dryRun };
+  });
+}
+
+export async function deleteRule(
+  ctx: LicensingContext,
+  id: string,
+  opts: { dryRun: boolean },
+): Promise<WriteResult<null>> {
+  return write(ctx.knex, opts.dryRun, async (trx) => {
+    const current = ruleRecord(await ruleRow(trx, ctx, id, true));
+    await trx('license_rules').where({ tenant_id: ctx.tenantId, rule_id: id }).del();
+    await audit(trx, ctx, 'rule.deleted', 'rule', id, {});
+    const changes = await reconcile(trx, ctx.tenantId, { licenseIds: [current.licenseId] }, ctx);
+    return { result: null, changes, dryRun: opts.dryRun };
+  });
+}
