@@ -23,6 +23,10 @@ import { systemClock } from '../src/shared/clock.js';
 import { createTenant } from '../src/tenancy/service.js';
 
 if (!process.env.DATABASE_URL) throw new Error('set DATABASE_URL to a PostgreSQL database');
+// BENCH_SCALE=0.01 gives a quick smoke run of the same shapes; figures come from 1.
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const PATCH_USERS = Math.round(10_000 * SCALE);
+const FULL_USERS = Math.round(100_000 * SCALE);
 const logger = createLogger({ level: 'warn', format: 'pretty' });
 const schema = `bench_lic_${randomBytes(4).toString('hex')}`;
 const admin = await openDatabase({
@@ -125,14 +129,19 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
     return seconds(start);
   };
   const product = await createProduct(ctx, { name: 'Bench' });
-  for (const batch of [10_000, 1_000]) {
-    const users = await seedUsers(tenant.id, 10_000, `p${batch}-`);
+  for (const batch of [PATCH_USERS, Math.max(1, Math.round(PATCH_USERS / 10))]) {
+    const users = await seedUsers(tenant.id, PATCH_USERS, `p${batch}-`);
     const plainGroup = await group(`plain ${batch}`);
     const mappedGroup = await group(`mapped ${batch}`);
     const lic = (
       await createLicense(
         ctx,
-        { productId: product.id, name: `Pool ${batch}`, type: 'subscription', quantity: 10_000 },
+        {
+          productId: product.id,
+          name: `Pool ${batch}`,
+          type: 'subscription',
+          quantity: PATCH_USERS,
+        },
         { dryRun: false },
       )
     ).result.id;
@@ -143,9 +152,9 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
     const n = await countOf(
       knex('seats').where({ tenant_id: tenant.id, license_id: lic, state: 'active' }),
     );
-    if (n !== 10_000) throw new Error(`expected 10000 seats, got ${n}`);
+    if (n !== PATCH_USERS) throw new Error(`expected ${PATCH_USERS} seats, got ${n}`);
     record(
-      `| 10,000 members, PATCHes of ${batch.toLocaleString('en')} | ${plain.toFixed(2)} s | ${mapped.toFixed(2)} s | ${(mapped / plain).toFixed(2)}× |`,
+      `| ${PATCH_USERS.toLocaleString('en')} members, PATCHes of ${batch.toLocaleString('en')} | ${plain.toFixed(2)} s | ${mapped.toFixed(2)} s | ${(mapped / plain).toFixed(2)}× |`,
     );
   }
   await new Promise((r) => server.close(r));
@@ -160,7 +169,7 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
     actor: { type: 'job' },
     clock: systemClock,
   };
-  await seedUsers(tenant.id, 100_000, 'f');
+  await seedUsers(tenant.id, FULL_USERS, 'f');
   // 2,000 groups: 50 department groups, each holding 39 team groups (nested); every user
   // is in one team and one of 10 project groups.
   await knex.raw(
@@ -173,16 +182,16 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
           dept AS (SELECT group_id, i FROM g WHERE i <= 50),
           team AS (SELECT group_id, i FROM g WHERE i > 50 AND i <= 1990)
      INSERT INTO directory_memberships (tenant_id, group_id, member_id, member_type, added_at)
-     SELECT ?, d.group_id, t.group_id, 'Group', now() FROM team t JOIN dept d ON d.i = 1 + (t.i % 50)`,
+     SELECT ?::uuid, d.group_id, t.group_id, 'Group', now() FROM team t JOIN dept d ON d.i = 1 + (t.i % 50)`,
     [tenant.id, tenant.id],
   );
   await knex.raw(
     `WITH u AS (SELECT user_id, row_number() OVER (ORDER BY user_id) AS n FROM directory_users WHERE tenant_id = ?),
           g AS (SELECT group_id, substring(display_name from 2)::int AS i FROM directory_groups WHERE tenant_id = ?)
      INSERT INTO directory_memberships (tenant_id, group_id, member_id, member_type, added_at)
-     SELECT ?, g.group_id, u.user_id, 'User', now() FROM u JOIN g ON g.i = 51 + (u.n % 1940)
+     SELECT ?::uuid, g.group_id, u.user_id, 'User', now() FROM u JOIN g ON g.i = 51 + (u.n % 1940)
      UNION ALL
-     SELECT ?, g.group_id, u.user_id, 'User', now() FROM u JOIN g ON g.i = 1991 + (u.n % 10)`,
+     SELECT ?::uuid, g.group_id, u.user_id, 'User', now() FROM u JOIN g ON g.i = 1991 + (u.n % 10)`,
     [tenant.id, tenant.id, tenant.id, tenant.id],
   );
   const depts: string[] = await knex('directory_groups')
@@ -196,7 +205,12 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
     const lic = (
       await createLicense(
         ctx,
-        { productId: product.id, name: `L${i}`, type: 'subscription', quantity: 1_500 },
+        {
+          productId: product.id,
+          name: `L${i}`,
+          type: 'subscription',
+          quantity: Math.max(1, Math.round(1_500 * SCALE)),
+        },
         { dryRun: false },
       )
     ).result.id;

@@ -327,26 +327,42 @@ async function fill(
     const headroom = l.full_policy === 'overdeploy' ? l.overdeploy_limit : 0;
     const room = capacity + headroom - Number(occupied);
     if (room <= 0) continue;
-    const { rows } = await trx.raw(
-      `UPDATE seats s SET state = 'active', granted_at = ?, updated_at = ?,
-              overdeployed = (q.pos + ?) > ?
-         FROM (SELECT seat_id, row_number() OVER (ORDER BY eligible_since, queue_priority, seat_id) AS pos
-                 FROM seats WHERE tenant_id = ? AND license_id = ? AND state = 'waitlisted'
-                ORDER BY eligible_since, queue_priority, seat_id
-                ${Number.isFinite(room) ? 'LIMIT ?' : ''}) q
-        WHERE s.tenant_id = ? AND s.seat_id = q.seat_id
-        RETURNING s.seat_id, s.license_id, s.user_id, s.state, s.source, s.rule_id, s.reclaim_after, s.overdeployed`,
-      [
-        at,
-        at,
-        Number(occupied),
-        Number.isFinite(capacity) ? capacity : 2_147_483_647,
-        tenantId,
-        l.license_id,
-        ...(Number.isFinite(room) ? [room] : []),
-        tenantId,
-      ],
-    );
+    // Pick the first in line (an index scan of seats_queue_idx), then promote them by
+    // primary key: a join between the queue and the table would be planned on stale
+    // statistics right after a bulk insert, and crawled through as a nested loop.
+    const next = trx('seats')
+      .where({ tenant_id: tenantId, license_id: l.license_id, state: 'waitlisted' })
+      .orderBy([{ column: 'eligible_since' }, { column: 'queue_priority' }, { column: 'seat_id' }])
+      .pluck('seat_id');
+    if (Number.isFinite(room)) next.limit(room);
+    const ids: string[] = await next;
+    if (ids.length === 0) continue;
+    // Seats beyond the purchased quantity are recorded as over-deployed.
+    const within = Math.max(0, Math.min(ids.length, capacity - Number(occupied)));
+    const rows: Array<SeatRow & { overdeployed: boolean }> = [];
+    for (const [part, overdeployed] of [
+      [ids.slice(0, within), false],
+      [ids.slice(within), true],
+    ] as const) {
+      for (let i = 0; i < part.length; i += 5000) {
+        rows.push(
+          ...(await trx('seats')
+            .where({ tenant_id: tenantId })
+            .whereIn('seat_id', part.slice(i, i + 5000))
+            .update({ state: 'active', granted_at: at, updated_at: at, overdeployed })
+            .returning([
+              'seat_id',
+              'license_id',
+              'user_id',
+              'state',
+              'source',
+              'rule_id',
+              'reclaim_after',
+              'overdeployed',
+            ])),
+        );
+      }
+    }
     promoted.push(...rows);
   }
   return promoted;
