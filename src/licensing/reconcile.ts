@@ -265,34 +265,46 @@ export async function reconcile(
       .update({ rule_id: r.ruleId, queue_priority: r.priority, updated_at: at });
   }
 
-  // New eligibility joins the back of the queue; the fill below seats whoever is first.
-  const fresh = [...want.values()].map((d) => ({
-    tenant_id: tenantId,
-    seat_id: randomUUID(),
-    license_id: d.licenseId,
-    user_id: d.userId,
-    state: 'waitlisted',
-    source: 'rule',
-    rule_id: d.ruleId,
-    eligible_since: at,
-    queue_priority: d.priority,
-    created_at: at,
-    updated_at: at,
-  }));
-  for (let i = 0; i < fresh.length; i += 2000) await trx('seats').insert(fresh.slice(i, i + 2000));
-  const freshIds = new Set<string>(fresh.map((f) => f.seat_id));
-
-  const promoted = await fill(trx, tenantId, licences, at);
-  const promotedIds = new Set<string>(promoted.map((p) => p.seat_id));
-  for (const p of promoted)
-    change(
-      p,
-      freshIds.has(p.seat_id) ? null : 'waitlisted',
-      'active',
-      freshIds.has(p.seat_id) ? 'eligible' : 'seat_freed',
+  // Seat those already waiting first (they became eligible earlier), then the newly
+  // eligible in priority order while room remains; the rest join the back of the queue.
+  // New seats are inserted in their final state, so granting 10,000 seats is one INSERT.
+  const { promoted, room } = await fill(trx, tenantId, licences, at);
+  for (const p of promoted) change(p, 'waitlisted', 'active', 'seat_freed');
+  const fresh = [...want.values()]
+    .map((d) => ({ d, seatId: randomUUID() }))
+    .sort(
+      (a, b) =>
+        a.d.licenseId.localeCompare(b.d.licenseId) ||
+        a.d.priority - b.d.priority ||
+        (a.seatId < b.seatId ? -1 : 1),
     );
-  for (const f of fresh)
-    if (!promotedIds.has(f.seat_id)) change(f, null, 'waitlisted', 'pool_full');
+  const rows = fresh.map(({ d, seatId }) => {
+    const r = room.get(d.licenseId) ?? { left: 0, beyondCapacityAfter: 0 };
+    const seated = r.left > 0;
+    if (seated) {
+      r.left -= 1;
+      r.beyondCapacityAfter -= 1;
+    }
+    return {
+      tenant_id: tenantId,
+      seat_id: seatId,
+      license_id: d.licenseId,
+      user_id: d.userId,
+      state: seated ? 'active' : 'waitlisted',
+      source: 'rule',
+      rule_id: d.ruleId,
+      eligible_since: at,
+      queue_priority: d.priority,
+      granted_at: seated ? at : null,
+      // Seats taken from the over-deployment headroom are recorded as such.
+      overdeployed: seated && r.beyondCapacityAfter < 0,
+      created_at: at,
+      updated_at: at,
+    };
+  });
+  for (let i = 0; i < rows.length; i += 2000) await trx('seats').insert(rows.slice(i, i + 2000));
+  for (const r of rows)
+    change(r, null, r.state as SeatState, r.state === 'active' ? 'eligible' : 'pool_full');
 
   await appendAuditEvents(
     trx,
@@ -310,42 +322,55 @@ export async function reconcile(
   return changes;
 }
 
-/** Seat the waitlist in order while there is room (or over-deployment headroom). */
+interface Room {
+  /** Seats still free for the newly eligible, over-deployment headroom included. */
+  left: number;
+  /** Free seats within the purchased quantity; below zero means over-deployed. */
+  beyondCapacityAfter: number;
+}
+
+/** Seat the waitlist in order while there is room; report the room left per licence. */
 async function fill(
   trx: Knex.Transaction,
   tenantId: string,
   licences: LicenseRow[],
   at: string,
-): Promise<Array<SeatRow & { overdeployed: boolean }>> {
+): Promise<{ promoted: Array<SeatRow & { overdeployed: boolean }>; room: Map<string, Room> }> {
   const promoted: Array<SeatRow & { overdeployed: boolean }> = [];
+  const room = new Map<string, Room>();
   for (const l of licences) {
     const capacity = capacityOf(l);
-    const [{ n: occupied }] = (await trx('seats')
+    const [{ n }] = (await trx('seats')
       .where({ tenant_id: tenantId, license_id: l.license_id })
       .whereIn('state', ['active', 'pending_reclaim'])
       .count({ n: '*' })) as [{ n: number }];
+    const occupied = Number(n);
     const headroom = l.full_policy === 'overdeploy' ? l.overdeploy_limit : 0;
-    const room = capacity + headroom - Number(occupied);
-    if (room <= 0) continue;
-    // Pick the first in line (an index scan of seats_queue_idx), then promote them by
-    // primary key: a join between the queue and the table would be planned on stale
-    // statistics right after a bulk insert, and crawled through as a nested loop.
-    const next = trx('seats')
-      .where({ tenant_id: tenantId, license_id: l.license_id, state: 'waitlisted' })
-      .orderBy([{ column: 'eligible_since' }, { column: 'queue_priority' }, { column: 'seat_id' }])
-      .pluck('seat_id');
-    if (Number.isFinite(room)) next.limit(room);
-    const ids: string[] = await next;
-    if (ids.length === 0) continue;
+    const free = capacity + headroom - occupied;
+    let ids: string[] = [];
+    if (free > 0) {
+      // The first in line (an index scan of seats_queue_idx), promoted by primary key: a
+      // join between the queue and the table is planned on stale statistics right after
+      // a bulk insert, and crawled through as a nested loop.
+      const next = trx('seats')
+        .where({ tenant_id: tenantId, license_id: l.license_id, state: 'waitlisted' })
+        .orderBy([
+          { column: 'eligible_since' },
+          { column: 'queue_priority' },
+          { column: 'seat_id' },
+        ])
+        .pluck('seat_id');
+      if (Number.isFinite(free)) next.limit(free);
+      ids = await next;
+    }
     // Seats beyond the purchased quantity are recorded as over-deployed.
-    const within = Math.max(0, Math.min(ids.length, capacity - Number(occupied)));
-    const rows: Array<SeatRow & { overdeployed: boolean }> = [];
+    const within = Math.max(0, Math.min(ids.length, capacity - occupied));
     for (const [part, overdeployed] of [
       [ids.slice(0, within), false],
       [ids.slice(within), true],
     ] as const) {
       for (let i = 0; i < part.length; i += 5000) {
-        rows.push(
+        promoted.push(
           ...(await trx('seats')
             .where({ tenant_id: tenantId })
             .whereIn('seat_id', part.slice(i, i + 5000))
@@ -363,9 +388,12 @@ async function fill(
         );
       }
     }
-    promoted.push(...rows);
+    room.set(l.license_id, {
+      left: Math.max(0, free - ids.length),
+      beyondCapacityAfter: capacity - occupied - ids.length,
+    });
   }
-  return promoted;
+  return { promoted, room };
 }
 
 function seatEvent(c: SeatChange, actor: Actor): AuditEventInput {
