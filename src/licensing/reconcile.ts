@@ -84,18 +84,26 @@ async function licencesInPlay(
   if (users.length === 0) return [];
   // Licences whose rules reach these users through their groups (nested included), plus
   // licences where they hold or wait for a seat (covers memberships just removed).
-  // Only these are locked, so directory writes for unrelated users don't queue up.
+  // Only these are locked, so directory writes for unrelated users don't queue up. This
+  // runs on every directory write: a tenant without rules skips the membership walk, and
+  // the ids are joined (unnest) so the (tenant_id, member_id) index serves both columns.
+  const hasRules = await trx('license_rules').where({ tenant_id: tenantId }).first('rule_id');
   const { rows } = await trx.raw(
-    `WITH RECURSIVE up(group_id) AS (
-       SELECT group_id FROM directory_memberships WHERE tenant_id = ? AND member_id = ANY(?::uuid[])
-       UNION
-       SELECT m.group_id FROM up JOIN directory_memberships m
-         ON m.tenant_id = ? AND m.member_id = up.group_id AND m.member_type = 'Group'
-     )
-     SELECT r.license_id FROM license_rules r JOIN up ON r.tenant_id = ? AND r.group_id = up.group_id
-     UNION
-     SELECT license_id FROM seats WHERE tenant_id = ? AND state <> 'released' AND user_id = ANY(?::uuid[])`,
-    [tenantId, users, tenantId, tenantId, tenantId, users],
+    hasRules
+      ? `WITH RECURSIVE up(group_id) AS (
+           SELECT m.group_id FROM unnest(?::uuid[]) AS x(id)
+             JOIN directory_memberships m ON m.tenant_id = ? AND m.member_id = x.id
+           UNION
+           SELECT m.group_id FROM up JOIN directory_memberships m
+             ON m.tenant_id = ? AND m.member_id = up.group_id AND m.member_type = 'Group'
+         )
+         SELECT r.license_id FROM license_rules r JOIN up ON r.tenant_id = ? AND r.group_id = up.group_id
+         UNION
+         SELECT s.license_id FROM unnest(?::uuid[]) AS x(id)
+           JOIN seats s ON s.tenant_id = ? AND s.user_id = x.id AND s.state <> 'released'`
+      : `SELECT DISTINCT s.license_id FROM unnest(?::uuid[]) AS x(id)
+           JOIN seats s ON s.tenant_id = ? AND s.user_id = x.id AND s.state <> 'released'`,
+    hasRules ? [users, tenantId, tenantId, tenantId, users, tenantId] : [users, tenantId],
   );
   return rows.map((r: { license_id: string }) => r.license_id);
 }

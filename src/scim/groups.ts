@@ -112,21 +112,6 @@ async function audited(
   change: MembershipChange,
   opts: { renamed: boolean } = { renamed: false },
 ) {
-  await appendAuditEvent(
-    trx,
-    ctx.tenantId,
-    {
-      action,
-      actor: ctx.actor,
-      target: { type: 'group', id: groupId },
-      payload: {
-        ...(data ? { displayName: data.displayName, externalId: data.externalId ?? null } : {}),
-        membersAdded: change.added.map((m) => m.id),
-        membersRemoved: change.removed.map((m) => m.id),
-      },
-    },
-    ctx.clock,
-  );
   // Who is affected: the members added or removed, and everyone inside a member group
   // that was added or removed. The group's other members are untouched by a membership
   // change, so a 10,000-member group is not re-examined when one member joins; only a
@@ -144,6 +129,22 @@ async function audited(
     },
     ctx.actor,
   );
+  // Last: the audit append locks the tenant's chain head until commit (see users.ts).
+  await appendAuditEvent(
+    trx,
+    ctx.tenantId,
+    {
+      action,
+      actor: ctx.actor,
+      target: { type: 'group', id: groupId },
+      payload: {
+        ...(data ? { displayName: data.displayName, externalId: data.externalId ?? null } : {}),
+        membersAdded: change.added.map((m) => m.id),
+        membersRemoved: change.removed.map((m) => m.id),
+      },
+    },
+    ctx.clock,
+  );
 }
 
 export async function createGroup(ctx: ScimContext, body: unknown) {
@@ -155,8 +156,9 @@ export async function createGroup(ctx: ScimContext, body: unknown) {
           { kind: 'add', ids: members.map((m) => m.value) },
         ])
       : { added: [], removed: [] };
+    const resource = await render(ctx, trx, row);
     await audited(trx, ctx, 'group.created', row.group_id, data, change);
-    return render(ctx, trx, row);
+    return resource;
   });
 }
 

@@ -33,16 +33,25 @@ export async function listRows<Row>(
   const [{ n: total }] = (await base().count({ n: '*' })) as [{ n: number }];
   if (query.count === 0) return { rows: [], total: Number(total) };
 
-  const q = base().select(columns.map((c) => `r.${c}`));
   const direction = query.sortOrder === 'descending' ? 'desc' : 'asc';
-  if (query.sortBy) {
-    q.orderByRaw(`${sortExpression(query.sortBy, kind, 'r')} ${direction}, ${id} ${direction}`);
-  } else {
-    q.orderBy(id, 'asc');
-  }
+  const ordered = (q: Knex.QueryBuilder) =>
+    query.sortBy
+      ? q.orderByRaw(`${sortExpression(query.sortBy, kind, 'r')} ${direction}, ${id} ${direction}`)
+      : q.orderBy(id, 'asc');
+  const q = ordered(base().select(columns.map((c) => `r.${c}`)));
 
   if (query.cursor === undefined) {
-    const rows = (await q.offset(query.startIndex - 1).limit(query.count)) as Row[];
+    // A deep page (startIndex=50000) skips rows in the id order alone (an index-only
+    // scan), then reads just the page's rows: OFFSET over whole rows read every row skipped.
+    const pageIds = ordered(base().select(id))
+      .offset(query.startIndex - 1)
+      .limit(query.count);
+    const rows = (await ordered(
+      knex(`${TABLE[kind]} as r`)
+        .where('r.tenant_id', tenantId)
+        .whereIn(id, pageIds)
+        .select(columns.map((c) => `r.${c}`)),
+    )) as Row[];
     return { rows, total: Number(total) };
   }
   // Cursor pagination (RFC 9865): keyset on the id in the default order, an offset under sortBy.

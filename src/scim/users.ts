@@ -35,6 +35,9 @@ async function audited(
   row: UserRow | { user_id: string },
   data?: StoredData,
 ) {
+  await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [row.user_id], groupIds: [] }, ctx.actor);
+  // Last: the audit append locks the tenant's chain head until commit, and every other
+  // write of the tenant waits for that lock, so nothing else may run after it.
   await appendAuditEvent(
     trx,
     ctx.tenantId,
@@ -47,7 +50,6 @@ async function audited(
     },
     ctx.clock,
   );
-  await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [row.user_id], groupIds: [] }, ctx.actor);
 }
 
 export async function createUser(ctx: ScimContext, body: unknown) {
@@ -83,8 +85,9 @@ async function write(
     // An update that changes nothing keeps its version: IdP retries stay idempotent.
     if (same(data, row.data) && data.userName === row.user_name) return render(ctx, trx, row);
     const updated = await updateUser(trx, ctx.tenantId, id, data, ctx.clock.now());
+    const resource = await render(ctx, trx, updated);
     await audited(trx, ctx, action, updated, data);
-    return render(ctx, trx, updated);
+    return resource;
   });
 }
 
@@ -118,6 +121,7 @@ export async function removeUser(ctx: ScimContext, id: string, ifMatch?: string)
     if (!row) throw notFound(id);
     checkIfMatch(ifMatch, Number(row.version));
     const groups = await deleteUser(trx, ctx.tenantId, id);
+    await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [id], groupIds: [] }, ctx.actor);
     await appendAuditEvent(
       trx,
       ctx.tenantId,
@@ -130,7 +134,6 @@ export async function removeUser(ctx: ScimContext, id: string, ifMatch?: string)
       },
       ctx.clock,
     );
-    await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [id], groupIds: [] }, ctx.actor);
   });
 }
 
