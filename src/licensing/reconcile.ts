@@ -158,7 +158,9 @@ export async function reconcile(
     .whereIn('license_id', [...byId.keys()])
     .whereNot('state', 'released')
     .select('seat_id', 'license_id', 'user_id', 'state', 'source', 'rule_id', 'reclaim_after');
-  if (userScope) liveQuery.whereIn('user_id', userScope);
+  // Arrays are bound as one parameter: a full reconcile names 100,000 users and more
+  // than PostgreSQL's 65,535 bound parameters.
+  if (userScope) liveQuery.whereRaw('user_id = ANY(?::uuid[])', [userScope]);
   const live = (await liveQuery) as SeatRow[];
 
   // Why a seat is no longer wanted, for users that have one.
@@ -168,7 +170,7 @@ export async function reconcile(
       ? (
           (await trx('directory_users')
             .where({ tenant_id: tenantId })
-            .whereIn('user_id', seatUsers)
+            .whereRaw('user_id = ANY(?::uuid[])', [seatUsers])
             .select('user_id', 'active')) as Array<{
             user_id: string;
             active: boolean;
@@ -244,10 +246,7 @@ export async function reconcile(
     const seats = release.filter((r) => r.reason === reason);
     await trx('seats')
       .where({ tenant_id: tenantId })
-      .whereIn(
-        'seat_id',
-        seats.map((r) => r.seat.seat_id),
-      )
+      .whereRaw('seat_id = ANY(?::uuid[])', [seats.map((r) => r.seat.seat_id)])
       .update({ state: 'released', released_at: at, updated_at: at, release_reason: reason });
     for (const r of seats) change(r.seat, r.seat.state, 'released', reason);
   }
@@ -260,17 +259,17 @@ export async function reconcile(
   if (restore.length) {
     await trx('seats')
       .where({ tenant_id: tenantId })
-      .whereIn(
-        'seat_id',
-        restore.map((s) => s.seat_id),
-      )
+      .whereRaw('seat_id = ANY(?::uuid[])', [restore.map((s) => s.seat_id)])
       .update({ state: 'active', reclaim_after: null, updated_at: at });
     for (const s of restore) change(s, 'pending_reclaim', 'active', 'eligible_again');
   }
-  for (const r of retag) {
+  // A seat now held through a better rule records that rule (the "why"), one statement per rule.
+  for (const ruleId of new Set(retag.map((r) => r.ruleId))) {
+    const moved = retag.filter((r) => r.ruleId === ruleId);
     await trx('seats')
-      .where({ tenant_id: tenantId, seat_id: r.seat.seat_id })
-      .update({ rule_id: r.ruleId, queue_priority: r.priority, updated_at: at });
+      .where({ tenant_id: tenantId })
+      .whereRaw('seat_id = ANY(?::uuid[])', [moved.map((r) => r.seat.seat_id)])
+      .update({ rule_id: ruleId, queue_priority: moved[0]!.priority, updated_at: at });
   }
 
   // Seat those already waiting first (they became eligible earlier), then the newly
