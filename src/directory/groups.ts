@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { withConstraintErrors } from '../db/constraints.js';
 import type { GroupRow, MemberOut } from '../scim/representation.js';
 import type { StoredData } from '../scim/schemas.js';
+import { isUuid } from '../shared/ids.js';
 
 export const GROUP_COLUMNS = [
   'group_id',
@@ -51,7 +52,7 @@ export async function findGroup(
   groupId: string,
   opts: { forUpdate?: boolean } = {},
 ): Promise<GroupRow | undefined> {
-  if (!/^[0-9a-f-]{36}$/i.test(groupId)) return undefined;
+  if (!isUuid(groupId)) return undefined;
   const q = db('directory_groups')
     .where({ tenant_id: tenantId, group_id: groupId })
     .first(GROUP_COLUMNS);
@@ -111,9 +112,7 @@ export async function resolveMembers(
   ids: string[],
 ): Promise<{ found: MemberKey[]; missing: string[] }> {
   const unique = [...new Set(ids)];
-  const valid = unique
-    .filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))
-    .map((id) => id.toLowerCase());
+  const valid = unique.filter((id) => isUuid(id)).map((id) => id.toLowerCase());
   const rows = valid.length
     ? ((
         await db.raw(
@@ -164,7 +163,7 @@ export async function removeMembers(
 ): Promise<MemberKey[]> {
   const q = trx('directory_memberships').where({ tenant_id: tenantId, group_id: groupId });
   if (ids !== 'all') {
-    const valid = ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id));
+    const valid = ids.filter((id) => isUuid(id));
     if (valid.length === 0) return [];
     q.whereRaw('member_id = ANY(?::uuid[])', [valid]);
   }

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { withConstraintErrors } from '../db/constraints.js';
 import type { StoredData } from '../scim/schemas.js';
 import type { GroupRef, UserRow } from '../scim/representation.js';
+import { isUuid } from '../shared/ids.js';
 
 const COLUMNS = [
   'user_id',
@@ -53,7 +54,7 @@ export async function findUser(
   userId: string,
   opts: { forUpdate?: boolean } = {},
 ): Promise<UserRow | undefined> {
-  if (!/^[0-9a-f-]{36}$/i.test(userId)) return undefined;
+  if (!isUuid(userId)) return undefined;
   const q = db('directory_users').where({ tenant_id: tenantId, user_id: userId }).first(COLUMNS);
   if (opts.forUpdate) q.forUpdate();
   return (await q) as UserRow | undefined;

@@ -11,6 +11,7 @@ import { LicenseInput, ProductInput } from './model.js';
 import { reconcile, type SeatChange } from './reconcile.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { licenseRecord, productRecord, type License, type Product } from './records.js';
+import { isUuid } from '../shared/ids.js';
 
 export interface LicensingContext {
   knex: Knex;
@@ -42,9 +43,6 @@ export async function write<T>(
   }
   throw new Error('unreachable');
 }
-
-export const isUuid = (s: string) =>
-  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
 export async function audit(
   trx: Knex.Transaction,

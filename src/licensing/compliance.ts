@@ -6,6 +6,7 @@ import type { Actor, AuditEventInput } from '../audit/types.js';
 import type { Clock } from '../shared/clock.js';
 import { notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
+import { isUuid } from '../shared/ids.js';
 
 const DAY = 86_400_000;
 /** Below this utilisation a pool counts as under-utilised (money spent on unused seats). */
@@ -117,7 +118,7 @@ export async function complianceOf(
   ctx: LicensingContext,
   licenseId: string,
 ): Promise<LicenseCompliance> {
-  if (!/^[0-9a-f-]{36}$/i.test(licenseId)) throw notFound('licence');
+  if (!isUuid(licenseId)) throw notFound('licence');
   const [row] = (await rows(ctx.knex, ctx.tenantId).where('l.license_id', licenseId)) as Row[];
   if (!row) throw notFound('licence');
   return evaluate(row, ctx.clock.now());

@@ -3,6 +3,7 @@ import { ENTERPRISE_USER } from '../scim/schemas.js';
 import { notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
 import { page, type PageRequest } from './paging.js';
+import { isUuid } from '../shared/ids.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Row = Record<string, any>;
@@ -27,9 +28,6 @@ const groupRecord = (r: Row) => ({
   createdAt: r.created_at.toISOString(),
   updatedAt: r.last_modified.toISOString(),
 });
-
-const isUuid = (s: string) =>
-  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
 export const listDirectoryUsers = (ctx: LicensingContext, req: PageRequest) =>
   page(ctx.knex('directory_users').where({ tenant_id: ctx.tenantId }), 'user_id', req, userRecord);

@@ -8,6 +8,7 @@ import { notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
 import { COUNTRY_SQL, DEPARTMENT_SQL } from './desired.js';
 import { capacityOf, licenseInForce } from './reconcile.js';
+import { isUuid } from '../shared/ids.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Row = any;
@@ -66,7 +67,7 @@ async function ruleReason(
 }
 
 export async function explainUser(ctx: LicensingContext, userId: string) {
-  if (!/^[0-9a-f-]{36}$/i.test(userId)) throw notFound('user');
+  if (!isUuid(userId)) throw notFound('user');
   const db = ctx.knex;
   const user = await db('directory_users')
     .where({ tenant_id: ctx.tenantId, user_id: userId })

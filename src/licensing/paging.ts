@@ -1,6 +1,7 @@
 // The admin API's list shape: {items, total, nextCursor}, keyset-paged on the id.
 import type { Knex } from 'knex';
 import { invalidInput } from '../shared/errors.js';
+import { isUuid } from '../shared/ids.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
@@ -28,7 +29,7 @@ export function parsePageRequest(query: Record<string, unknown>): PageRequest {
 
 const decode = (cursor: string) => {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[0-9a-f-]{36}$/.test(id)) throw invalidInput('cursor is not valid');
+  if (!isUuid(id)) throw invalidInput('cursor is not valid');
   return id;
 };
 

@@ -5,18 +5,12 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { filterToSql } from '../scim/filter/index.js';
 import { AppError, notFound } from '../shared/errors.js';
-import {
-  audit,
-  isUuid,
-  licenseRow,
-  write,
-  type LicensingContext,
-  type WriteResult,
-} from './catalog.js';
+import { audit, licenseRow, write, type LicensingContext, type WriteResult } from './catalog.js';
 import { RuleInput } from './model.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { reconcile } from './reconcile.js';
 import { ruleRecord, type Rule } from './records.js';
+import { isUuid } from '../shared/ids.js';
 
 function checkFilter(filter: string | null | undefined) {
   if (filter) filterToSql(filter, 'User', 'u'); // throws invalid_filter (400)

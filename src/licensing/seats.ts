@@ -8,13 +8,11 @@ import type { LicensingContext } from './catalog.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { reconcile, type SeatState } from './reconcile.js';
 import { manualSeatRow, seatRecord, type Seat } from './records.js';
+import { isUuid } from '../shared/ids.js';
 
 const assigner = (ctx: LicensingContext) => `${ctx.actor.type}:${ctx.actor.id ?? ''}`;
 
 const STATES: SeatState[] = ['active', 'waitlisted', 'pending_reclaim', 'released'];
-const isUuid = (s: unknown): s is string =>
-  typeof s === 'string' &&
-  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
 export async function listSeats(
   ctx: LicensingContext,

@@ -3,6 +3,7 @@
 // excludedAttributes. The same parser serves GET query strings and POST /.search bodies.
 import { scimError } from './errors.js';
 import { parseAttributeList } from './projection.js';
+import { isUuid } from '../shared/ids.js';
 
 /** Page size when the client gives no count, and the most we return in one page. */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -85,7 +86,7 @@ export function decodeCursor(raw: string): CursorState {
   if (raw === '') return {};
   try {
     const state = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as CursorState;
-    const okAfter = state.after === undefined || /^[0-9a-f-]{36}$/.test(state.after);
+    const okAfter = state.after === undefined || isUuid(state.after);
     const okOffset =
       state.offset === undefined || (Number.isInteger(state.offset) && state.offset >= 0);
     if (typeof state === 'object' && state && okAfter && okOffset) return state;

@@ -8,6 +8,7 @@ import type { Actor, AuditEventInput } from '../audit/types.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
 import { mintToken, parseToken, secretMatches, SCOPES, type Scope } from './tokens.js';
+import { isUuid } from '../shared/ids.js';
 
 export interface Tenant {
   id: string;
@@ -268,8 +269,4 @@ export async function authenticate(
   if (row.revoked_at) throw new AuthError('revoked', required);
   if (row.scope !== required) throw new AuthError('insufficient_scope', required);
   return { tenantId: parsed.tenantId, tokenId: parsed.tokenId, scope: row.scope };
-}
-
-export function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }
