@@ -25,7 +25,7 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<[number | null, number]>;
 }
 
-function waitExit(child: ChildProcess): Promise<number | null> {
+function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
@@ -68,7 +68,7 @@ export async function startServiceProcess(
     async stop(signal = 'SIGTERM') {
       const start = Date.now();
       child.kill(signal);
-      const code = await waitExit(child);
+      const code = await exitOf(child);
       return [code, Date.now() - start];
     },
   };
