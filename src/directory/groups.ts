@@ -1,11 +1,9 @@
 // Directory groups and memberships: tenant-scoped storage. Membership changes are
 // set-based (one statement for thousands of members) and report what really changed.
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { withConstraintErrors } from '../db/constraints.js';
 import type { GroupRow, MemberOut } from '../scim/representation.js';
-import type { StoredData } from '../scim/schemas.js';
 import { isUuid } from '../shared/ids.js';
+import { resourceTable } from './resource-table.js';
 
 export const GROUP_COLUMNS = [
   'group_id',
@@ -17,63 +15,21 @@ export const GROUP_COLUMNS = [
   'last_modified',
 ];
 
-function columnsOf(data: StoredData) {
-  return {
+const groups = resourceTable<GroupRow>({
+  table: 'directory_groups',
+  idColumn: 'group_id',
+  columns: GROUP_COLUMNS,
+  columnsOf: (data) => ({
     display_name: String(data.displayName),
     external_id: typeof data.externalId === 'string' ? data.externalId : null,
     data: JSON.stringify(data),
-  };
-}
+  }),
+});
 
-export async function insertGroup(
-  trx: Knex.Transaction,
-  tenantId: string,
-  data: StoredData,
-  now: Date,
-): Promise<GroupRow> {
-  return withConstraintErrors(async () => {
-    const [row] = await trx('directory_groups')
-      .insert({
-        tenant_id: tenantId,
-        group_id: randomUUID(),
-        ...columnsOf(data),
-        version: 1,
-        created_at: now,
-        last_modified: now,
-      })
-      .returning(GROUP_COLUMNS);
-    return row as GroupRow;
-  });
-}
-
-export async function findGroup(
-  db: Knex,
-  tenantId: string,
-  groupId: string,
-  opts: { forUpdate?: boolean } = {},
-): Promise<GroupRow | undefined> {
-  if (!isUuid(groupId)) return undefined;
-  const q = db('directory_groups')
-    .where({ tenant_id: tenantId, group_id: groupId })
-    .first(GROUP_COLUMNS);
-  if (opts.forUpdate) q.forUpdate();
-  return (await q) as GroupRow | undefined;
-}
-
+export const insertGroup = groups.insert;
+export const findGroup = groups.find;
 /** Write the group's attributes; bumps the version (a membership change counts as a change). */
-export async function updateGroup(
-  trx: Knex.Transaction,
-  tenantId: string,
-  groupId: string,
-  data: StoredData,
-  now: Date,
-): Promise<GroupRow> {
-  const [row] = await trx('directory_groups')
-    .where({ tenant_id: tenantId, group_id: groupId })
-    .update({ ...columnsOf(data), version: trx.raw('version + 1'), last_modified: now })
-    .returning(GROUP_COLUMNS);
-  return row as GroupRow;
-}
+export const updateGroup = groups.update;
 
 export async function deleteGroup(
   trx: Knex.Transaction,

@@ -1,11 +1,8 @@
 // Directory users: tenant-scoped storage. Columns mirror the attributes that are unique
 // or indexed; `data` is the SCIM JSON. Every statement names the tenant.
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { withConstraintErrors } from '../db/constraints.js';
-import type { StoredData } from '../scim/schemas.js';
 import type { GroupRef, UserRow } from '../scim/representation.js';
-import { isUuid } from '../shared/ids.js';
+import { resourceTable } from './resource-table.js';
 
 const COLUMNS = [
   'user_id',
@@ -18,63 +15,21 @@ const COLUMNS = [
   'last_modified',
 ];
 
-function columnsOf(data: StoredData) {
-  return {
+const users = resourceTable<UserRow>({
+  table: 'directory_users',
+  idColumn: 'user_id',
+  columns: COLUMNS,
+  columnsOf: (data) => ({
     user_name: String(data.userName),
     external_id: typeof data.externalId === 'string' ? data.externalId : null,
     active: data.active === undefined ? true : data.active === true,
     data: JSON.stringify(data),
-  };
-}
+  }),
+});
 
-export async function insertUser(
-  trx: Knex.Transaction,
-  tenantId: string,
-  data: StoredData,
-  now: Date,
-): Promise<UserRow> {
-  return withConstraintErrors(async () => {
-    const [row] = await trx('directory_users')
-      .insert({
-        tenant_id: tenantId,
-        user_id: randomUUID(),
-        ...columnsOf(data),
-        version: 1,
-        created_at: now,
-        last_modified: now,
-      })
-      .returning(COLUMNS);
-    return row as UserRow;
-  });
-}
-
-export async function findUser(
-  db: Knex,
-  tenantId: string,
-  userId: string,
-  opts: { forUpdate?: boolean } = {},
-): Promise<UserRow | undefined> {
-  if (!isUuid(userId)) return undefined;
-  const q = db('directory_users').where({ tenant_id: tenantId, user_id: userId }).first(COLUMNS);
-  if (opts.forUpdate) q.forUpdate();
-  return (await q) as UserRow | undefined;
-}
-
-export async function updateUser(
-  trx: Knex.Transaction,
-  tenantId: string,
-  userId: string,
-  data: StoredData,
-  now: Date,
-): Promise<UserRow> {
-  return withConstraintErrors(async () => {
-    const [row] = await trx('directory_users')
-      .where({ tenant_id: tenantId, user_id: userId })
-      .update({ ...columnsOf(data), version: trx.raw('version + 1'), last_modified: now })
-      .returning(COLUMNS);
-    return row as UserRow;
-  });
-}
+export const insertUser = users.insert;
+export const findUser = users.find;
+export const updateUser = users.update;
 
 /** Delete a user and their memberships; returns the groups they were in. */
 export async function deleteUser(
