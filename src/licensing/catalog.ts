@@ -6,12 +6,12 @@ import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/append.js';
 import type { Actor } from '../audit/types.js';
 import type { Clock } from '../shared/clock.js';
-import { AppError, notFound } from '../shared/errors.js';
+import { AppError } from '../shared/errors.js';
 import { LicenseInput, ProductInput } from './model.js';
 import { reconcile, type SeatChange } from './reconcile.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { licenseRecord, productRecord, type License, type Product } from './records.js';
-import { isUuid } from '../shared/ids.js';
+import { rowById } from './rows.js';
 
 export interface LicensingContext {
   knex: Knex;
@@ -83,14 +83,8 @@ export async function createProduct(ctx: LicensingContext, body: unknown): Promi
   });
 }
 
-async function productRow(db: Knex, ctx: LicensingContext, id: string, forUpdate = false) {
-  if (!isUuid(id)) throw notFound('product');
-  const q = db('products').where({ tenant_id: ctx.tenantId, product_id: id }).first();
-  if (forUpdate) q.forUpdate();
-  const row = await q;
-  if (!row) throw notFound('product');
-  return row;
-}
+const productRow = (db: Knex, ctx: LicensingContext, id: string, forUpdate = false) =>
+  rowById(db, ctx.tenantId, 'product', id, { forUpdate });
 
 export const getProduct = async (ctx: LicensingContext, id: string) =>
   productRecord(await productRow(ctx.knex, ctx, id));
@@ -180,17 +174,8 @@ function licenseColumns(input: LicenseInput) {
   };
 }
 
-export async function licenseRow(db: Knex, ctx: LicensingContext, id: string, forUpdate = false) {
-  if (!isUuid(id)) throw notFound('licence');
-  const q = db('licenses')
-    .where({ tenant_id: ctx.tenantId, license_id: id })
-    .whereNull('deleted_at')
-    .first();
-  if (forUpdate) q.forUpdate();
-  const row = await q;
-  if (!row) throw notFound('licence');
-  return row;
-}
+export const licenseRow = (db: Knex, ctx: LicensingContext, id: string, forUpdate = false) =>
+  rowById(db, ctx.tenantId, 'licence', id, { forUpdate });
 
 export const getLicense = async (ctx: LicensingContext, id: string) =>
   licenseRecord(await licenseRow(ctx.knex, ctx, id));

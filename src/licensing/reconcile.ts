@@ -85,25 +85,23 @@ async function licencesInPlay(
   // Licences whose rules reach these users through their groups (nested included), plus
   // licences where they hold or wait for a seat (covers memberships just removed).
   // Only these are locked, so directory writes for unrelated users don't queue up. This
-  // runs on every directory write: a tenant without rules skips the membership walk, and
-  // the ids are joined (unnest) so the (tenant_id, member_id) index serves both columns.
-  const hasRules = await trx('license_rules').where({ tenant_id: tenantId }).first('rule_id');
+  // runs on every directory write, in one round trip; the ids are joined (unnest) so the
+  // (tenant_id, member_id) index serves both columns.
   const { rows } = await trx.raw(
-    hasRules
-      ? `WITH RECURSIVE up(group_id) AS (
-           SELECT m.group_id FROM unnest(?::uuid[]) AS x(id)
-             JOIN directory_memberships m ON m.tenant_id = ? AND m.member_id = x.id
-           UNION
-           SELECT m.group_id FROM up JOIN directory_memberships m
-             ON m.tenant_id = ? AND m.member_id = up.group_id AND m.member_type = 'Group'
-         )
-         SELECT r.license_id FROM license_rules r JOIN up ON r.tenant_id = ? AND r.group_id = up.group_id
-         UNION
-         SELECT s.license_id FROM unnest(?::uuid[]) AS x(id)
-           JOIN seats s ON s.tenant_id = ? AND s.user_id = x.id AND s.state <> 'released'`
-      : `SELECT DISTINCT s.license_id FROM unnest(?::uuid[]) AS x(id)
-           JOIN seats s ON s.tenant_id = ? AND s.user_id = x.id AND s.state <> 'released'`,
-    hasRules ? [users, tenantId, tenantId, tenantId, users, tenantId] : [users, tenantId],
+    // The EXISTS is evaluated once: a tenant without rules skips the membership walk.
+    `WITH RECURSIVE up(group_id) AS (
+       SELECT m.group_id FROM unnest(?::uuid[]) AS x(id)
+         JOIN directory_memberships m ON m.tenant_id = ? AND m.member_id = x.id
+        WHERE EXISTS (SELECT 1 FROM license_rules WHERE tenant_id = ?)
+       UNION
+       SELECT m.group_id FROM up JOIN directory_memberships m
+         ON m.tenant_id = ? AND m.member_id = up.group_id AND m.member_type = 'Group'
+     )
+     SELECT r.license_id FROM license_rules r JOIN up ON r.tenant_id = ? AND r.group_id = up.group_id
+     UNION
+     SELECT s.license_id FROM unnest(?::uuid[]) AS x(id)
+       JOIN seats s ON s.tenant_id = ? AND s.user_id = x.id AND s.state <> 'released'`,
+    [users, tenantId, tenantId, tenantId, tenantId, users, tenantId],
   );
   return rows.map((r: { license_id: string }) => r.license_id);
 }
@@ -250,11 +248,14 @@ export async function reconcile(
       .update({ state: 'released', released_at: at, updated_at: at, release_reason: reason });
     for (const r of seats) change(r.seat, r.seat.state, 'released', reason);
   }
-  for (const p of pending) {
+  // Seats leaving a rule's group start their grace; one statement per end date.
+  for (const until of new Set(pending.map((p) => p.until.toISOString()))) {
+    const seats = pending.filter((p) => p.until.toISOString() === until);
     await trx('seats')
-      .where({ tenant_id: tenantId, seat_id: p.seat.seat_id })
-      .update({ state: 'pending_reclaim', reclaim_after: p.until.toISOString(), updated_at: at });
-    change(p.seat, 'active', 'pending_reclaim', p.reason);
+      .where({ tenant_id: tenantId })
+      .whereRaw('seat_id = ANY(?::uuid[])', [seats.map((p) => p.seat.seat_id)])
+      .update({ state: 'pending_reclaim', reclaim_after: until, updated_at: at });
+    for (const p of seats) change(p.seat, 'active', 'pending_reclaim', p.reason);
   }
   if (restore.length) {
     await trx('seats')

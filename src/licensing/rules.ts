@@ -4,26 +4,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { filterToSql } from '../scim/filter/index.js';
-import { AppError, notFound } from '../shared/errors.js';
+import { AppError } from '../shared/errors.js';
 import { audit, licenseRow, write, type LicensingContext, type WriteResult } from './catalog.js';
 import { RuleInput } from './model.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { reconcile } from './reconcile.js';
 import { ruleRecord, type Rule } from './records.js';
-import { isUuid } from '../shared/ids.js';
+import { rowById } from './rows.js';
 
 function checkFilter(filter: string | null | undefined) {
   if (filter) filterToSql(filter, 'User', 'u'); // throws invalid_filter (400)
 }
 
-async function ruleRow(db: Knex, ctx: LicensingContext, id: string, forUpdate = false) {
-  if (!isUuid(id)) throw notFound('rule');
-  const q = db('license_rules').where({ tenant_id: ctx.tenantId, rule_id: id }).first();
-  if (forUpdate) q.forUpdate();
-  const row = await q;
-  if (!row) throw notFound('rule');
-  return row;
-}
+const ruleRow = (db: Knex, ctx: LicensingContext, id: string, forUpdate = false) =>
+  rowById(db, ctx.tenantId, 'rule', id, { forUpdate });
 
 export const getRule = async (ctx: LicensingContext, id: string) =>
   ruleRecord(await ruleRow(ctx.knex, ctx, id));

@@ -9,6 +9,7 @@ import { page, type Page, type PageRequest } from './paging.js';
 import { reconcile, type SeatState } from './reconcile.js';
 import { manualSeatRow, seatRecord, type Seat } from './records.js';
 import { isUuid } from '../shared/ids.js';
+import { rowById } from './rows.js';
 
 const assigner = (ctx: LicensingContext) => `${ctx.actor.type}:${ctx.actor.id ?? ''}`;
 
@@ -37,15 +38,8 @@ export async function listSeats(
   return page(q, 'seat_id', req, seatRecord);
 }
 
-async function seatRow(trx: Knex.Transaction, ctx: LicensingContext, seatId: string) {
-  if (!isUuid(seatId)) throw notFound('seat');
-  const row = await trx('seats')
-    .where({ tenant_id: ctx.tenantId, seat_id: seatId })
-    .forUpdate()
-    .first();
-  if (!row) throw notFound('seat');
-  return row;
-}
+const seatRow = (trx: Knex.Transaction, ctx: LicensingContext, seatId: string) =>
+  rowById(trx, ctx.tenantId, 'seat', seatId, { forUpdate: true });
 
 async function requireUser(
   trx: Knex.Transaction,
