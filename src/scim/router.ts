@@ -71,6 +71,8 @@ export function scimRouter(deps: ScimDeps): Router {
   router.use(requireToken(deps.knex, 'scim'));
   router.use(express.json({ limit: SCIM_BODY_LIMIT_BYTES, type: SCIM_TYPES, strict: false }));
 
+  // Absolute base of /scim/v2 for meta.location and $ref (behind a proxy: trust proxy).
+  const base = (req: Request) => `${req.protocol}://${req.get('host')}${req.baseUrl}`;
   const ctx = (req: Request, res: Response): ScimContext => {
     const p = principalOf(res);
     return {
@@ -78,11 +80,10 @@ export function scimRouter(deps: ScimDeps): Router {
       tenantId: p.tenantId,
       actor: { type: 'token', id: p.tokenId },
       clock: deps.clock,
-      base: `${req.protocol}://${req.get('host')}${req.baseUrl}`,
+      base: base(req),
       hooks: deps.hooks,
     };
   };
-  const base = (req: Request) => `${req.protocol}://${req.get('host')}${req.baseUrl}`;
   const projectionOf = (req: Request) => ({
     attributes: parseAttributeList(req.query.attributes),
     excludedAttributes: parseAttributeList(req.query.excludedAttributes),
