@@ -8,6 +8,7 @@ import { principalOf } from '../tenancy/middleware.js';
 import * as catalog from '../licensing/catalog.js';
 import * as rules from '../licensing/rules.js';
 import type { LicensingContext, WriteResult } from '../licensing/catalog.js';
+import type { SeatDiff } from '../licensing/records.js';
 import { complianceOf, complianceSummary } from '../licensing/compliance.js';
 import { explainUser } from '../licensing/explain.js';
 import { importLicences } from '../licensing/import.js';
@@ -29,14 +30,14 @@ function dryRunOf(req: Request): boolean {
 
 /** A write's answer: the resource, plus the seat diff it caused (or would cause). */
 function sendWrite<T>(res: Response, status: number, w: WriteResult<T>) {
-  const summary = {
+  const summary: SeatDiff['seatChanges']['summary'] = {
     granted: w.changes.filter((c) => c.to === 'active' && c.from !== 'pending_reclaim').length,
     waitlisted: w.changes.filter((c) => c.to === 'waitlisted').length,
     revoked: w.changes.filter((c) => c.to === 'released').length,
     pendingReclaim: w.changes.filter((c) => c.to === 'pending_reclaim').length,
     restored: w.changes.filter((c) => c.from === 'pending_reclaim' && c.to === 'active').length,
   };
-  const body = {
+  const body: SeatDiff & { item?: T } = {
     ...(w.result === null ? {} : { item: w.result }),
     dryRun: w.dryRun,
     seatChanges: { summary, changes: w.changes },

@@ -1,16 +1,109 @@
-// The OpenAPI 3.1 document of /api/v1, generated from the same zod schemas that validate
-// requests (OpenAPI 3.1 schemas are JSON Schema 2020-12, which zod emits).
+// The OpenAPI 3.1 document of /api/v1 (OpenAPI 3.1 schemas are JSON Schema 2020-12,
+// which zod emits). Request schemas are the zod schemas that validate requests; response
+// schemas are the zod records the licensing code's output types are inferred from
+// (src/licensing/records.ts), so neither side can drift from the document. A test calls
+// every operation below and checks the real answers against it.
 import { z } from 'zod';
+import { ProblemRecord } from '../http/problem.js';
 import { LicenseInput, ProductInput, RuleInput } from '../licensing/model.js';
-import { MAX_LIMIT } from '../licensing/paging.js';
+import { MAX_LIMIT, pageSchema } from '../licensing/paging.js';
+import {
+  ComplianceSummaryRecord,
+  GroupRecord,
+  ImportReportRecord,
+  LicenseComplianceRecord,
+  LicenseRecord,
+  LicenseTermRecord,
+  LicenseWriteRecord,
+  ProductRecord,
+  RuleRecord,
+  RuleWriteRecord,
+  SEAT_STATES,
+  SeatChangeRecord,
+  SeatDiffRecord,
+  SeatRecord,
+  UserDetailRecord,
+  UserRecord,
+  UserSeatsRecord,
+} from '../licensing/records.js';
+import { TenantRecord } from '../tenancy/service.js';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** Every response shape, by its name in components.schemas. */
+const RESPONSES = {
+  Tenant: TenantRecord,
+  Product: ProductRecord,
+  ProductPage: pageSchema(ProductRecord),
+  License: LicenseRecord,
+  LicensePage: pageSchema(LicenseRecord),
+  LicenseWriteResult: LicenseWriteRecord,
+  Rule: RuleRecord,
+  RulePage: pageSchema(RuleRecord),
+  RuleWriteResult: RuleWriteRecord,
+  SeatDiff: SeatDiffRecord,
+  SeatChange: SeatChangeRecord,
+  Seat: SeatRecord,
+  SeatPage: pageSchema(SeatRecord),
+  LicenseTerm: LicenseTermRecord,
+  LicenseCompliance: LicenseComplianceRecord,
+  ComplianceSummary: ComplianceSummaryRecord,
+  User: UserRecord,
+  UserPage: pageSchema(UserRecord),
+  UserDetail: UserDetailRecord,
+  UserSeats: UserSeatsRecord,
+  Group: GroupRecord,
+  GroupPage: pageSchema(GroupRecord),
+  ImportReport: ImportReportRecord,
+  Problem: ProblemRecord,
+} satisfies Record<string, z.ZodType>;
+export type ResponseSchemaName = keyof typeof RESPONSES;
+
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * The schemas of one zod registry, converted together so that a record used inside
+ * another (a Licence inside a page) becomes a $ref to its own component.
+ */
+function componentSchemas(
+  named: Record<string, z.ZodType>,
+  io: 'input' | 'output',
+): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, {
+    io,
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  // Each comes with its own $id and $schema; inside the document a component is named by
+  // its place, and the dialect is the document's (2020-12 with OpenAPI's vocabulary).
+  return Object.fromEntries(
+    Object.entries(schemas).map(([name, { $id: _id, $schema: _schema, ...rest }]) => [
+      name,
+      rest as JsonSchema,
+    ]),
+  );
+}
+
+const ref = (name: ResponseSchemaName | 'ProductInput' | 'LicenseInput' | 'RuleInput') => ({
+  $ref: `#/components/schemas/${name}`,
+});
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const answer = (description: string, schema: ResponseSchemaName) => ({
+  description,
+  ...json(ref(schema)),
+});
 const problem = {
   description: 'RFC 9457 problem',
   content: { 'application/problem+json': { schema: ref('Problem') } },
 };
-const errors = { '400': problem, '401': problem, '403': problem, '404': problem, '409': problem };
+const problems = (...statuses: number[]) =>
+  Object.fromEntries(
+    [401, 403, ...statuses].sort((a, b) => a - b).map((s) => [String(s), problem]),
+  );
+/** What a read by id, a list, and a write can fail with (besides 401/403). */
+const READ = problems(404);
+const LIST = problems(400);
+const WRITE = problems(400, 404, 409, 413, 422);
+
 const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const paging = [
   {
@@ -26,58 +119,194 @@ const dryRun = {
   schema: { type: 'boolean', default: false },
   description: 'Return the seat diff and commit nothing',
 };
-const list = {
-  description: 'A page',
-  ...json({
-    type: 'object',
-    required: ['items', 'total', 'nextCursor'],
-    properties: {
-      items: { type: 'array', items: {} },
-      total: { type: 'integer' },
-      nextCursor: { type: ['string', 'null'] },
-    },
-  }),
-};
-const writeResult = {
-  description: 'The resource and the seat changes it caused (or would cause)',
-  ...json(ref('WriteResult')),
-};
 
-function crud(name: string, input: string, opts: { dryRun: boolean }) {
-  const extra = opts.dryRun ? [dryRun] : [];
-  const okWrite = opts.dryRun ? writeResult : { description: 'OK', ...json({}) };
+/**
+ * The five routes of a resource. With a seat diff (licences, rules), writes answer the
+ * record and the seat changes they caused, and take ?dryRun=true (200, nothing committed).
+ */
+function crud(
+  name: string,
+  shapes: { input: 'ProductInput' | 'LicenseInput' | 'RuleInput'; record: ResponseSchemaName },
+  diff: { write: ResponseSchemaName } | null,
+) {
+  const page = `${shapes.record}Page` as ResponseSchemaName;
+  const extra = diff ? [dryRun] : [];
+  const written = diff
+    ? answer('The record and the seat changes it caused', diff.write)
+    : answer('The record', shapes.record);
+  const dryRan = diff
+    ? { '200': answer('Dry run: what the write would do; nothing committed', diff.write) }
+    : {};
   return {
     [`/${name}`]: {
-      get: { summary: `List ${name}`, parameters: paging, responses: { '200': list, ...errors } },
+      get: {
+        summary: `List ${name}`,
+        parameters: paging,
+        responses: { '200': answer('A page', page), ...LIST },
+      },
       post: {
         summary: `Create one of ${name}`,
         parameters: extra,
-        requestBody: { required: true, ...json(ref(input)) },
-        responses: { '201': okWrite, '200': okWrite, ...errors },
+        requestBody: { required: true, ...json(ref(shapes.input)) },
+        responses: { '201': written, ...dryRan, ...WRITE },
       },
     },
     [`/${name}/{id}`]: {
       get: {
         summary: `Get one of ${name}`,
         parameters: [id],
-        responses: { '200': { description: 'OK', ...json({}) }, ...errors },
+        responses: { '200': answer('The record', shapes.record), ...READ },
       },
       patch: {
         summary: `Change one of ${name}`,
         parameters: [id, ...extra],
         requestBody: {
           required: true,
-          ...json({ ...ref(input), description: 'Any subset of the fields' }),
+          ...json({ ...ref(shapes.input), description: 'Any subset of the fields' }),
         },
-        responses: { '200': okWrite, ...errors },
+        responses: { '200': written, ...WRITE },
       },
       delete: {
         summary: `Delete one of ${name}`,
         parameters: [id, ...extra],
-        responses: { '200': okWrite, '204': { description: 'Deleted' }, ...errors },
+        responses: diff
+          ? { '200': answer('The seat changes the deletion caused', 'SeatDiff'), ...WRITE }
+          : { '204': { description: 'Deleted' }, ...WRITE },
       },
     },
   };
+}
+
+const paths = {
+  '/tenant': {
+    get: {
+      summary: "The token's tenant",
+      responses: { '200': answer('The tenant', 'Tenant'), ...problems() },
+    },
+  },
+  ...crud('products', { input: 'ProductInput', record: 'Product' }, null),
+  ...crud(
+    'licenses',
+    { input: 'LicenseInput', record: 'License' },
+    { write: 'LicenseWriteResult' },
+  ),
+  ...crud('rules', { input: 'RuleInput', record: 'Rule' }, { write: 'RuleWriteResult' }),
+  '/licenses/{id}/seats': {
+    get: {
+      summary: "A licence's seats",
+      parameters: [
+        id,
+        ...paging,
+        { name: 'state', in: 'query', schema: { type: 'string', enum: SEAT_STATES } },
+      ],
+      responses: { '200': answer('A page', 'SeatPage'), ...problems(400, 404) },
+    },
+  },
+  '/licenses/{id}/compliance': {
+    get: {
+      summary: 'Compliance of one licence: use against purchase, and where its term stands',
+      parameters: [id],
+      responses: { '200': answer('Its compliance', 'LicenseCompliance'), ...READ },
+    },
+  },
+  '/compliance': {
+    get: {
+      summary: 'Tenant-wide compliance summary and score',
+      responses: { '200': answer('The summary', 'ComplianceSummary'), ...problems() },
+    },
+  },
+  '/seats': {
+    post: {
+      summary: 'Assign a seat by hand (a full pool, or a licence not in force, queues it)',
+      requestBody: { required: true, ...json({ $ref: '#/components/schemas/SeatAssignment' }) },
+      responses: { '201': answer('The seat', 'Seat'), ...WRITE },
+    },
+  },
+  '/seats/{id}': {
+    delete: {
+      summary: 'Release a manual seat',
+      parameters: [id],
+      responses: { '200': answer('The released seat', 'Seat'), ...WRITE },
+    },
+  },
+  '/seats/{id}/transfer': {
+    post: {
+      summary: 'Transfer a manual seat',
+      parameters: [id],
+      requestBody: { required: true, ...json({ $ref: '#/components/schemas/SeatTransfer' }) },
+      responses: { '201': answer('The new seat', 'Seat'), ...WRITE },
+    },
+  },
+  '/imports/licenses': {
+    post: {
+      summary: 'Import licences and seat assignments from CSV (all or nothing)',
+      parameters: [dryRun],
+      requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
+      responses: {
+        '201': answer('Imported', 'ImportReport'),
+        '200': answer('Dry run report', 'ImportReport'),
+        ...WRITE,
+      },
+    },
+  },
+  '/users': {
+    get: {
+      summary: 'Directory users (SCIM ids)',
+      parameters: paging,
+      responses: { '200': answer('A page', 'UserPage'), ...LIST },
+    },
+  },
+  '/users/{id}': {
+    get: {
+      summary: 'A directory user',
+      parameters: [id],
+      responses: { '200': answer('The user and their groups', 'UserDetail'), ...READ },
+    },
+  },
+  '/users/{id}/seats': {
+    get: {
+      summary: "A user's seats, why they hold them, and why not",
+      parameters: [id],
+      responses: { '200': answer('The explanation', 'UserSeats'), ...READ },
+    },
+  },
+  '/groups': {
+    get: {
+      summary: 'Directory groups (SCIM ids)',
+      parameters: paging,
+      responses: { '200': answer('A page', 'GroupPage'), ...LIST },
+    },
+  },
+  '/groups/{id}': {
+    get: {
+      summary: 'A directory group',
+      parameters: [id],
+      responses: { '200': answer('The group', 'Group'), ...READ },
+    },
+  },
+};
+
+// Static: built once, on first use.
+let schemas: Record<string, JsonSchema> | undefined;
+function allSchemas() {
+  schemas ??= {
+    ...componentSchemas({ ProductInput, LicenseInput, RuleInput }, 'input'),
+    SeatAssignment: {
+      type: 'object',
+      required: ['licenseId', 'userId'],
+      properties: {
+        licenseId: { type: 'string', format: 'uuid' },
+        userId: { type: 'string', format: 'uuid' },
+      },
+    },
+    SeatTransfer: {
+      type: 'object',
+      required: ['userId'],
+      properties: { userId: { type: 'string', format: 'uuid' } },
+    },
+    ...componentSchemas(RESPONSES, 'output'),
+  };
+  return schemas;
 }
 
 export function openApiDocument(serverUrl: string) {
@@ -86,160 +315,12 @@ export function openApiDocument(serverUrl: string) {
     info: { title: 'Seatkeeper admin API', version: '0.1.0' },
     servers: [{ url: serverUrl }],
     security: [{ bearer: [] }],
-    paths: {
-      '/tenant': {
-        get: {
-          summary: "The token's tenant",
-          responses: { '200': { description: 'OK', ...json({}) }, ...errors },
-        },
-      },
-      ...crud('products', 'ProductInput', { dryRun: false }),
-      ...crud('licenses', 'LicenseInput', { dryRun: true }),
-      ...crud('rules', 'RuleInput', { dryRun: true }),
-      '/licenses/{id}/seats': {
-        get: {
-          summary: "A licence's seats",
-          parameters: [
-            id,
-            ...paging,
-            {
-              name: 'state',
-              in: 'query',
-              schema: { enum: ['active', 'waitlisted', 'pending_reclaim', 'released'] },
-            },
-          ],
-          responses: { '200': list, ...errors },
-        },
-      },
-      '/licenses/{id}/compliance': {
-        get: {
-          summary: 'Compliance of one licence',
-          parameters: [id],
-          responses: { '200': { description: 'OK', ...json({}) }, ...errors },
-        },
-      },
-      '/compliance': {
-        get: {
-          summary: 'Tenant-wide compliance summary and score',
-          responses: { '200': { description: 'OK', ...json({}) }, ...errors },
-        },
-      },
-      '/seats': {
-        post: {
-          summary: 'Assign a seat by hand',
-          requestBody: { required: true, ...json(ref('SeatAssignment')) },
-          responses: { '201': { description: 'The seat', ...json({}) }, ...errors },
-        },
-      },
-      '/seats/{id}': {
-        delete: {
-          summary: 'Release a manual seat',
-          parameters: [id],
-          responses: { '200': { description: 'The released seat', ...json({}) }, ...errors },
-        },
-      },
-      '/seats/{id}/transfer': {
-        post: {
-          summary: 'Transfer a manual seat',
-          parameters: [id],
-          requestBody: { required: true, ...json(ref('SeatTransfer')) },
-          responses: { '201': { description: 'The new seat', ...json({}) }, ...errors },
-        },
-      },
-      '/imports/licenses': {
-        post: {
-          summary: 'Import licences and seat assignments from CSV (all or nothing)',
-          parameters: [dryRun],
-          requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
-          responses: {
-            '201': { description: 'Imported', ...json({}) },
-            '200': { description: 'Dry run report', ...json({}) },
-            '422': problem,
-            ...errors,
-          },
-        },
-      },
-      '/users': {
-        get: {
-          summary: 'Directory users (SCIM ids)',
-          parameters: paging,
-          responses: { '200': list, ...errors },
-        },
-      },
-      '/users/{id}': {
-        get: {
-          summary: 'A directory user',
-          parameters: [id],
-          responses: { '200': { description: 'OK', ...json({}) }, ...errors },
-        },
-      },
-      '/users/{id}/seats': {
-        get: {
-          summary: "A user's seats, why they hold them, and why not",
-          parameters: [id],
-          responses: { '200': { description: 'OK', ...json({}) }, ...errors },
-        },
-      },
-      '/groups': {
-        get: {
-          summary: 'Directory groups (SCIM ids)',
-          parameters: paging,
-          responses: { '200': list, ...errors },
-        },
-      },
-      '/groups/{id}': {
-        get: {
-          summary: 'A directory group',
-          parameters: [id],
-          responses: { '200': { description: 'OK', ...json({}) }, ...errors },
-        },
-      },
-    },
+    paths,
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API token (sk_api_...)' },
       },
-      schemas: {
-        ProductInput: z.toJSONSchema(ProductInput, { io: 'input' }),
-        LicenseInput: z.toJSONSchema(LicenseInput, { io: 'input' }),
-        RuleInput: z.toJSONSchema(RuleInput, { io: 'input' }),
-        SeatAssignment: {
-          type: 'object',
-          required: ['licenseId', 'userId'],
-          properties: {
-            licenseId: { type: 'string', format: 'uuid' },
-            userId: { type: 'string', format: 'uuid' },
-          },
-        },
-        SeatTransfer: {
-          type: 'object',
-          required: ['userId'],
-          properties: { userId: { type: 'string', format: 'uuid' } },
-        },
-        WriteResult: {
-          type: 'object',
-          properties: {
-            item: {},
-            dryRun: { type: 'boolean' },
-            seatChanges: {
-              type: 'object',
-              properties: { summary: { type: 'object' }, changes: { type: 'array', items: {} } },
-            },
-          },
-        },
-        Problem: {
-          type: 'object',
-          required: ['type', 'title', 'status'],
-          properties: {
-            type: { type: 'string' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            detail: { type: 'string' },
-            instance: { type: 'string' },
-            code: { type: 'string' },
-          },
-        },
-      },
+      schemas: allSchemas(),
     },
   };
 }

@@ -1,7 +1,7 @@
 // RFC 9457 problem details: the error format of /api/v1 and of everything that is not
 // SCIM. Unknown errors become a bare 500 whose detail never reveals internals.
 import type { ErrorRequestHandler } from 'express';
-import { ZodError } from 'zod';
+import { z, ZodError } from 'zod';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../log/logger.js';
 
@@ -59,6 +59,28 @@ export function toAppError(err: unknown): AppError {
     cause: err,
   });
 }
+
+/**
+ * The body problemBody writes, for the OpenAPI document. Loose: RFC 9457 lets a problem
+ * carry extension members; `errors` lists each bad field (path) or CSV line (line).
+ */
+export const ProblemRecord = z.looseObject({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int().min(400).max(599),
+  detail: z.string(),
+  code: z.string(),
+  instance: z.string().optional(),
+  errors: z
+    .array(
+      z.object({
+        path: z.string().optional(),
+        line: z.number().int().min(0).optional(),
+        message: z.string(),
+      }),
+    )
+    .optional(),
+});
 
 export function problemBody(err: AppError, instance?: string) {
   return {

@@ -12,6 +12,7 @@ import { reconcile, type SeatChange } from './reconcile.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { licenseRecord, productRecord, type License, type Product } from './records.js';
 import { rowById } from './rows.js';
+import { termOfRow, termWhenAutoRenewStops } from './term.js';
 
 export interface LicensingContext {
   knex: Knex;
@@ -228,9 +229,21 @@ export async function updateLicense(
   opts: { dryRun: boolean },
 ): Promise<WriteResult<License>> {
   return write(ctx.knex, opts.dryRun, async (trx) => {
-    const current = licenseRecord(await licenseRow(trx, ctx, id, true));
+    const currentRow = await licenseRow(trx, ctx, id, true);
+    const current = licenseRecord(currentRow);
     const { id: _id, createdAt: _c, updatedAt: _u, ...editable } = current;
-    const input = LicenseInput.parse({ ...editable, ...(body as object) });
+    const change = (typeof body === 'object' && body !== null ? body : {}) as Record<
+      string,
+      unknown
+    >;
+    // Switching auto-renew off keeps the term running now (unless new dates are given):
+    // the licence runs out when what was paid for does, not at the first term's end.
+    if (current.autoRenew && change.autoRenew === false && !('endsAt' in change)) {
+      const kept = termWhenAutoRenewStops(termOfRow(currentRow), ctx.clock.now());
+      if (!('startsAt' in change)) editable.startsAt = kept.startsAt?.toISOString() ?? null;
+      editable.endsAt = kept.endsAt?.toISOString() ?? null;
+    }
+    const input = LicenseInput.parse({ ...editable, ...change });
     if (input.productId !== current.productId) await productRow(trx, ctx, input.productId);
     const [row] = await trx('licenses')
       .where({ tenant_id: ctx.tenantId, license_id: id })

@@ -7,36 +7,34 @@ import type { Clock } from '../shared/clock.js';
 import { notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
 import { isUuid } from '../shared/ids.js';
+import type {
+  ComplianceStatus,
+  ComplianceSummary,
+  LicenseCompliance,
+  LicenseTermRecord,
+} from './records.js';
+import { termAt, termOfRow, type LicenseTermRow, type TermPhase, type TermState } from './term.js';
 
-const DAY = 86_400_000;
 /** Below this utilisation a pool counts as under-utilised (money spent on unused seats). */
 export const UNDER_UTILISED_PERCENT = 50;
 
-export type ComplianceStatus =
-  'compliant' | 'over_deployed' | 'under_utilised' | 'expiring_soon' | 'expired';
+export type { ComplianceStatus, LicenseCompliance };
 
-export interface LicenseCompliance {
-  licenseId: string;
-  name: string;
-  purchased: number | null;
-  used: number;
-  waitlisted: number;
-  available: number | null;
-  utilisationPercent: number | null;
-  statuses: ComplianceStatus[];
-  thresholdsCrossed: number[];
-  annualCost: number | null;
-  currency: string | null;
-}
+/** The status a term phase adds (an ordinary running term adds none). */
+const TERM_STATUS: Record<TermPhase, ComplianceStatus | null> = {
+  not_started: 'not_started',
+  active: null,
+  renewal_due: 'renewal_due',
+  expiring_soon: 'expiring_soon',
+  in_grace: 'in_grace',
+  expired: 'expired',
+};
 
-interface Row {
+interface Row extends LicenseTermRow {
   license_id: string;
   name: string;
   type: string;
   quantity: number | null;
-  ends_at: Date | null;
-  grace_days: number;
-  renewal_lead_days: number;
   alert_thresholds: number[];
   cost: { annualCost?: number; unitCost?: number; currency?: string };
   used: number;
@@ -54,14 +52,16 @@ function evaluate(r: Row, now: Date): LicenseCompliance {
           ? Infinity
           : 0
         : (used / purchased) * 100;
+  const t = termAt(termOfRow(r), now);
   const statuses: ComplianceStatus[] = [];
-  if (r.ends_at && r.ends_at.getTime() + r.grace_days * DAY < now.getTime())
-    statuses.push('expired');
-  else if (r.ends_at && r.ends_at.getTime() - r.renewal_lead_days * DAY < now.getTime())
-    statuses.push('expiring_soon');
+  const termStatus = TERM_STATUS[t.phase];
+  if (termStatus) statuses.push(termStatus);
+  if (t.maintenanceExpired) statuses.push('maintenance_expired');
   if (purchased !== null && used > purchased) statuses.push('over_deployed');
   if (utilisation !== null && utilisation < UNDER_UTILISED_PERCENT && purchased !== 0)
     statuses.push('under_utilised');
+  // Only use beyond what was bought, or past the end of the term, breaks compliance; the
+  // rest are warnings beside `compliant`.
   if (!statuses.some((s) => s === 'expired' || s === 'over_deployed'))
     statuses.unshift('compliant');
   const annualCost =
@@ -87,6 +87,20 @@ function evaluate(r: Row, now: Date): LicenseCompliance {
         : r.alert_thresholds.filter((t) => utilisation >= t).sort((a, b) => a - b),
     annualCost,
     currency: r.cost.currency ?? null,
+    term: termRecord(r, t),
+  };
+}
+
+function termRecord(r: Row, t: TermState): LicenseTermRecord {
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return {
+    phase: t.phase,
+    autoRenew: r.auto_renew,
+    currentTermStartsAt: iso(t.currentStartsAt),
+    currentTermEndsAt: iso(t.currentEndsAt),
+    nextRenewalAt: iso(t.nextRenewalAt),
+    graceEndsAt: iso(t.graceEndsAt),
+    maintenanceEndsAt: iso(r.maintenance_ends_at),
   };
 }
 
@@ -99,9 +113,12 @@ function rows(db: Knex, tenantId: string) {
       'l.name',
       'l.type',
       'l.quantity',
+      'l.starts_at',
       'l.ends_at',
       'l.grace_days',
+      'l.auto_renew',
       'l.renewal_lead_days',
+      'l.maintenance_ends_at',
       'l.alert_thresholds',
       'l.cost',
       db.raw(
@@ -124,19 +141,23 @@ export async function complianceOf(
   return evaluate(row, ctx.clock.now());
 }
 
-export async function complianceSummary(ctx: LicensingContext) {
-  const all = ((await rows(ctx.knex, ctx.tenantId)) as Row[]).map((r) =>
-    evaluate(r, ctx.clock.now()),
-  );
+export async function complianceSummary(ctx: LicensingContext): Promise<ComplianceSummary> {
+  const now = ctx.clock.now();
+  const all = ((await rows(ctx.knex, ctx.tenantId)) as Row[]).map((r) => evaluate(r, now));
   const nonCompliant = all.filter((c) => !c.statuses.includes('compliant')).length;
-  const currencies = [...new Set(all.map((c) => c.currency).filter(Boolean))];
+  const currencies = [...new Set(all.map((c) => c.currency).filter((c) => c !== null))];
+  const having = (s: ComplianceStatus) => all.filter((c) => c.statuses.includes(s)).length;
   return {
     licenses: all.length,
     compliant: all.length - nonCompliant,
-    overDeployed: all.filter((c) => c.statuses.includes('over_deployed')).length,
-    expired: all.filter((c) => c.statuses.includes('expired')).length,
-    expiringSoon: all.filter((c) => c.statuses.includes('expiring_soon')).length,
-    underUtilised: all.filter((c) => c.statuses.includes('under_utilised')).length,
+    overDeployed: having('over_deployed'),
+    underUtilised: having('under_utilised'),
+    notStarted: having('not_started'),
+    renewalDue: having('renewal_due'),
+    expiringSoon: having('expiring_soon'),
+    inGrace: having('in_grace'),
+    expired: having('expired'),
+    maintenanceExpired: having('maintenance_expired'),
     // The share of licences in compliance, 0–100; 100 for a tenant with no licences.
     score:
       all.length === 0 ? 100 : Math.round(((all.length - nonCompliant) / all.length) * 1000) / 10,

@@ -2,13 +2,14 @@
 import { ENTERPRISE_USER } from '../scim/schemas.js';
 import { notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
-import { page, type PageRequest } from './paging.js';
+import { page, type Page, type PageRequest } from './paging.js';
+import type { Group, User, UserDetail } from './records.js';
 import { isUuid } from '../shared/ids.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Row = Record<string, any>;
 
-const userRecord = (r: Row) => ({
+const userRecord = (r: Row): User => ({
   id: r.user_id,
   userName: r.user_name,
   externalId: r.external_id,
@@ -20,7 +21,7 @@ const userRecord = (r: Row) => ({
   updatedAt: r.last_modified.toISOString(),
 });
 
-const groupRecord = (r: Row) => ({
+const groupRecord = (r: Row): Group => ({
   id: r.group_id,
   displayName: r.display_name,
   externalId: r.external_id,
@@ -29,10 +30,10 @@ const groupRecord = (r: Row) => ({
   updatedAt: r.last_modified.toISOString(),
 });
 
-export const listDirectoryUsers = (ctx: LicensingContext, req: PageRequest) =>
+export const listDirectoryUsers = (ctx: LicensingContext, req: PageRequest): Promise<Page<User>> =>
   page(ctx.knex('directory_users').where({ tenant_id: ctx.tenantId }), 'user_id', req, userRecord);
 
-export async function getDirectoryUser(ctx: LicensingContext, id: string) {
+export async function getDirectoryUser(ctx: LicensingContext, id: string): Promise<UserDetail> {
   if (!isUuid(id)) throw notFound('user');
   const row = await ctx
     .knex('directory_users')
@@ -61,10 +62,12 @@ const groupsQuery = (ctx: LicensingContext) =>
       ),
     );
 
-export const listDirectoryGroups = (ctx: LicensingContext, req: PageRequest) =>
-  page(groupsQuery(ctx), 'g.group_id', req, groupRecord);
+export const listDirectoryGroups = (
+  ctx: LicensingContext,
+  req: PageRequest,
+): Promise<Page<Group>> => page(groupsQuery(ctx), 'g.group_id', req, groupRecord);
 
-export async function getDirectoryGroup(ctx: LicensingContext, id: string) {
+export async function getDirectoryGroup(ctx: LicensingContext, id: string): Promise<Group> {
   if (!isUuid(id)) throw notFound('group');
   const row = await groupsQuery(ctx).where('g.group_id', id).first();
   if (!row) throw notFound('group');

@@ -7,7 +7,9 @@ import { filterToSql } from '../scim/filter/index.js';
 import { notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
 import { COUNTRY_SQL, DEPARTMENT_SQL } from './desired.js';
-import { capacityOf, licenseInForce } from './reconcile.js';
+import { capacityOf } from './pool.js';
+import type { UserSeats } from './records.js';
+import { termAt, termOfRow } from './term.js';
 import { isUuid } from '../shared/ids.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -31,6 +33,26 @@ async function groupsAbove(
   return new Map(rows.map((r: { group_id: string; via: string }) => [r.group_id, r.via]));
 }
 
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/** Why the licence's term keeps seats from being held now, or null when it is in force. */
+function termReason(licence: Row, now: Date): string | null {
+  const t = termAt(termOfRow(licence), now);
+  if (t.phase === 'not_started')
+    return `the licence has not started yet (it starts on ${day(t.currentStartsAt!)})`;
+  if (t.phase === 'expired')
+    return `the licence has expired (it ended on ${day(t.currentEndsAt!)}${t.graceEndsAt ? `; its grace period ended on ${day(t.graceEndsAt)}` : ''})`;
+  return null;
+}
+
+/** A note on a held seat whose licence has ended but is still usable. */
+function graceNote(licence: Row, now: Date): string {
+  const t = termAt(termOfRow(licence), now);
+  return t.phase === 'in_grace'
+    ? `; the licence ended on ${day(t.currentEndsAt!)} and is in its grace period until ${day(t.graceEndsAt!)}`
+    : '';
+}
+
 async function ruleReason(
   db: Knex,
   tenantId: string,
@@ -40,10 +62,8 @@ async function ruleReason(
   now: Date,
 ): Promise<string | null> {
   if (!user.active) return 'deprovisioned: the user is inactive in the directory';
-  if (!licenseInForce(licence, now))
-    return licence.starts_at && licence.starts_at > now
-      ? 'the licence has not started yet'
-      : 'the licence has expired';
+  const notInForce = termReason(licence, now);
+  if (notInForce) return notInForce;
   const checks = await db.raw(
     `SELECT ${DEPARTMENT_SQL} AS department, ${COUNTRY_SQL} AS country FROM directory_users u WHERE u.tenant_id = ? AND u.user_id = ?`,
     [tenantId, user.user_id],
@@ -66,7 +86,7 @@ async function ruleReason(
   return null;
 }
 
-export async function explainUser(ctx: LicensingContext, userId: string) {
+export async function explainUser(ctx: LicensingContext, userId: string): Promise<UserSeats> {
   if (!isUuid(userId)) throw notFound('user');
   const db = ctx.knex;
   const user = await db('directory_users')
@@ -114,7 +134,11 @@ export async function explainUser(ctx: LicensingContext, userId: string) {
       why = rule
         ? `via rule '${rule.name ?? rule.rule_id}' because the user is in ${through(rule.group_id)}`
         : 'via a rule that no longer exists';
-    if (s.state === 'waitlisted') {
+    const notInForce = licence ? termReason(licence, now) : null;
+    if (s.state === 'waitlisted' && notInForce) {
+      // The fill seats nobody from the line of a licence that is not in force.
+      why += `; waiting because ${notInForce}`;
+    } else if (s.state === 'waitlisted') {
       const [ahead] = await db('seats')
         .where({ tenant_id: ctx.tenantId, license_id: s.license_id, state: 'waitlisted' })
         .whereRaw('(eligible_since, queue_priority, seat_id) < (?, ?, ?)', [
@@ -132,6 +156,8 @@ export async function explainUser(ctx: LicensingContext, userId: string) {
     }
     if (s.state === 'pending_reclaim')
       why += `; no longer eligible, reclaimed after ${s.reclaim_after?.toISOString()} unless eligible again`;
+    if (s.state !== 'waitlisted' && licence)
+      why += notInForce ? `; ${notInForce}` : graceNote(licence, now);
     explained.push({
       seatId: s.seat_id,
       licenseId: s.license_id,

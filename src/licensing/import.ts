@@ -14,7 +14,8 @@ import type { AuditEventInput } from '../audit/types.js';
 import { AppError } from '../shared/errors.js';
 import { write, type LicensingContext } from './catalog.js';
 import { LICENSE_TYPES } from './model.js';
-import { manualSeatRow } from './records.js';
+import { manualSeatRow, type ImportReport } from './records.js';
+import { termDatesProblem } from './term.js';
 
 export const IMPORT_COLUMNS = [
   'product',
@@ -37,13 +38,7 @@ export interface ImportError {
   message: string;
 }
 
-export interface ImportReport {
-  dryRun: boolean;
-  rows: number;
-  products: number;
-  licenses: number;
-  seats: number;
-}
+export type { ImportReport };
 
 interface PlannedLicense {
   key: string;
@@ -145,7 +140,11 @@ export function planImport(csv: string): {
     const startsAt = parseDate(r.startsAt ?? '', line, 'startsAt', dateErrors);
     const endsAt = parseDate(r.endsAt ?? '', line, 'endsAt', dateErrors);
     rowErrors.push(...dateErrors.map((e) => e.message));
-    if (startsAt && endsAt && endsAt < startsAt) rowErrors.push('endsAt is before startsAt');
+    const term = termDatesProblem(
+      startsAt ? new Date(startsAt) : null,
+      endsAt ? new Date(endsAt) : null,
+    );
+    if (term) rowErrors.push(term);
     if (rowErrors.length) {
       errors.push(...rowErrors.map((message) => ({ line, message })));
       continue;

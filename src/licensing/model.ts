@@ -1,6 +1,7 @@
 // The licensing API's input shapes, as zod schemas: they validate requests and generate
 // the OpenAPI document, so the two can never drift.
 import { z } from 'zod';
+import { termDatesProblem } from './term.js';
 
 const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
 const uuid = z.uuid();
@@ -23,6 +24,25 @@ export const LICENSE_TYPES = [
   'site',
 ] as const;
 
+/** Who may hold a seat, beyond the rule: an empty or absent list restricts nothing. */
+export const Restrictions = z
+  .object({
+    countries: z.array(z.string().length(2)).max(300).optional(),
+    departments: z.array(z.string().max(200)).max(500).optional(),
+  })
+  .strict();
+
+export const Cost = z
+  .object({
+    unitCost: z.number().min(0).optional(),
+    currency: z.string().length(3).optional(),
+    pricingModel: z.enum(['per_seat', 'flat', 'usage', 'tiered']).optional(),
+    annualCost: z.number().min(0).optional(),
+  })
+  .strict();
+
+export const FULL_POLICIES = ['waitlist', 'overdeploy'] as const;
+
 export const LicenseInput = z
   .object({
     productId: uuid,
@@ -39,27 +59,20 @@ export const LicenseInput = z
     maintenanceEndsAt: isoDate.nullable().optional(),
     maxVersion: z.string().max(100).nullable().optional(),
     entitlements: z.array(z.string().max(200)).max(500).default([]),
-    restrictions: z
-      .object({
-        countries: z.array(z.string().length(2)).max(300).optional(),
-        departments: z.array(z.string().max(200)).max(500).optional(),
-      })
-      .strict()
-      .default({}),
-    cost: z
-      .object({
-        unitCost: z.number().min(0).optional(),
-        currency: z.string().length(3).optional(),
-        pricingModel: z.enum(['per_seat', 'flat', 'usage', 'tiered']).optional(),
-        annualCost: z.number().min(0).optional(),
-      })
-      .strict()
-      .default({}),
-    fullPolicy: z.enum(['waitlist', 'overdeploy']).default('waitlist'),
+    restrictions: Restrictions.default({}),
+    cost: Cost.default({}),
+    fullPolicy: z.enum(FULL_POLICIES).default('waitlist'),
     overdeployLimit: z.number().int().min(0).max(1_000_000).default(0),
     alertThresholds: z.array(z.number().int().min(1).max(1000)).max(10).default([80, 90, 100]),
   })
-  .strict();
+  .strict()
+  // An empty term is refused here, once for every writer (API, PATCH merges): an
+  // auto-renewing term of no length could never roll forward.
+  .superRefine((l, ctx) => {
+    const date = (s: string | null | undefined) => (s ? new Date(s) : null);
+    const problem = termDatesProblem(date(l.startsAt), date(l.endsAt));
+    if (problem) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: problem });
+  });
 
 export const RuleInput = z
   .object({

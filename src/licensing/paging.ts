@@ -1,5 +1,6 @@
 // The admin API's list shape: {items, total, nextCursor}, keyset-paged on the id.
 import type { Knex } from 'knex';
+import { z } from 'zod';
 import { invalidInput } from '../shared/errors.js';
 import { isUuid } from '../shared/ids.js';
 
@@ -16,6 +17,17 @@ export interface Page<T> {
   total: number;
   nextCursor: string | null;
 }
+
+/** The schema of a page of `item`s (for the OpenAPI document), the same shape as Page<T>. */
+export const pageSchema = <T extends z.ZodType>(item: T) =>
+  z.object({
+    items: z.array(item),
+    total: z.number().int().min(0).describe('Items in the whole list, not just this page'),
+    nextCursor: z
+      .string()
+      .nullable()
+      .describe('Pass as ?cursor= for the next page; null on the last'),
+  });
 
 export function parsePageRequest(query: Record<string, unknown>): PageRequest {
   const raw = query.limit;

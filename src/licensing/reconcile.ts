@@ -12,18 +12,11 @@ import type { Actor, AuditEventInput } from '../audit/types.js';
 import type { Clock } from '../shared/clock.js';
 import { recordThresholdCrossings } from './compliance.js';
 import { desiredSeats, type DesiredSeat, type RuleRow } from './desired.js';
+import type { SeatChange, SeatChangeReason, SeatState } from './records.js';
+import { licenseInForce, type LicenseTermRow } from './term.js';
+import { fill, type PoolLicense } from './pool.js';
 
-export type SeatState = 'active' | 'waitlisted' | 'pending_reclaim' | 'released';
-
-export interface SeatChange {
-  seatId: string;
-  licenseId: string;
-  userId: string;
-  from: SeatState | null;
-  to: SeatState;
-  reason: string;
-  ruleId: string | null;
-}
+export type { SeatChange, SeatState };
 
 export interface ReconcileScope {
   /** Reconcile these users (for every licence they could hold)... */
@@ -34,15 +27,7 @@ export interface ReconcileScope {
   all?: boolean;
 }
 
-interface LicenseRow {
-  license_id: string;
-  type: string;
-  quantity: number | null;
-  starts_at: Date | null;
-  ends_at: Date | null;
-  grace_days: number;
-  full_policy: 'waitlist' | 'overdeploy';
-  overdeploy_limit: number;
+interface LicenseRow extends LicenseTermRow, PoolLicense {
   deleted_at: Date | null;
 }
 
@@ -57,21 +42,6 @@ interface SeatRow {
 }
 
 const DAY = 86_400_000;
-
-export function licenseInForce(
-  l: Pick<LicenseRow, 'starts_at' | 'ends_at' | 'grace_days' | 'deleted_at'>,
-  now: Date,
-): boolean {
-  if (l.deleted_at) return false;
-  if (l.starts_at && l.starts_at > now) return false;
-  if (l.ends_at && l.ends_at.getTime() + l.grace_days * DAY < now.getTime()) return false;
-  return true;
-}
-
-/** Capacity of a pool: Infinity for unlimited and site licences. */
-export function capacityOf(l: Pick<LicenseRow, 'type' | 'quantity'>): number {
-  return l.type === 'site' || l.quantity === null ? Infinity : l.quantity;
-}
 
 async function licencesInPlay(
   trx: Knex.Transaction,
@@ -126,6 +96,9 @@ export async function reconcile(
       'starts_at',
       'ends_at',
       'grace_days',
+      'auto_renew',
+      'renewal_lead_days',
+      'maintenance_ends_at',
       'full_policy',
       'overdeploy_limit',
       'deleted_at',
@@ -178,8 +151,8 @@ export async function reconcile(
   );
   const graceOf = new Map(rules.map((r) => [r.rule_id, r.removal_grace_days]));
   const changes: SeatChange[] = [];
-  const release: Array<{ seat: SeatRow; reason: string }> = [];
-  const pending: Array<{ seat: SeatRow; until: Date; reason: string }> = [];
+  const release: Array<{ seat: SeatRow; reason: SeatChangeReason }> = [];
+  const pending: Array<{ seat: SeatRow; until: Date; reason: SeatChangeReason }> = [];
   const restore: SeatRow[] = [];
   const retag: Array<{ seat: SeatRow; ruleId: string; priority: number }> = [];
 
@@ -199,7 +172,7 @@ export async function reconcile(
         retag.push({ seat, ruleId: wanted.ruleId, priority: wanted.priority });
       continue;
     }
-    const reason = !exists
+    const reason: SeatChangeReason = !exists
       ? 'user_deleted'
       : userState.get(seat.user_id) === false
         ? 'deprovisioned'
@@ -228,7 +201,7 @@ export async function reconcile(
     s: { seat_id: string; license_id: string; user_id: string; rule_id: string | null },
     from: SeatState | null,
     to: SeatState,
-    reason: string,
+    reason: SeatChangeReason,
   ) =>
     changes.push({
       seatId: s.seat_id,
@@ -276,7 +249,7 @@ export async function reconcile(
   // Seat those already waiting first (they became eligible earlier), then the newly
   // eligible in priority order while room remains; the rest join the back of the queue.
   // New seats are inserted in their final state, so granting 10,000 seats is one INSERT.
-  const { promoted, room } = await fill(trx, tenantId, licences, at);
+  const { promoted, room } = await fill(trx, tenantId, licences, new Set(inForce), at);
   for (const p of promoted) change(p, 'waitlisted', 'active', 'seat_freed');
   const fresh = [...want.values()]
     .map((d) => ({ d, seatId: randomUUID() }))
@@ -328,80 +301,6 @@ export async function reconcile(
       ctx,
     );
   return changes;
-}
-
-interface Room {
-  /** Seats still free for the newly eligible, over-deployment headroom included. */
-  left: number;
-  /** Free seats within the purchased quantity; below zero means over-deployed. */
-  beyondCapacityAfter: number;
-}
-
-/** Seat the waitlist in order while there is room; report the room left per licence. */
-async function fill(
-  trx: Knex.Transaction,
-  tenantId: string,
-  licences: LicenseRow[],
-  at: string,
-): Promise<{ promoted: Array<SeatRow & { overdeployed: boolean }>; room: Map<string, Room> }> {
-  const promoted: Array<SeatRow & { overdeployed: boolean }> = [];
-  const room = new Map<string, Room>();
-  for (const l of licences) {
-    const capacity = capacityOf(l);
-    const [{ n }] = (await trx('seats')
-      .where({ tenant_id: tenantId, license_id: l.license_id })
-      .whereIn('state', ['active', 'pending_reclaim'])
-      .count({ n: '*' })) as [{ n: number }];
-    const occupied = Number(n);
-    const headroom = l.full_policy === 'overdeploy' ? l.overdeploy_limit : 0;
-    const free = capacity + headroom - occupied;
-    let ids: string[] = [];
-    if (free > 0) {
-      // The first in line (an index scan of seats_queue_idx), promoted by primary key: a
-      // join between the queue and the table is planned on stale statistics right after
-      // a bulk insert, and crawled through as a nested loop.
-      const next = trx('seats')
-        .where({ tenant_id: tenantId, license_id: l.license_id, state: 'waitlisted' })
-        .orderBy([
-          { column: 'eligible_since' },
-          { column: 'queue_priority' },
-          { column: 'seat_id' },
-        ])
-        .pluck('seat_id');
-      if (Number.isFinite(free)) next.limit(free);
-      ids = await next;
-    }
-    // Seats beyond the purchased quantity are recorded as over-deployed.
-    const within = Math.max(0, Math.min(ids.length, capacity - occupied));
-    for (const [part, overdeployed] of [
-      [ids.slice(0, within), false],
-      [ids.slice(within), true],
-    ] as const) {
-      for (let i = 0; i < part.length; i += 5000) {
-        promoted.push(
-          ...(await trx('seats')
-            .where({ tenant_id: tenantId })
-            .whereIn('seat_id', part.slice(i, i + 5000))
-            .update({ state: 'active', granted_at: at, updated_at: at, overdeployed })
-            .returning([
-              'seat_id',
-              'license_id',
-              'user_id',
-              'state',
-              'source',
-              'rule_id',
-              'reclaim_after',
-              'overdeployed',
-            ])),
-        );
-      }
-    }
-    room.set(l.license_id, {
-      left: Math.max(0, free - ids.length),
-      beyondCapacityAfter: capacity - occupied - ids.length,
-    });
-  }
-  return { promoted, room };
 }
 
 function seatEvent(c: SeatChange, actor: Actor): AuditEventInput {

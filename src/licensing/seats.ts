@@ -6,14 +6,14 @@ import { appendAuditEvent } from '../audit/append.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
 import { page, type Page, type PageRequest } from './paging.js';
-import { reconcile, type SeatState } from './reconcile.js';
-import { manualSeatRow, seatRecord, type Seat } from './records.js';
+import { reconcile } from './reconcile.js';
+import { manualSeatRow, SEAT_STATES, seatRecord, type Seat, type SeatState } from './records.js';
 import { isUuid } from '../shared/ids.js';
 import { rowById } from './rows.js';
 
 const assigner = (ctx: LicensingContext) => `${ctx.actor.type}:${ctx.actor.id ?? ''}`;
 
-const STATES: SeatState[] = ['active', 'waitlisted', 'pending_reclaim', 'released'];
+const STATES: readonly string[] = SEAT_STATES;
 
 export async function listSeats(
   ctx: LicensingContext,
@@ -31,10 +31,10 @@ export async function listSeats(
   ) {
     throw notFound('licence');
   }
-  if (state !== undefined && !STATES.includes(state as SeatState))
+  if (state !== undefined && !STATES.includes(state))
     throw invalidInput(`state must be one of ${STATES.join(', ')}`);
   const q = ctx.knex('seats').where({ tenant_id: ctx.tenantId, license_id: licenseId });
-  if (state) q.where({ state });
+  if (state) q.where({ state: state as SeatState });
   return page(q, 'seat_id', req, seatRecord);
 }
 

@@ -2,6 +2,7 @@
 // transaction. Tokens are returned in clear exactly once, from create.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
 import { GENESIS_HASH } from '../audit/chain.js';
 import type { Actor, AuditEventInput } from '../audit/types.js';
@@ -10,11 +11,13 @@ import { AppError, invalidInput, notFound } from '../shared/errors.js';
 import { mintToken, parseToken, secretMatches, SCOPES, type Scope } from './tokens.js';
 import { isUuid } from '../shared/ids.js';
 
-export interface Tenant {
-  id: string;
-  name: string;
-  createdAt: string;
-}
+/** A tenant as the admin API shows it (GET /api/v1/tenant; its OpenAPI schema too). */
+export const TenantRecord = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  createdAt: z.iso.datetime(),
+});
+export type Tenant = z.infer<typeof TenantRecord>;
 
 export interface TokenInfo {
   id: string;

@@ -11,6 +11,10 @@ export function apiClient(app: Express, token: string) {
       auth(request(app).post(`/api/v1${path}`)).send(body as object),
     patch: (path: string, body: unknown) =>
       auth(request(app).patch(`/api/v1${path}`)).send(body as object),
+    postCsv: (path: string, csv: string) =>
+      auth(request(app).post(`/api/v1${path}`))
+        .set('Content-Type', 'text/csv')
+        .send(csv),
   };
 }
 

@@ -1,11 +1,20 @@
 // The pure parts of seat allocation: when a licence is in force, a pool's capacity, and
 // how a waitlist position and compliance status are derived.
-import { capacityOf, licenseInForce } from '../../src/licensing/reconcile.js';
+import { capacityOf } from '../../src/licensing/pool.js';
+import { licenseInForce } from '../../src/licensing/term.js';
 import { LicenseInput, RuleInput } from '../../src/licensing/model.js';
 import { planImport } from '../../src/licensing/import.js';
 
 const now = new Date('2026-06-15T12:00:00Z');
-const base = { starts_at: null, ends_at: null, grace_days: 0, deleted_at: null };
+const base = {
+  starts_at: null,
+  ends_at: null,
+  grace_days: 0,
+  auto_renew: false,
+  renewal_lead_days: 30,
+  maintenance_ends_at: null,
+  deleted_at: null,
+};
 
 describe('a licence is in force', () => {
   test('with no dates, always', () => expect(licenseInForce(base, now)).toBe(true));
@@ -17,6 +26,10 @@ describe('a licence is in force', () => {
     expect(licenseInForce({ ...ended, grace_days: 7 }, now)).toBe(true);
     expect(licenseInForce({ ...ended, grace_days: 5 }, now)).toBe(false);
   });
+  test('past its end date when it renews automatically', () =>
+    expect(
+      licenseInForce({ ...base, ends_at: new Date('2026-06-10T00:00:00Z'), auto_renew: true }, now),
+    ).toBe(true));
   test('never once deleted', () =>
     expect(licenseInForce({ ...base, deleted_at: new Date('2026-01-01') }, now)).toBe(false));
 });

@@ -1,0 +1,328 @@
+// The OpenAPI document tells the truth about responses: every documented operation is
+// called over HTTP on a seeded tenant (seats in every state, licences in every term
+// phase), and each real answer, errors included, must match the schema the document
+// declares for its route and status. Finally, every documented success answer must
+// have been seen, so an operation added to the document without a check here fails.
+import type { Response } from 'supertest';
+import { fixedClock } from '../../src/shared/clock.js';
+import type { CreatedTenant } from '../../src/tenancy/service.js';
+import { apiClient, type ApiClient } from '../support/api.js';
+import { testApp } from '../support/app.js';
+import { openTestDb, type TestDb } from '../support/db.js';
+import { newTenant } from '../support/fixtures.js';
+import { openApiChecker } from '../support/openapi.js';
+import { ENTERPRISE, GROUP, scimClient, USER, type ScimClient } from '../support/scim.js';
+
+let db: TestDb;
+let tenant: CreatedTenant;
+let scim: ScimClient;
+let api: ApiClient;
+let checker: ReturnType<typeof openApiChecker>;
+let app: ReturnType<typeof testApp>;
+const clock = fixedClock('2026-06-01T09:00:00.000Z');
+
+type Method = 'get' | 'post' | 'patch' | 'delete';
+/** Call the API and check the answer against the document. */
+async function call(method: Method, path: string, body?: unknown, client = api) {
+  const res: Response =
+    method === 'get' || method === 'delete'
+      ? await client[method](path)
+      : await client[method](path, body ?? {});
+  checker.check(method, path, res);
+  return res;
+}
+
+/** The seeded tenant's ids, by what they are. */
+type Seeded =
+  | 'alice'
+  | 'all'
+  | 'bob'
+  | 'carol'
+  | 'dave'
+  | 'design'
+  | 'eng'
+  | 'erin'
+  | 'expired'
+  | 'future'
+  | 'futureSeat'
+  | 'graced'
+  | 'manual'
+  | 'manualSeat'
+  | 'pool'
+  | 'poolRule'
+  | 'product'
+  | 'renewing';
+const seeded = {} as Record<Seeded, string>;
+
+async function user(name: string, department: string, extra: Record<string, unknown> = {}) {
+  const res = await scim
+    .post('/Users', {
+      schemas: [USER, ENTERPRISE],
+      userName: `${name}@example.com`,
+      [ENTERPRISE]: { department },
+      ...extra,
+    })
+    .expect(201);
+  return res.body.id as string;
+}
+async function group(displayName: string, members: string[]) {
+  const res = await scim
+    .post('/Groups', {
+      schemas: [GROUP],
+      displayName,
+      members: members.map((value) => ({ value })),
+    })
+    .expect(201);
+  return res.body.id as string;
+}
+async function licence(name: string, productId: string, extra: Record<string, unknown>) {
+  const res = await call('post', '/licenses', {
+    productId,
+    name,
+    type: 'subscription',
+    quantity: 5,
+    ...extra,
+  });
+  expect(res.status).toBe(201);
+  return res.body.item.id as string;
+}
+async function rule(licenseId: string, groupId: string, extra: Record<string, unknown> = {}) {
+  const res = await call('post', '/rules', { licenseId, groupId, ...extra });
+  expect(res.status).toBe(201);
+  return res.body.item.id as string;
+}
+
+beforeAll(async () => {
+  db = await openTestDb();
+  tenant = await newTenant(db.knex, 'OpenAPI responses');
+  app = testApp(db.knex, undefined, { clock });
+  scim = scimClient(app, tenant.scimToken);
+  api = apiClient(app, tenant.apiToken);
+  checker = openApiChecker((await api.get('/openapi.json').expect(200)).body);
+
+  // A directory with nesting, an inactive user and SCIM attributes set and unset.
+  const alice = await user('alice', 'Design', { displayName: 'Alice', externalId: 'ext-a' });
+  const bob = await user('bob', 'Design');
+  const carol = await user('carol', 'Eng');
+  const dave = await user('dave', 'Sales');
+  const erin = await user('erin', 'Sales', { active: false });
+  const design = await group('Design', [alice]);
+  const eng = await group('Eng', [carol]);
+  const all = await group('Everyone', [design, eng, dave]);
+  Object.assign(seeded, { alice, bob, carol, dave, erin, design, eng, all });
+
+  const product = await call('post', '/products', {
+    name: 'Figma',
+    vendor: 'Figma',
+    versions: ['1', '2'],
+  });
+  seeded.product = product.body.id;
+  // A pool of one: alice holds it, bob waits.
+  seeded.pool = await licence('Pool of one', seeded.product, {
+    quantity: 1,
+    cost: { unitCost: 12, currency: 'EUR' },
+  });
+  seeded.poolRule = await rule(seeded.pool, design, { name: 'Design team', priority: 10 });
+  await scim
+    .patchOps(`/Groups/${design}`, [{ op: 'add', path: 'members', value: [{ value: bob }] }])
+    .expect(204);
+  // Auto-renewing, its renewal inside the lead time; a removal grace leaves carol pending.
+  seeded.renewing = await licence('Renewing', seeded.product, {
+    startsAt: '2025-06-20T00:00:00Z',
+    endsAt: '2026-06-20T00:00:00Z',
+    autoRenew: true,
+  });
+  await rule(seeded.renewing, eng, {
+    removalGraceDays: 7,
+    filter: `${ENTERPRISE}:department eq "Eng"`,
+  });
+  await scim
+    .patchOps(`/Groups/${eng}`, [{ op: 'remove', path: `members[value eq "${carol}"]` }])
+    .expect(204);
+  // Ended, within its grace period; maintenance over.
+  seeded.graced = await licence('In grace', seeded.product, {
+    type: 'perpetual',
+    quantity: null,
+    endsAt: '2026-05-25T00:00:00Z',
+    graceDays: 14,
+    maintenanceEndsAt: '2026-01-01T00:00:00Z',
+    maxVersion: '2',
+  });
+  await rule(seeded.graced, all);
+  // Expired: its rule seats nobody, and explain says why.
+  seeded.expired = await licence('Expired', seeded.product, {
+    endsAt: '2026-05-01T00:00:00Z',
+    restrictions: { departments: ['Design'] },
+  });
+  await rule(seeded.expired, design);
+  // Not started: a manual seat waits for it.
+  seeded.future = await licence('Next month', seeded.product, {
+    type: 'site',
+    quantity: null,
+    startsAt: '2026-07-01T00:00:00Z',
+    cost: { annualCost: 1000, currency: 'EUR', pricingModel: 'flat' },
+  });
+  seeded.futureSeat = (
+    await call('post', '/seats', { licenseId: seeded.future, userId: dave })
+  ).body.id;
+  // Manual seats to transfer and release.
+  seeded.manual = await licence('Manual', seeded.product, {
+    quantity: 3,
+    fullPolicy: 'overdeploy',
+    overdeployLimit: 1,
+  });
+  seeded.manualSeat = (
+    await call('post', '/seats', { licenseId: seeded.manual, userId: alice })
+  ).body.id;
+});
+afterAll(() => db.close());
+
+describe('every documented read answers what the document declares', () => {
+  test('the tenant, and lists of products, licences, rules, users and groups, page by page', async () => {
+    expect((await call('get', '/tenant')).body.id).toBe(tenant.id);
+    for (const list of ['/products', '/licenses', '/rules', '/users', '/groups']) {
+      const first = await call('get', `${list}?limit=2`);
+      expect(first.body.items.length).toBeGreaterThan(0);
+      if (first.body.nextCursor)
+        await call('get', `${list}?limit=2&cursor=${first.body.nextCursor}`);
+    }
+  });
+
+  test('single records: product, licence, rule, user with groups, group', async () => {
+    await call('get', `/products/${seeded.product}`);
+    await call('get', `/licenses/${seeded.renewing}`);
+    await call('get', `/rules/${seeded.poolRule}`);
+    expect((await call('get', `/users/${seeded.alice}`)).body.groups).toHaveLength(1);
+    expect((await call('get', `/groups/${seeded.all}`)).body.memberCount).toBe(3);
+  });
+
+  test("a licence's seats in every state, filtered by state", async () => {
+    const states = new Set<string>();
+    for (const lic of [seeded.pool, seeded.renewing, seeded.future, seeded.manual])
+      for (const s of (await call('get', `/licenses/${lic}/seats`)).body.items) states.add(s.state);
+    expect([...states].sort()).toEqual(['active', 'pending_reclaim', 'waitlisted']);
+    await call('get', `/licenses/${seeded.pool}/seats?state=waitlisted`);
+  });
+
+  test('compliance of each licence, in every term phase, and the tenant summary', async () => {
+    const phases = [];
+    for (const lic of [seeded.pool, seeded.renewing, seeded.graced, seeded.expired, seeded.future])
+      phases.push((await call('get', `/licenses/${lic}/compliance`)).body.term.phase);
+    expect(phases).toEqual(['active', 'renewal_due', 'in_grace', 'expired', 'not_started']);
+    const summary = (await call('get', '/compliance')).body;
+    expect(summary).toMatchObject({
+      renewalDue: 1,
+      inGrace: 1,
+      expired: 1,
+      notStarted: 1,
+      maintenanceExpired: 1,
+    });
+  });
+
+  test("users' seats with explanations: held, waiting, pending reclaim, and not seated", async () => {
+    for (const u of [seeded.alice, seeded.bob, seeded.carol, seeded.dave, seeded.erin])
+      await call('get', `/users/${u}/seats`);
+    const bob = (await call('get', `/users/${seeded.bob}/seats`)).body;
+    expect(bob.seats.map((s: { state: string }) => s.state).sort()).toEqual([
+      'active',
+      'waitlisted',
+    ]);
+    expect(bob.notSeated[0].reason).toMatch(/expired/);
+  });
+});
+
+describe('every documented write answers what the document declares', () => {
+  test('products: create, change, delete', async () => {
+    const p = (await call('post', '/products', { name: 'Scratch' })).body.id;
+    await call('patch', `/products/${p}`, { vendor: null, features: ['export'] });
+    expect((await call('delete', `/products/${p}`)).status).toBe(204);
+  });
+
+  test('licences: dry run, create, change with a seat diff, delete', async () => {
+    const dry = await call('post', '/licenses?dryRun=true', {
+      productId: seeded.product,
+      name: 'Dry',
+      type: 'trial',
+      quantity: 1,
+    });
+    expect(dry.status).toBe(200);
+    const lic = await licence('Scratch licence', seeded.product, { quantity: 1 });
+    await rule(lic, seeded.design);
+    const grown = await call('patch', `/licenses/${lic}`, { quantity: 2 });
+    expect(grown.body.seatChanges.summary.granted).toBe(1);
+    expect((await call('patch', `/licenses/${lic}?dryRun=true`, { quantity: 0 })).status).toBe(200);
+    expect((await call('delete', `/licenses/${lic}`)).body.seatChanges.summary.revoked).toBe(2);
+  });
+
+  test('rules: dry run, create, change, delete', async () => {
+    expect(
+      (await call('post', '/rules?dryRun=true', { licenseId: seeded.manual, groupId: seeded.eng }))
+        .status,
+    ).toBe(200);
+    const r = await rule(seeded.manual, seeded.eng, { name: 'Scratch rule' });
+    await call('patch', `/rules/${r}`, { priority: 5, filter: null });
+    await call('delete', `/rules/${r}?dryRun=true`);
+    await call('delete', `/rules/${r}`);
+  });
+
+  test('seats: assign, transfer, release', async () => {
+    const moved = await call('post', `/seats/${seeded.manualSeat}/transfer`, {
+      userId: seeded.carol,
+    });
+    expect(moved.status).toBe(201);
+    expect((await call('delete', `/seats/${moved.body.id}`)).body.state).toBe('released');
+    expect(
+      (await call('post', '/seats', { licenseId: seeded.manual, userId: seeded.bob })).status,
+    ).toBe(201);
+  });
+
+  test('CSV import: dry run and real', async () => {
+    const csv =
+      'product,vendor,license,type,quantity,endsAt,assignee\nSketch,Bohemian,Team,subscription,2,2027-01-01,bob@example.com\n';
+    const dry = await api.postCsv('/imports/licenses?dryRun=true', csv);
+    checker.check('post', '/imports/licenses', dry);
+    expect(dry.status).toBe(200);
+    const done = await api.postCsv('/imports/licenses', csv);
+    checker.check('post', '/imports/licenses', done);
+    expect(done.body).toMatchObject({ dryRun: false, licenses: 1, seats: 1 });
+  });
+});
+
+describe('errors are the problems the document declares', () => {
+  test('401 without a valid token, 403 with a token of the wrong scope', async () => {
+    expect((await call('get', '/tenant', undefined, apiClient(app, 'sk_api_nope'))).status).toBe(
+      401,
+    );
+    expect(
+      (await call('get', '/compliance', undefined, apiClient(app, tenant.scimToken))).status,
+    ).toBe(403);
+  });
+
+  test('400 naming each bad field, 404 for an unknown id, 409 and 422 for refused writes', async () => {
+    const bad = await call('post', '/licenses', {
+      productId: 'x',
+      name: '',
+      type: 'forever',
+      quantity: -1,
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.length).toBeGreaterThan(0);
+    expect((await call('get', '/products?limit=0')).status).toBe(400);
+    expect((await call('get', `/licenses/${seeded.pool}/seats?state=lost`)).status).toBe(400);
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    for (const path of [`/licenses/${unknown}`, `/users/${unknown}/seats`, `/groups/${unknown}`])
+      expect((await call('get', path)).status).toBe(404);
+    expect((await call('delete', `/products/${seeded.product}`)).status).toBe(409);
+    expect((await call('post', '/seats', { licenseId: seeded.pool, userId: unknown })).status).toBe(
+      422,
+    );
+    const rows = await api.postCsv('/imports/licenses', 'product,license,type\n,L,forever\n');
+    checker.check('post', '/imports/licenses', rows);
+    expect(rows.status).toBe(422);
+    expect(rows.body.errors[0]).toMatchObject({ line: 2 });
+  });
+});
+
+test('every success answer the document declares was exercised above', () => {
+  expect(checker.unexercised()).toEqual([]);
+});
