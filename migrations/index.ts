@@ -5,6 +5,7 @@ import * as foundation from './20261201000000_foundation.js';
 import * as jobs from './20261201000100_jobs.js';
 import * as directory from './20261201000200_directory.js';
 import * as licensing from './20261201000300_licensing.js';
+import * as auditPending from './20261201000400_audit_pending.js';
 
 export interface Migration {
   name: string;
@@ -17,4 +18,5 @@ export const migrations: Migration[] = [
   { name: '20261201000100_jobs', ...jobs },
   { name: '20261201000200_directory', ...directory },
   { name: '20261201000300_licensing', ...licensing },
+  { name: '20261201000400_audit_pending', ...auditPending },
 ];

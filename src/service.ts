@@ -1,6 +1,7 @@
 // The service: database, migrations, first tenant, jobs, HTTP, and a graceful stop.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { startSettler, type Settler } from './audit/settle.js';
 import { loadSigningKey } from './audit/signing-key.js';
 import { firstTenantBanner, ensureFirstTenant } from './bootstrap/first-tenant.js';
 import type { Config } from './config/index.js';
@@ -43,6 +44,7 @@ export async function startService(
     },
   });
   let scheduler: Scheduler | undefined;
+  let settler: Settler | undefined;
   let server: Server | undefined;
   try {
     const applied = await migrateUp(db.knex);
@@ -52,6 +54,7 @@ export async function startService(
     const state = { shuttingDown: false };
     const app = createApp({ knex: db.knex, logger, bodyLimit: config.BODY_LIMIT_BYTES, state });
 
+    settler = startSettler(db.knex, { everyMs: config.AUDIT_SETTLE_INTERVAL_MS, logger });
     if (config.JOBS_ENABLED) {
       scheduler = createScheduler({
         connection: db.connection,
@@ -99,6 +102,7 @@ export async function startService(
           const serverClosed = new Promise<void>((resolve) => listening.close(() => resolve()));
           listening.closeIdleConnections();
           await Promise.all([serverClosed, scheduler?.stop(config.SHUTDOWN_TIMEOUT_MS)]);
+          await settler?.stop();
           await db.close();
           logger.info('seatkeeper stopped');
         })();
@@ -107,6 +111,7 @@ export async function startService(
     };
   } catch (err) {
     server?.close();
+    await settler?.stop().catch(() => undefined);
     await scheduler?.stop(1000).catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;

@@ -1,8 +1,14 @@
 // The one way events enter the trail. It runs inside the caller's transaction, so a
-// change and its audit events commit or roll back together. Concurrency: the tenant's
-// head row is locked (FOR UPDATE) for the rest of the transaction, which serialises
-// appenders per tenant, and UNIQUE (tenant_id, seq) is the backstop should anything
-// ever bypass the lock.
+// change and its audit events commit or roll back together.
+//
+// Concurrency: the tenant's head row (audit_heads) is the chain's lock. An appender that
+// gets it (FOR UPDATE SKIP LOCKED) chains its events at once and keeps the head locked
+// until its COMMIT. An appender that finds it taken does not queue behind it, because the
+// holder keeps it through a whole request and its COMMIT, and that wait used to
+// serialise every writer of a tenant: it writes its events to audit_pending instead,
+// still in its own transaction. Whoever holds the head next (an appender, or the
+// settler, src/audit/settle.ts) chains the pending events first, in arrival order.
+// UNIQUE (tenant_id, seq) stays the backstop should anything ever bypass the lock.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { AppError } from '../shared/errors.js';
@@ -12,87 +18,165 @@ import type { AuditEventInput } from './types.js';
 
 // Rows per INSERT statement: well under PostgreSQL's 65,535 bound parameters.
 const INSERT_CHUNK = 1000;
+/** Pending events an appender chains on its way (bounds the extra work of one request). */
+const ABSORB_LIMIT = 1000;
 
 export interface AppendedEvent {
-  seq: number;
   eventId: string;
-  hash: string;
+  /** null while the event waits in audit_pending to be chained. */
+  seq: number | null;
+  hash: string | null;
 }
 
-export async function appendAuditEvents(
-  trx: Knex.Transaction,
-  tenantId: string,
-  inputs: AuditEventInput[],
-  clock: Clock = systemClock,
-): Promise<AppendedEvent[]> {
-  if (!trx.isTransaction) {
-    throw new AppError(
-      'audit_outside_transaction',
-      'audit events must be appended inside the transaction of the change',
-    );
-  }
-  if (inputs.length === 0) return [];
-  const head = await trx('audit_heads')
-    .where({ tenant_id: tenantId })
-    .forUpdate()
-    .first('seq', 'hash');
-  if (!head)
-    throw new AppError('tenant_not_found', `tenant ${tenantId} not found`, { status: 404 });
+/** An event ready to be chained: its fields and its salted payload. */
+export interface PreparedEvent extends ChainedFields {
+  subjectId: string | null;
+  salt: Buffer | null;
+  body: unknown;
+}
 
-  let seq = Number(head.seq);
-  let hash = String(head.hash);
+export interface Head {
+  seq: number;
+  hash: string;
+  /** Whether events were waiting to be chained when the head was locked. */
+  pending: boolean;
+}
+
+function prepare(inputs: AuditEventInput[], clock: Clock): PreparedEvent[] {
   const occurredAt = clock.now().toISOString();
-  const events: Record<string, unknown>[] = [];
-  const payloads: Record<string, unknown>[] = [];
-  const appended: AppendedEvent[] = [];
-
-  for (const input of inputs) {
-    const eventId = randomUUID();
-    let digest: string | null = null;
-    if (input.payload !== undefined) {
-      const salt = newSalt();
-      digest = payloadDigest(salt, input.payload);
-      payloads.push({
-        tenant_id: tenantId,
-        event_id: eventId,
-        subject_id: input.subject ?? null,
-        salt,
-        body: JSON.stringify(input.payload),
-      });
-    }
-    const fields: ChainedFields = {
-      eventId,
+  return inputs.map((input) => {
+    const salt = input.payload === undefined ? null : newSalt();
+    return {
+      eventId: randomUUID(),
       occurredAt,
       actorType: input.actor.type,
       actorId: input.actor.id ?? null,
       action: input.action,
       targetType: input.target?.type ?? null,
       targetId: input.target?.id ?? null,
-      payloadDigest: digest,
+      payloadDigest: salt ? payloadDigest(salt, input.payload) : null,
+      subjectId: input.subject ?? null,
+      salt,
+      body: input.payload ?? null,
     };
+  });
+}
+
+/**
+ * Lock the tenant's head for the rest of the transaction. With `wait: false` a head
+ * locked by another transaction (or a tenant without one) gives null.
+ */
+export async function lockHead(
+  trx: Knex.Transaction,
+  tenantId: string,
+  opts: { wait: boolean },
+): Promise<Head | null> {
+  const { rows } = (await trx.raw(
+    `SELECT h.seq, h.hash,
+            EXISTS (SELECT 1 FROM audit_pending p WHERE p.tenant_id = h.tenant_id) AS pending
+       FROM audit_heads h WHERE h.tenant_id = ?
+        FOR UPDATE OF h${opts.wait ? '' : ' SKIP LOCKED'}`,
+    [tenantId],
+  )) as { rows: Array<{ seq: string; hash: string; pending: boolean }> };
+  const row = rows[0];
+  return row ? { seq: Number(row.seq), hash: row.hash, pending: row.pending } : null;
+}
+
+/** Take up to `limit` pending events out of the queue, oldest first (head held). */
+export async function takePending(
+  trx: Knex.Transaction,
+  tenantId: string,
+  limit: number,
+): Promise<PreparedEvent[]> {
+  const { rows } = (await trx.raw(
+    `DELETE FROM audit_pending WHERE tenant_id = ? AND event_id IN (
+       SELECT event_id FROM audit_pending WHERE tenant_id = ? ORDER BY queued LIMIT ?)
+     RETURNING *`,
+    [tenantId, tenantId, limit],
+  )) as { rows: PendingRow[] };
+  rows.sort((a, b) => Number(a.queued) - Number(b.queued));
+  return rows.map((r) => ({
+    eventId: r.event_id,
+    occurredAt: r.occurred_at.toISOString(),
+    actorType: r.actor_type,
+    actorId: r.actor_id,
+    action: r.action,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    payloadDigest: r.payload_digest,
+    subjectId: r.subject_id,
+    salt: r.salt,
+    body: r.body,
+  }));
+}
+
+interface PendingRow {
+  event_id: string;
+  queued: string;
+  occurred_at: Date;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  payload_digest: string | null;
+  subject_id: string | null;
+  salt: Buffer | null;
+  body: unknown;
+}
+
+const payloadRow = (tenantId: string, e: PreparedEvent) => ({
+  tenant_id: tenantId,
+  event_id: e.eventId,
+  subject_id: e.subjectId,
+  salt: e.salt,
+  body: JSON.stringify(e.body),
+});
+
+/** Chain events after `head` (which this transaction holds) and move the head. */
+export async function writeChained(
+  trx: Knex.Transaction,
+  tenantId: string,
+  head: Head,
+  prepared: PreparedEvent[],
+): Promise<AppendedEvent[]> {
+  let { seq, hash } = head;
+  const events: Record<string, unknown>[] = [];
+  const appended: AppendedEvent[] = [];
+  for (const e of prepared) {
     seq += 1;
     const prevHash = hash;
+    const fields: ChainedFields = {
+      eventId: e.eventId,
+      occurredAt: e.occurredAt,
+      actorType: e.actorType,
+      actorId: e.actorId,
+      action: e.action,
+      targetType: e.targetType,
+      targetId: e.targetId,
+      payloadDigest: e.payloadDigest,
+    };
     hash = eventHash(prevHash, seq, tenantId, fields);
     events.push({
       tenant_id: tenantId,
       seq,
-      event_id: eventId,
-      occurred_at: occurredAt,
-      actor_type: fields.actorType,
-      actor_id: fields.actorId,
-      action: fields.action,
-      target_type: fields.targetType,
-      target_id: fields.targetId,
-      payload_digest: digest,
+      event_id: e.eventId,
+      occurred_at: e.occurredAt,
+      actor_type: e.actorType,
+      actor_id: e.actorId,
+      action: e.action,
+      target_type: e.targetType,
+      target_id: e.targetId,
+      payload_digest: e.payloadDigest,
       prev_hash: prevHash,
       hash,
     });
-    appended.push({ seq, eventId, hash });
+    appended.push({ eventId: e.eventId, seq, hash });
   }
+  const payloads = prepared.filter((e) => e.salt).map((e) => payloadRow(tenantId, e));
 
-  // The head stays locked until commit, and every writer of this tenant waits for it:
-  // the usual small append is therefore one statement (events, payloads and the new head
-  // in data-modifying CTEs), one round trip instead of three.
+  // The head stays locked until commit: the usual small append is one statement
+  // (events, payloads and the new head in data-modifying CTEs), one round trip.
   if (events.length <= INSERT_CHUNK) {
     const q = trx.with('e', trx('audit_events').insert(events));
     if (payloads.length) q.with('p', trx('audit_payloads').insert(payloads));
@@ -107,6 +191,59 @@ export async function appendAuditEvents(
   }
   await trx('audit_heads').where({ tenant_id: tenantId }).update({ seq, hash });
   return appended;
+}
+
+async function queue(trx: Knex.Transaction, tenantId: string, prepared: PreparedEvent[]) {
+  const rows = prepared.map((e) => ({
+    tenant_id: tenantId,
+    event_id: e.eventId,
+    occurred_at: e.occurredAt,
+    actor_type: e.actorType,
+    actor_id: e.actorId,
+    action: e.action,
+    target_type: e.targetType,
+    target_id: e.targetId,
+    payload_digest: e.payloadDigest,
+    subject_id: e.subjectId,
+    salt: e.salt,
+    body: e.salt ? JSON.stringify(e.body) : null,
+  }));
+  try {
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      await trx('audit_pending').insert(rows.slice(i, i + INSERT_CHUNK));
+    }
+  } catch (err) {
+    // No head to lock and no tenant to queue for.
+    if ((err as { code?: string }).code === '23503') throw tenantNotFound(tenantId);
+    throw err;
+  }
+}
+
+const tenantNotFound = (tenantId: string) =>
+  new AppError('tenant_not_found', `tenant ${tenantId} not found`, { status: 404 });
+
+export async function appendAuditEvents(
+  trx: Knex.Transaction,
+  tenantId: string,
+  inputs: AuditEventInput[],
+  clock: Clock = systemClock,
+): Promise<AppendedEvent[]> {
+  if (!trx.isTransaction) {
+    throw new AppError(
+      'audit_outside_transaction',
+      'audit events must be appended inside the transaction of the change',
+    );
+  }
+  if (inputs.length === 0) return [];
+  const prepared = prepare(inputs, clock);
+  const head = await lockHead(trx, tenantId, { wait: false });
+  if (!head) {
+    await queue(trx, tenantId, prepared);
+    return prepared.map((e) => ({ eventId: e.eventId, seq: null, hash: null }));
+  }
+  const earlier = head.pending ? await takePending(trx, tenantId, ABSORB_LIMIT) : [];
+  const chained = await writeChained(trx, tenantId, head, [...earlier, ...prepared]);
+  return chained.slice(earlier.length);
 }
 
 export const appendAuditEvent = async (

@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { appendAuditEvent } from './append.js';
+import { settleInTransaction } from './settle.js';
 import type { Actor } from './types.js';
 
 export async function eraseSubject(
@@ -13,6 +14,9 @@ export async function eraseSubject(
   clock: Clock = systemClock,
 ): Promise<number> {
   return knex.transaction(async (trx) => {
+    // Payloads still waiting to be chained are not in audit_payloads yet: chain them
+    // first, holding the head, so none committed before the erasure escapes it.
+    await settleInTransaction(trx, tenantId);
     const erased = await trx('audit_payloads')
       .where({ tenant_id: tenantId, subject_id: subjectId })
       .whereNull('erased_at')

@@ -1,6 +1,7 @@
 // The service's scheduled jobs.
 import type { Knex } from 'knex';
 import { createCheckpoints } from '../audit/checkpoint.js';
+import { settleAudit } from '../audit/settle.js';
 import { reconcileAllTenants } from '../licensing/full-reconcile.js';
 import type { SigningKey } from '../audit/signing-key.js';
 import type { Clock } from '../shared/clock.js';
@@ -18,6 +19,8 @@ export function serviceJobs(deps: {
       name: 'audit-checkpoint',
       everyMs: deps.checkpointEveryMs,
       run: async () => {
+        // Sign what has committed, including events still waiting to be chained.
+        await settleAudit(deps.knex, { wait: true });
         await createCheckpoints(deps.knex, deps.signingKey, { clock: deps.clock });
       },
     },

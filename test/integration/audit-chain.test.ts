@@ -175,6 +175,7 @@ describe('appending', () => {
       ok: true,
       events: 3,
       headSeq: 3,
+      pending: 0,
       checkpointsChecked: 0,
       firstBroken: null,
     });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { appendAuditEvents } from '../../src/audit/append.js';
 import { createCheckpoints, listCheckpoints } from '../../src/audit/checkpoint.js';
+import { settleAudit } from '../../src/audit/settle.js';
 import { loadSigningKey, type SigningKey } from '../../src/audit/signing-key.js';
 import { verifyTenantChain } from '../../src/audit/verify.js';
 import { fixedClock } from '../../src/shared/clock.js';
@@ -60,17 +61,17 @@ function barrier(n: number) {
   };
 }
 
-test("32 appenders on their own connections, contending for four tenants' heads, leave every chain contiguous and verifiable", async () => {
+/** One round of APPENDERS concurrent transactions, appender i to tenant i % TENANTS. */
+async function appendRound(
+  round: string,
+  opts: { whileAppended?: () => Promise<unknown> } = {},
+): Promise<Map<string, number[]>> {
   // On the embedded database the socket server runs one transaction at a time, so
-  // there is nothing to contend for and a barrier would wait forever. On PostgreSQL
-  // every appender first opens its transaction (the barrier), then queues on the
-  // head row lock, held by a gate transaction until all 32 are seen waiting on it.
+  // there is nothing to contend for and a barrier would wait forever.
   const real = db.kind === 'postgres';
   const opened = barrier(real ? APPENDERS : 1);
+  const appended = barrier(real ? APPENDERS : 1);
   const pids = new Set<number>();
-  const gate = real ? await db.knex.transaction() : null;
-  if (gate) await gate('audit_heads').whereIn('tenant_id', tenants).forUpdate().select('tenant_id');
-
   const checkpointing: Promise<unknown>[] = [];
   const runs = pools.map((pool, i) =>
     pool
@@ -85,13 +86,15 @@ test("32 appenders on their own connections, contending for four tenants' heads,
           tenants[i % TENANTS]!,
           Array.from({ length: EVENTS_PER_APPEND }, (_, j) => ({
             action: 'seat.assigned',
-            actor: { type: 'job' as const, id: `appender-${i}` },
+            actor: { type: 'job' as const, id: `${round}-${i}` },
             target: { type: 'seat', id: `seat-${i}-${j}` },
-            subject: `user-${i}`,
+            subject: `${round}-user-${i}`,
             payload: { appender: i, n: j },
           })),
           clock,
         );
+        // Every appender has appended before any commits: no append waited for another.
+        await appended.arrive();
         if (rollsBack(i)) throw new RolledBack(`appender ${i} rolls back`);
       })
       // Checkpoints signed while the others are still appending must match the chains.
@@ -101,22 +104,11 @@ test("32 appenders on their own connections, contending for four tenants' heads,
         checkpointing.push(db.knex.transaction((trx) => createCheckpoints(trx, key, { clock }))),
       ),
   );
-
-  if (gate) {
-    await opened.all;
+  if (real) {
+    await appended.all;
     expect(pids.size).toBe(APPENDERS);
-    for (;;) {
-      const [{ n }] = (await db
-        .knex('pg_stat_activity')
-        .whereIn('pid', [...pids])
-        .where('wait_event_type', 'Lock')
-        .count({ n: '*' })) as [{ n: number }];
-      if (Number(n) === APPENDERS) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    await gate.commit();
+    await opts.whileAppended?.();
   }
-
   const results = await Promise.allSettled(runs);
   await Promise.all(checkpointing);
 
@@ -129,50 +121,71 @@ test("32 appenders on their own connections, contending for four tenants' heads,
       committedBy.get(tenants[i % TENANTS]!)!.push(i);
     }
   });
+  return committedBy;
+}
+
+test("32 appenders on their own connections, contending for four tenants' heads, never wait for each other and leave every chain contiguous and verifiable", async () => {
+  // Round 1: a gate transaction holds every head, so all 32 appenders find theirs
+  // taken; they must all append (queue) without waiting for it. Round 2: no gate, the
+  // appenders race for the heads themselves (some chain, some queue).
+  const gate = db.kind === 'postgres' ? await db.knex.transaction() : null;
+  if (gate) await gate('audit_heads').whereIn('tenant_id', tenants).forUpdate().select('tenant_id');
+  // (Had an appender waited for the gate, the `appended` barrier would never open.)
+  const first = await appendRound('r1', { whileAppended: () => gate!.commit() });
+  const second = await appendRound('r2');
+  await settleAudit(db.knex);
+  expect(await db.knex('audit_pending').count({ n: '*' })).toEqual([{ n: 0 }]);
 
   const publicKeys = new Map<string, KeyObject>([[key.keyId, key.publicKey]]);
   let total = 0;
   for (const t of tenants) {
-    const committed = committedBy.get(t)!;
+    const committed = [
+      ...first.get(t)!.map((i) => `r1-${i}`),
+      ...second.get(t)!.map((i) => `r2-${i}`),
+    ];
     const n = CREATION_EVENTS + committed.length * EVENTS_PER_APPEND;
     total += n;
     const rows = (await db
-      .knex('audit_events')
-      .where({ tenant_id: t })
-      .orderBy('seq')
-      .select('seq', 'actor_id')) as Array<{ seq: number; actor_id: string | null }>;
-    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: n }, (_, k) => k + 1));
-
-    // One transaction's events sit together: the head stayed locked while it appended.
-    for (const i of committed) {
-      const seqs = rows.filter((r) => r.actor_id === `appender-${i}`).map((r) => r.seq);
-      expect(seqs).toHaveLength(EVENTS_PER_APPEND);
-      expect(seqs[EVENTS_PER_APPEND - 1]! - seqs[0]!).toBe(EVENTS_PER_APPEND - 1);
+      .knex('audit_events as e')
+      .join('audit_payloads as p', function () {
+        this.on('p.tenant_id', 'e.tenant_id').andOn('p.event_id', 'e.event_id');
+      })
+      .where('e.tenant_id', t)
+      .orderBy('e.seq')
+      .select('e.seq', 'e.actor_id', 'p.body')) as Array<{
+      seq: number;
+      actor_id: string | null;
+      body: { n?: number };
+    }>;
+    expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: n }, (_, k) => k + 1));
+    // Each committed transaction's events are all there, in the order it appended them.
+    for (const actor of committed) {
+      expect(rows.filter((r) => r.actor_id === actor).map((r) => r.body.n)).toEqual([0, 1, 2]);
     }
 
     const report = await verifyTenantChain(db.knex, t, { publicKeys });
-    expect(report).toMatchObject({ ok: true, events: n, headSeq: n, firstBroken: null });
+    expect(report).toMatchObject({
+      ok: true,
+      events: n,
+      headSeq: n,
+      pending: 0,
+      firstBroken: null,
+    });
     expect(report.checkpointsChecked).toBeGreaterThan(0);
     expect((await listCheckpoints(db.knex, t)).every((c) => c.seq <= n)).toBe(true);
   }
 
   // Nothing of the rolled-back transactions is left anywhere.
-  const rolledBack = pools.map((_, i) => i).filter(rollsBack);
-  expect(
-    await db
-      .knex('audit_events')
-      .whereIn(
-        'actor_id',
-        rolledBack.map((i) => `appender-${i}`),
-      )
-      .count({ n: '*' }),
-  ).toEqual([{ n: 0 }]);
+  const rolledBack = pools.flatMap((_, i) => (rollsBack(i) ? [`r1-${i}`, `r2-${i}`] : []));
+  expect(await db.knex('audit_events').whereIn('actor_id', rolledBack).count({ n: '*' })).toEqual([
+    { n: 0 },
+  ]);
   expect(
     await db
       .knex('audit_payloads')
       .whereIn(
         'subject_id',
-        rolledBack.map((i) => `user-${i}`),
+        rolledBack.map((a) => a.replace('-', '-user-')),
       )
       .count({ n: '*' }),
   ).toEqual([{ n: 0 }]);

@@ -6,6 +6,7 @@ import { createCheckpoints, listCheckpoints, type Checkpoint } from '../../audit
 import { eraseSubject } from '../../audit/erase.js';
 import { EXPORT_FORMATS, exportAudit, type ExportFormat } from '../../audit/export/index.js';
 import { countAuditEvents } from '../../audit/read.js';
+import { settleAudit } from '../../audit/settle.js';
 import { loadSigningKey } from '../../audit/signing-key.js';
 import { verifyTenantChain, type VerifyReport } from '../../audit/verify.js';
 import { AppError } from '../../shared/errors.js';
@@ -48,6 +49,8 @@ export function auditCommands(program: Command): void {
         const tenants = opts.tenant
           ? [await getTenant(db.knex, opts.tenant)]
           : await listTenants(db.knex);
+        // Events still waiting to be chained are chained first, so verify covers them.
+        for (const t of tenants) await settleAudit(db.knex, { tenantId: t.id });
         const reports: VerifyReport[] = [];
         for (const t of tenants)
           reports.push(await verifyTenantChain(db.knex, t.id, { publicKeys, externalCheckpoints }));
@@ -57,7 +60,7 @@ export function auditCommands(program: Command): void {
           for (const r of reports) {
             console.log(
               r.ok
-                ? `ok      ${r.tenantId}  ${r.events} events, ${r.checkpointsChecked} checkpoints`
+                ? `ok      ${r.tenantId}  ${r.events} events, ${r.checkpointsChecked} checkpoints${r.pending ? `, ${r.pending} waiting to be chained` : ''}`
                 : `BROKEN  ${r.tenantId}  at event ${r.firstBroken!.seq}${r.firstBroken!.eventId ? ` (${r.firstBroken!.eventId})` : ''}: ${r.firstBroken!.message}`,
             );
           }
@@ -77,6 +80,7 @@ export function auditCommands(program: Command): void {
     .action((opts: { format: ExportFormat; tenant?: string; output?: string }) =>
       withDatabase(async ({ db }) => {
         if (opts.tenant) await getTenant(db.knex, opts.tenant);
+        await settleAudit(db.knex, { tenantId: opts.tenant });
         const out = opts.output ? createWriteStream(opts.output, { mode: 0o600 }) : process.stdout;
         const bar = progressBar(await countAuditEvents(db.knex, opts.tenant), 'exporting');
         try {
@@ -106,6 +110,7 @@ export function auditCommands(program: Command): void {
         if (opts.tenant) await getTenant(db.knex, opts.tenant);
         if (opts.create) {
           const key = loadSigningKey(config.AUDIT_SIGNING_KEY_FILE, { create: true })!;
+          await settleAudit(db.knex, { tenantId: opts.tenant });
           await createCheckpoints(db.knex, key, { tenantId: opts.tenant });
         }
         for (const c of await listCheckpoints(db.knex, opts.tenant))

@@ -1,0 +1,95 @@
+// Settling: chaining the events that appenders queued in audit_pending because another
+// transaction held their tenant's head (src/audit/append.ts). Appenders chain pending
+// events on their way, so a busy tenant settles itself; the settler below catches the
+// tail once writes stop, and everything that reads the chain as a whole (verify, export,
+// checkpoints, erasure) settles first.
+import type { Knex } from 'knex';
+import type { Logger } from '../log/logger.js';
+import { lockHead, takePending, writeChained } from './append.js';
+
+/** Pending events chained per transaction. */
+const BATCH = 5000;
+
+/**
+ * Chain every pending event of the tenant inside `trx`, waiting for its head. Everything
+ * committed to the queue before the head was locked is in the chain afterwards.
+ */
+export async function settleInTransaction(
+  trx: Knex.Transaction,
+  tenantId: string,
+): Promise<number> {
+  const head = await lockHead(trx, tenantId, { wait: true });
+  if (!head?.pending) return 0;
+  let chained = 0;
+  let at = { seq: head.seq, hash: head.hash, pending: true };
+  for (;;) {
+    const batch = await takePending(trx, tenantId, BATCH);
+    if (batch.length === 0) return chained;
+    const written = await writeChained(trx, tenantId, at, batch);
+    const last = written[written.length - 1]!;
+    at = { seq: last.seq!, hash: last.hash!, pending: true };
+    chained += batch.length;
+  }
+}
+
+/**
+ * Chain the pending events of one tenant or of all. With `wait: false` (the settler) a
+ * tenant whose head another transaction holds is left to that holder or the next round.
+ */
+export async function settleAudit(
+  knex: Knex,
+  opts: { tenantId?: string | undefined; wait?: boolean } = {},
+): Promise<number> {
+  const tenants = opts.tenantId
+    ? [opts.tenantId]
+    : ((await knex('audit_pending').distinct('tenant_id').pluck('tenant_id')) as string[]);
+  let chained = 0;
+  for (const tenantId of tenants) {
+    for (;;) {
+      const n = await knex.transaction(async (trx) => {
+        const head = await lockHead(trx, tenantId, { wait: opts.wait ?? true });
+        if (!head?.pending) return 0;
+        const batch = await takePending(trx, tenantId, BATCH);
+        if (batch.length) await writeChained(trx, tenantId, head, batch);
+        return batch.length;
+      });
+      chained += n;
+      if (n < BATCH) break;
+    }
+  }
+  return chained;
+}
+
+export interface Settler {
+  stop(): Promise<void>;
+}
+
+/** Settle every `everyMs` in the background until stopped. */
+export function startSettler(knex: Knex, opts: { everyMs: number; logger: Logger }): Settler {
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const tick = () => {
+    running = settleAudit(knex, { wait: false })
+      .then((n) => {
+        if (n) opts.logger.debug('audit events settled', { events: n });
+      })
+      .catch((err: unknown) => {
+        opts.logger.warn('audit settling failed', { error: err });
+      })
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, opts.everyMs).unref();
+      });
+  };
+  let timer = setTimeout(tick, opts.everyMs).unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      // A last round, so a clean shutdown leaves nothing unchained.
+      await settleAudit(knex, { wait: true }).catch((err: unknown) => {
+        opts.logger.warn('audit settling failed', { error: err });
+      });
+    },
+  };
+}
