@@ -6,6 +6,7 @@ import * as jobs from './20261201000100_jobs.js';
 import * as directory from './20261201000200_directory.js';
 import * as licensing from './20261201000300_licensing.js';
 import * as auditPending from './20261201000400_audit_pending.js';
+import * as directoryCounts from './20261201000500_directory_counts.js';
 
 export interface Migration {
   name: string;
@@ -19,4 +20,5 @@ export const migrations: Migration[] = [
   { name: '20261201000200_directory', ...directory },
   { name: '20261201000300_licensing', ...licensing },
   { name: '20261201000400_audit_pending', ...auditPending },
+  { name: '20261201000500_directory_counts', ...directoryCounts },
 ];

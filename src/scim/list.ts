@@ -1,6 +1,7 @@
 // Lists in SQL, never in memory: the filter becomes a WHERE clause, the database counts
-// (exact totalResults), sorts (stable: the id breaks ties) and pages.
+// (exact totalResults; src/directory/counts.ts without a filter), sorts (stable: the id breaks ties) and pages.
 import type { Knex } from 'knex';
+import { countResources } from '../directory/counts.js';
 import { filterToSql, sortExpression } from './filter/index.js';
 import { decodeCursor, encodeCursor, type ListQuery } from './list-query.js';
 import type { ResourceKind } from './schemas.js';
@@ -30,8 +31,12 @@ export async function listRows<Row>(
     }
     return q;
   };
-  const [{ n: total }] = (await base().count({ n: '*' })) as [{ n: number }];
-  if (query.count === 0) return { rows: [], total: Number(total) };
+  // Unfiltered, the total is the tenant's running count; filtered, the database counts
+  // the matches (through the filter's indexes).
+  const total = query.filter
+    ? Number(((await base().count({ n: '*' })) as [{ n: number }])[0].n)
+    : await countResources(knex, tenantId, kind);
+  if (query.count === 0) return { rows: [], total };
 
   const direction = query.sortOrder === 'descending' ? 'desc' : 'asc';
   const ordered = (q: Knex.QueryBuilder) =>
@@ -52,7 +57,7 @@ export async function listRows<Row>(
         .whereIn(id, pageIds)
         .select(columns.map((c) => `r.${c}`)),
     )) as Row[];
-    return { rows, total: Number(total) };
+    return { rows, total };
   }
   // Cursor pagination (RFC 9865): keyset on the id in the default order, an offset under sortBy.
   const state = decodeCursor(query.cursor);
@@ -67,5 +72,5 @@ export async function listRows<Row>(
     : query.sortBy
       ? encodeCursor({ offset: (state.offset ?? 0) + page.length })
       : encodeCursor({ after: String(last![ID[kind]]) });
-  return { rows: page, total: Number(total), nextCursor };
+  return { rows: page, total, nextCursor };
 }
