@@ -11,9 +11,10 @@
 // UNIQUE (tenant_id, seq) stays the backstop should anything ever bypass the lock.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { insertMany } from '../db/insert-many.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { eventHash, newSalt, payloadDigest, type ChainedFields } from './chain.js';
+import { eventHash, newSalts, payloadDigest, type ChainedFields } from './chain.js';
 import type { AuditEventInput } from './types.js';
 
 // Rows per INSERT statement: well under PostgreSQL's 65,535 bound parameters.
@@ -44,8 +45,11 @@ export interface Head {
 
 function prepare(inputs: AuditEventInput[], clock: Clock): PreparedEvent[] {
   const occurredAt = clock.now().toISOString();
-  return inputs.map((input) => {
-    const salt = input.payload === undefined ? null : newSalt();
+  // One draw from the random source for the whole batch: a call per event costs more
+  // than hashing it.
+  const salts = newSalts(inputs.length);
+  return inputs.map((input, i) => {
+    const salt = input.payload === undefined ? null : salts[i]!;
     return {
       eventId: randomUUID(),
       occurredAt,
@@ -125,6 +129,28 @@ interface PendingRow {
   body: unknown;
 }
 
+const EVENT_COLUMNS = {
+  tenant_id: 'uuid',
+  seq: 'bigint',
+  event_id: 'uuid',
+  occurred_at: 'timestamptz',
+  actor_type: 'text',
+  actor_id: 'text',
+  action: 'text',
+  target_type: 'text',
+  target_id: 'text',
+  payload_digest: 'text',
+  prev_hash: 'text',
+  hash: 'text',
+};
+const PAYLOAD_COLUMNS = {
+  tenant_id: 'uuid',
+  event_id: 'uuid',
+  subject_id: 'text',
+  salt: 'bytea',
+  body: 'jsonb',
+};
+
 const payloadRow = (tenantId: string, e: PreparedEvent) => ({
   tenant_id: tenantId,
   event_id: e.eventId,
@@ -183,12 +209,8 @@ export async function writeChained(
     await q.from('audit_heads').where({ tenant_id: tenantId }).update({ seq, hash });
     return appended;
   }
-  for (let i = 0; i < events.length; i += INSERT_CHUNK) {
-    await trx('audit_events').insert(events.slice(i, i + INSERT_CHUNK));
-  }
-  for (let i = 0; i < payloads.length; i += INSERT_CHUNK) {
-    await trx('audit_payloads').insert(payloads.slice(i, i + INSERT_CHUNK));
-  }
+  await insertMany(trx, 'audit_events', EVENT_COLUMNS, events);
+  await insertMany(trx, 'audit_payloads', PAYLOAD_COLUMNS, payloads);
   await trx('audit_heads').where({ tenant_id: tenantId }).update({ seq, hash });
   return appended;
 }

@@ -37,8 +37,12 @@ export function eventHash(
   return createHash('sha256').update(material, 'utf8').digest('hex');
 }
 
-export function newSalt(): Buffer {
-  return randomBytes(16);
+export const SALT_BYTES = 16;
+
+/** `n` independent random salts, drawn from the random source at once. */
+export function newSalts(n: number): Buffer[] {
+  const pool = randomBytes(SALT_BYTES * n);
+  return Array.from({ length: n }, (_, i) => pool.subarray(i * SALT_BYTES, (i + 1) * SALT_BYTES));
 }
 
 export function payloadDigest(salt: Buffer, body: unknown): string {

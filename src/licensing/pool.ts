@@ -44,17 +44,26 @@ export async function fill(
 ): Promise<{ promoted: PromotedSeat[]; room: Map<string, Room> }> {
   const promoted: PromotedSeat[] = [];
   const room = new Map<string, Room>();
+  // Every pool's occupancy and queue length in one pass over the live seats (the partial
+  // index's own predicate, so the planner needs no proof and no fresh statistics).
+  const { rows } = (await trx.raw(
+    `SELECT license_id,
+            count(*) FILTER (WHERE state IN ('active', 'pending_reclaim')) AS occupied,
+            count(*) FILTER (WHERE state = 'waitlisted') AS waiting
+       FROM seats
+      WHERE tenant_id = ? AND license_id = ANY(?::uuid[]) AND state <> 'released'
+      GROUP BY license_id`,
+    [tenantId, licences.map((l) => l.license_id)],
+  )) as { rows: Array<{ license_id: string; occupied: string; waiting: string }> };
+  const counts = new Map(rows.map((r) => [r.license_id, r]));
   for (const l of licences) {
     const capacity = capacityOf(l);
-    const [{ n }] = (await trx('seats')
-      .where({ tenant_id: tenantId, license_id: l.license_id })
-      .whereIn('state', ['active', 'pending_reclaim'])
-      .count({ n: '*' })) as [{ n: number }];
-    const occupied = Number(n);
+    const occupied = Number(counts.get(l.license_id)?.occupied ?? 0);
+    const waiting = Number(counts.get(l.license_id)?.waiting ?? 0);
     const headroom = l.full_policy === 'overdeploy' ? l.overdeploy_limit : 0;
     const free = capacity + headroom - occupied;
     let ids: string[] = [];
-    if (free > 0 && inForce.has(l.license_id)) {
+    if (free > 0 && waiting > 0 && inForce.has(l.license_id)) {
       // The first in line (an index scan of seats_queue_idx), promoted by primary key: a
       // join between the queue and the table is planned on stale statistics right after
       // a bulk insert, and crawled through as a nested loop.

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAuditEvents } from '../audit/append.js';
+import { insertMany } from '../db/insert-many.js';
 import type { Actor, AuditEventInput } from '../audit/types.js';
 import type { Clock } from '../shared/clock.js';
 import { recordThresholdCrossings } from './compliance.js';
@@ -283,7 +284,7 @@ export async function reconcile(
       updated_at: at,
     };
   });
-  for (let i = 0; i < rows.length; i += 2000) await trx('seats').insert(rows.slice(i, i + 2000));
+  await insertMany(trx, 'seats', NEW_SEAT_COLUMNS, rows);
   for (const r of rows)
     change(r, null, r.state as SeatState, r.state === 'active' ? 'eligible' : 'pool_full');
 
@@ -302,6 +303,22 @@ export async function reconcile(
     );
   return changes;
 }
+
+const NEW_SEAT_COLUMNS = {
+  tenant_id: 'uuid',
+  seat_id: 'uuid',
+  license_id: 'uuid',
+  user_id: 'uuid',
+  state: 'text',
+  source: 'text',
+  rule_id: 'uuid',
+  eligible_since: 'timestamptz',
+  queue_priority: 'integer',
+  granted_at: 'timestamptz',
+  overdeployed: 'boolean',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+};
 
 function seatEvent(c: SeatChange, actor: Actor): AuditEventInput {
   const action =

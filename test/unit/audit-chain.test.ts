@@ -3,7 +3,7 @@ import {
   canonicalJson,
   eventHash,
   GENESIS_HASH,
-  newSalt,
+  newSalts,
   payloadDigest,
   type ChainedFields,
 } from '../../src/audit/chain.js';
@@ -166,11 +166,9 @@ describe('the payload digest', () => {
     expect(payloadDigest(salt, { a: [2, 1] })).not.toBe(payloadDigest(salt, { a: [1, 2] }));
   });
 
-  test('a new salt is 16 random bytes, different every time', () => {
-    const a = newSalt();
-    const b = newSalt();
-    expect(a).toHaveLength(16);
-    expect(b).toHaveLength(16);
-    expect(a.equals(b)).toBe(false);
+  test('salts are 16 random bytes each, all different, within a batch and across batches', () => {
+    const batch = [...newSalts(1000), ...newSalts(3)];
+    expect(batch.every((s) => s.length === 16)).toBe(true);
+    expect(new Set(batch.map((s) => s.toString('hex'))).size).toBe(batch.length);
   });
 });
