@@ -8,10 +8,12 @@
 // serialise every writer of a tenant: it writes its events to audit_pending instead,
 // still in its own transaction. Whoever holds the head next (an appender, or the
 // settler, src/audit/settle.ts) chains the pending events first, in arrival order.
+// A single event, the usual case, takes one statement for all of it (append-one.ts).
 // UNIQUE (tenant_id, seq) stays the backstop should anything ever bypass the lock.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { insertMany } from '../db/insert-many.js';
+import { appendOne } from './append-one.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { eventHash, newSalts, payloadDigest, type ChainedFields } from './chain.js';
@@ -143,6 +145,20 @@ const EVENT_COLUMNS = {
   prev_hash: 'text',
   hash: 'text',
 };
+const PENDING_COLUMNS = {
+  tenant_id: 'uuid',
+  event_id: 'uuid',
+  occurred_at: 'timestamptz',
+  actor_type: 'text',
+  actor_id: 'text',
+  action: 'text',
+  target_type: 'text',
+  target_id: 'text',
+  payload_digest: 'text',
+  subject_id: 'text',
+  salt: 'bytea',
+  body: 'jsonb',
+};
 const PAYLOAD_COLUMNS = {
   tenant_id: 'uuid',
   event_id: 'uuid',
@@ -230,19 +246,15 @@ async function queue(trx: Knex.Transaction, tenantId: string, prepared: Prepared
     salt: e.salt,
     body: e.salt ? JSON.stringify(e.body) : null,
   }));
-  try {
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-      await trx('audit_pending').insert(rows.slice(i, i + INSERT_CHUNK));
-    }
-  } catch (err) {
-    // No head to lock and no tenant to queue for.
-    if ((err as { code?: string }).code === '23503') throw tenantNotFound(tenantId);
-    throw err;
-  }
+  await insertMany(trx, 'audit_pending', PENDING_COLUMNS, rows).catch(noTenantMeans404(tenantId));
 }
 
-const tenantNotFound = (tenantId: string) =>
-  new AppError('tenant_not_found', `tenant ${tenantId} not found`, { status: 404 });
+/** A queued event's foreign key failing means there was no head to lock and no tenant. */
+const noTenantMeans404 = (tenantId: string) => (err: unknown) => {
+  if ((err as { code?: string }).code === '23503')
+    throw new AppError('tenant_not_found', `tenant ${tenantId} not found`, { status: 404 });
+  throw err;
+};
 
 export async function appendAuditEvents(
   trx: Knex.Transaction,
@@ -258,6 +270,13 @@ export async function appendAuditEvents(
   }
   if (inputs.length === 0) return [];
   const prepared = prepare(inputs, clock);
+  if (prepared.length === 1) {
+    const e = prepared[0]!;
+    const one = await appendOne(trx, tenantId, e).catch(noTenantMeans404(tenantId));
+    if (one.kind === 'chained') return [{ eventId: e.eventId, seq: one.seq, hash: one.hash }];
+    if (one.kind === 'queued') return [{ eventId: e.eventId, seq: null, hash: null }];
+    // The head is ours (this lock is held already), but queued events come first.
+  }
   const head = await lockHead(trx, tenantId, { wait: false });
   if (!head) {
     await queue(trx, tenantId, prepared);

@@ -27,13 +27,39 @@ export function canonicalJson(value: unknown): string {
   return s;
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * What an event's hash covers: canonicalJson({ prev, seq, tenant, event }). Written out,
+ * because its keys sort as event < prev < seq < tenant and, the previous hash being hex
+ * and the tenant a UUID, only `event` needs canonicalising: this is also the string the
+ * one-statement append builds in SQL (src/audit/append-one.ts). Anything else takes
+ * the general path.
+ */
+export function chainMaterial(
+  eventJson: string,
+  prevHash: string,
+  seq: number,
+  tenantId: string,
+): string {
+  if (!HEX64.test(prevHash) || !UUID.test(tenantId) || !Number.isSafeInteger(seq))
+    return canonicalJson({
+      prev: prevHash,
+      seq,
+      tenant: tenantId,
+      event: JSON.parse(eventJson) as unknown,
+    });
+  return `{"event":${eventJson},"prev":"${prevHash}","seq":${seq},"tenant":"${tenantId}"}`;
+}
+
 export function eventHash(
   prevHash: string,
   seq: number,
   tenantId: string,
   fields: ChainedFields,
 ): string {
-  const material = canonicalJson({ prev: prevHash, seq, tenant: tenantId, event: fields });
+  const material = chainMaterial(canonicalJson(fields), prevHash, seq, tenantId);
   return createHash('sha256').update(material, 'utf8').digest('hex');
 }
 

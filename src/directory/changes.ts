@@ -9,6 +9,8 @@ export interface DirectoryChange {
   userIds: string[];
   /** Groups created, changed or deleted (membership changes of nested groups affect their members). */
   groupIds: string[];
+  /** The users were created by this change (so they belong to no group yet). */
+  created?: boolean;
 }
 
 /** `actor` is who made the directory change (the SCIM client), for the audit of what follows. */

@@ -34,10 +34,16 @@ async function audited(
   action: string,
   row: UserRow | { user_id: string },
   data?: StoredData,
+  created = false,
 ) {
-  await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [row.user_id], groupIds: [] }, ctx.actor);
-  // Last: the audit append locks the tenant's chain head until commit, and every other
-  // write of the tenant waits for that lock, so nothing else may run after it.
+  await ctx.hooks.changed(
+    trx,
+    ctx.tenantId,
+    { userIds: [row.user_id], groupIds: [], created },
+    ctx.actor,
+  );
+  // Last: the append holds the tenant's chain head until commit (other writers queue
+  // their events meanwhile), so the less that runs after it, the better.
   await appendAuditEvent(
     trx,
     ctx.tenantId,
@@ -56,7 +62,7 @@ export async function createUser(ctx: ScimContext, body: unknown) {
   const data = validateUser(body);
   return ctx.knex.transaction(async (trx) => {
     const row = await insertUser(trx, ctx.tenantId, data, ctx.clock.now());
-    await audited(trx, ctx, 'user.created', row, data);
+    await audited(trx, ctx, 'user.created', row, data, true);
     return userResource(row, [], ctx.base);
   });
 }

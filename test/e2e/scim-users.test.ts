@@ -125,7 +125,7 @@ describe('POST /Users (RFC 7644 §3.3)', () => {
 
   test('each create appends an audit event and tells the licensing side which user changed', async () => {
     const res = await scim.post('/Users', userBody('hooked@example.com')).expect(201);
-    expect(changes.at(-1)).toEqual({ userIds: [res.body.id], groupIds: [] });
+    expect(changes.at(-1)).toEqual({ userIds: [res.body.id], groupIds: [], created: true });
     const event = await db
       .knex('audit_events')
       .where({ tenant_id: tenant.id, target_id: res.body.id })

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import {
   canonicalJson,
+  chainMaterial,
   eventHash,
   GENESIS_HASH,
   newSalts,
@@ -95,6 +97,44 @@ describe('the event hash', () => {
   test('does not depend on the order the fields were given in', () => {
     const reversed = Object.fromEntries(Object.entries(fields).reverse()) as ChainedFields;
     expect(eventHash(PREV, 5, TENANT, reversed)).toBe(eventHash(PREV, 5, TENANT, fields));
+  });
+});
+
+describe('the chained material written out', () => {
+  const text = fc.string({ unit: 'binary' });
+  const nullable = fc.option(text, { nil: null });
+  const anyFields = fc.record({
+    eventId: fc.uuid(),
+    occurredAt: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    actorType: text,
+    actorId: nullable,
+    action: text,
+    targetType: nullable,
+    targetId: nullable,
+    payloadDigest: nullable,
+  });
+  const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
+
+  test('is exactly the RFC 8785 form of { prev, seq, tenant, event } for any event', () => {
+    fc.assert(
+      fc.property(anyFields, hex64, fc.nat(), fc.uuid(), (f, prev, seq, tenant) => {
+        expect(chainMaterial(canonicalJson(f), prev, seq, tenant)).toBe(
+          canonicalJson({ prev, seq, tenant, event: f }),
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('falls back to canonicalising everything when a part is not hex or a UUID', () => {
+    const event = canonicalJson(fields);
+    for (const [prev, tenant] of [
+      ['"quoted"', TENANT],
+      [PREV, 'Tenant "A"'],
+    ])
+      expect(chainMaterial(event, prev!, 3, tenant!)).toBe(
+        canonicalJson({ prev, seq: 3, tenant, event: fields }),
+      );
   });
 });
 
