@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 export type CountedResource = 'User' | 'Group';
 
 /** Deltas beyond which a read folds them into one row. */
-const FOLD_AT = 256;
+export const FOLD_AT = 256;
 
 export async function countResources(
   knex: Knex,

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { countResources } from '../directory/counts.js';
 import { filterToSql, sortExpression } from './filter/index.js';
 import { decodeCursor, encodeCursor, type ListQuery } from './list-query.js';
+import { anchoredPage, STRIDE } from './page-anchors.js';
 import type { ResourceKind } from './schemas.js';
 
 const TABLE = { User: 'directory_users', Group: 'directory_groups' } as const;
@@ -23,6 +24,16 @@ export async function listRows<Row>(
   columns: string[],
 ): Promise<Page<Row>> {
   const id = `r.${ID[kind]}`;
+  // Deep pages of the whole list in its default order start from a remembered anchor.
+  const plainOrder = !query.filter && !query.sortBy && query.cursor === undefined;
+  if (plainOrder && query.startIndex > STRIDE && query.count > 0) {
+    const page = await anchoredPage<Row>(
+      knex,
+      { tenantId, kind, table: TABLE[kind], idColumn: ID[kind], columns },
+      { startIndex: query.startIndex, count: query.count },
+    );
+    if (page) return page;
+  }
   const base = () => {
     const q = knex(`${TABLE[kind]} as r`).where('r.tenant_id', tenantId);
     if (query.filter) {

@@ -1,0 +1,125 @@
+// Deep index pages without skipping rows. Okta's imports and Entra's reconciliations
+// walk a tenant's users with startIndex=1, 101, 201 … in the default order (by id), and
+// OFFSET makes page k cost k pages: at 100,000 users the middle page skipped 50,000 index
+// entries (~6 ms) on every request. Instead this replica remembers the id at every
+// STRIDE-th position of a tenant's list (its anchors) and starts a page at the anchor
+// before it, skipping fewer than STRIDE entries.
+//
+// Positions move only when resources are inserted or deleted, and each such statement
+// appends a row to directory_counts (src/directory/counts.ts), as does folding them. The
+// anchors are therefore valid exactly while those rows are unchanged; their identity
+// (largest entry, number of entries) is read in the same statement, and snapshot, as
+// the page itself, so a page is never served from anchors its snapshot does not match.
+import type { Knex } from 'knex';
+import { FOLD_AT, foldCounts } from '../directory/counts.js';
+import type { ResourceKind } from './schemas.js';
+
+export const STRIDE = 1000;
+/** Tenants × resource types whose anchors a replica keeps (least recently used go). */
+const CACHE_SIZE = 500;
+
+interface Anchors {
+  epoch: string;
+  ids: string[];
+}
+
+const cache = new Map<string, Anchors>();
+
+function remember(key: string, anchors: Anchors) {
+  cache.delete(key);
+  cache.set(key, anchors);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+}
+
+const EPOCH = `SELECT coalesce(max(entry), 0) || ':' || count(*) AS epoch, count(*) AS entries,
+                      coalesce(sum(delta), 0) AS total
+                 FROM directory_counts WHERE tenant_id = :tenant AND resource = :kind`;
+
+export interface AnchoredPage<Row> {
+  rows: Row[];
+  total: number;
+}
+
+interface Target {
+  tenantId: string;
+  kind: ResourceKind;
+  /** Table, id column and columns: names from code, never from a request. */
+  table: string;
+  idColumn: string;
+  columns: string[];
+}
+
+const NAME = /^[a-z_]+$/;
+function names(t: Target) {
+  for (const n of [t.table, t.idColumn, ...t.columns])
+    if (!NAME.test(n)) throw new Error(`not a column or table name: ${n}`);
+  return { table: t.table, id: t.idColumn, columns: t.columns.map((c) => `p.${c}`).join(', ') };
+}
+
+/**
+ * The page at `startIndex` (1-based) in id order, with the tenant's total, or null when
+ * the anchors went stale twice in a row (writes racing the reads): the caller then
+ * pages the ordinary way.
+ */
+export async function anchoredPage<Row>(
+  knex: Knex,
+  target: Target,
+  page: { startIndex: number; count: number },
+): Promise<AnchoredPage<Row> | null> {
+  const { table, id, columns } = names(target);
+  const key = `${target.tenantId}:${target.kind}`;
+  const k = Math.floor((page.startIndex - 1) / STRIDE);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const anchors = cache.get(key) ?? (await build(knex, key, target));
+    // Past the last anchor the page is empty: say so with the total of the same snapshot.
+    const anchor = anchors.ids[k] ?? null;
+    const { rows } = (await knex.raw(
+      `WITH e AS (${EPOCH})
+       SELECT e.epoch AS _epoch, e.entries AS _entries, e.total AS _total, ${columns}
+         FROM e LEFT JOIN LATERAL (
+           SELECT * FROM ${table} r
+            WHERE r.tenant_id = :tenant AND r.${id} >= CAST(:anchor AS uuid)
+            ORDER BY r.${id} OFFSET :skip LIMIT :count) p ON CAST(:anchor AS uuid) IS NOT NULL
+        ORDER BY p.${id}`,
+      {
+        tenant: target.tenantId,
+        kind: target.kind,
+        anchor,
+        skip: page.startIndex - 1 - k * STRIDE,
+        count: page.count,
+      },
+    )) as { rows: Array<Record<string, unknown>> };
+    const head = rows[0]!;
+    if (head._epoch !== anchors.epoch) {
+      cache.delete(key);
+      continue;
+    }
+    if (Number(head._entries) > FOLD_AT) await foldCounts(knex, target.tenantId, target.kind);
+    const total = Number(head._total);
+    const found = rows.filter((r) => r[id] !== null);
+    for (const r of found) {
+      delete r._epoch;
+      delete r._entries;
+      delete r._total;
+    }
+    return { rows: found as Row[], total };
+  }
+  return null;
+}
+
+async function build(knex: Knex, key: string, target: Target): Promise<Anchors> {
+  const { table, id } = names(target);
+  const { rows } = (await knex.raw(
+    `WITH e AS (${EPOCH})
+     SELECT e.epoch, (
+       SELECT coalesce(array_agg(x.id ORDER BY x.id), '{}') FROM (
+         SELECT ${id} AS id, row_number() OVER (ORDER BY ${id}) AS n
+           FROM ${table} WHERE tenant_id = :tenant) x
+        WHERE (x.n - 1) % ${STRIDE} = 0) AS ids
+     FROM e`,
+    { tenant: target.tenantId, kind: target.kind },
+  )) as { rows: Array<{ epoch: string; ids: string[] }> };
+  const anchors = { epoch: rows[0]!.epoch, ids: rows[0]!.ids };
+  remember(key, anchors);
+  return anchors;
+}
