@@ -8,15 +8,13 @@
 // serialise every writer of a tenant: it writes its events to audit_pending instead,
 // still in its own transaction. Whoever holds the head next (an appender, or the
 // settler, src/audit/settle.ts) chains the pending events first, in arrival order.
-// A single event, the usual case, takes one statement for all of it (append-one.ts).
 // UNIQUE (tenant_id, seq) stays the backstop should anything ever bypass the lock.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { insertMany } from '../db/insert-many.js';
-import { appendOne } from './append-one.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { eventHash, newSalts, payloadDigest, type ChainedFields } from './chain.js';
+import { chainedFields, eventHash, newSalts, payloadDigest, type ChainedFields } from './chain.js';
 import type { AuditEventInput } from './types.js';
 
 // Rows per INSERT statement: well under PostgreSQL's 65,535 bound parameters.
@@ -188,17 +186,7 @@ export async function writeChained(
   for (const e of prepared) {
     seq += 1;
     const prevHash = hash;
-    const fields: ChainedFields = {
-      eventId: e.eventId,
-      occurredAt: e.occurredAt,
-      actorType: e.actorType,
-      actorId: e.actorId,
-      action: e.action,
-      targetType: e.targetType,
-      targetId: e.targetId,
-      payloadDigest: e.payloadDigest,
-    };
-    hash = eventHash(prevHash, seq, tenantId, fields);
+    hash = eventHash(prevHash, seq, tenantId, chainedFields(e));
     events.push({
       tenant_id: tenantId,
       seq,
@@ -270,13 +258,6 @@ export async function appendAuditEvents(
   }
   if (inputs.length === 0) return [];
   const prepared = prepare(inputs, clock);
-  if (prepared.length === 1) {
-    const e = prepared[0]!;
-    const one = await appendOne(trx, tenantId, e).catch(noTenantMeans404(tenantId));
-    if (one.kind === 'chained') return [{ eventId: e.eventId, seq: one.seq, hash: one.hash }];
-    if (one.kind === 'queued') return [{ eventId: e.eventId, seq: null, hash: null }];
-    // The head is ours (this lock is held already), but queued events come first.
-  }
   const head = await lockHead(trx, tenantId, { wait: false });
   if (!head) {
     await queue(trx, tenantId, prepared);

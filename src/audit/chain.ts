@@ -21,6 +21,18 @@ export interface ChainedFields {
   payloadDigest: string | null;
 }
 
+/** Just the chained fields of an event record (which carries more). */
+export const chainedFields = (e: ChainedFields): ChainedFields => ({
+  eventId: e.eventId,
+  occurredAt: e.occurredAt,
+  actorType: e.actorType,
+  actorId: e.actorId,
+  action: e.action,
+  targetType: e.targetType,
+  targetId: e.targetId,
+  payloadDigest: e.payloadDigest,
+});
+
 export function canonicalJson(value: unknown): string {
   const s = canonicalize(value);
   if (s === undefined) throw new TypeError('value has no JSON representation');
@@ -33,9 +45,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /**
  * What an event's hash covers: canonicalJson({ prev, seq, tenant, event }). Written out,
  * because its keys sort as event < prev < seq < tenant and, the previous hash being hex
- * and the tenant a UUID, only `event` needs canonicalising: this is also the string the
- * one-statement append builds in SQL (src/audit/append-one.ts). Anything else takes
- * the general path.
+ * and the tenant a UUID, only `event` needs canonicalising; a bulk append hashes
+ * 100,000 of these. Anything else takes the general path.
  */
 export function chainMaterial(
   eventJson: string,
