@@ -4,9 +4,11 @@
 // - booleans as strings ("False", Entra), coerced where the schema says boolean;
 // - an empty Operations array (a no-op rather than an error);
 // and the RFC 7643 §2.4 rule scimmy leaves out: at most one `primary: true` per
-// multi-valued attribute, the value made primary by this request winning.
+// multi-valued attribute, the value made primary by this request winning. Value filters
+// in paths are decided by our evaluator, not scimmy's (patch-value-path.ts).
 import SCIMMY from 'scimmy';
 import { scimError } from './errors.js';
+import { resolveValuePath } from './patch-value-path.js';
 import {
   attributesOf,
   coerceAttributeValue,
@@ -72,13 +74,10 @@ function attributeFor(kind: ResourceKind, path: string) {
   }
   const name = p.replace(/\[.*\]/, '').split(/[.:]/);
   const last = name[name.length - 1]!;
+  // `emails[type eq "work"].primary` is `emails.primary` once the filter is cut out.
   let attr = attrs.find((a) => a.name.toLowerCase() === name[0]!.toLowerCase());
   if (attr && name.length > 1)
     attr = attr.subAttributes?.find((a) => a.name.toLowerCase() === last.toLowerCase());
-  // `emails[type eq "work"].primary`: the sub-attribute after the filter.
-  const after = /\]\.(\w+)$/.exec(p)?.[1];
-  if (attr && after)
-    attr = attr.subAttributes?.find((a) => a.name.toLowerCase() === after.toLowerCase());
   return attr;
 }
 
@@ -143,6 +142,16 @@ function onePrimary(before: Json, after: Json): Json {
   return after;
 }
 
+async function scimmyApply(kind: ResourceKind, resource: Json, ops: PatchOperation[]) {
+  const Schema = kind === 'User' ? SCIMMY.Schemas.User : SCIMMY.Schemas.Group;
+  const message = new SCIMMY.Messages.PatchOp({ schemas: [PATCH_OP], Operations: ops });
+  const patched = await message.apply(
+    new Schema(structuredClone(resource), 'out') as never,
+    async (inst: unknown) => inst as never,
+  );
+  return JSON.parse(JSON.stringify(patched ?? resource)) as Json;
+}
+
 /**
  * Apply operations to a resource (its SCIM JSON, with id and meta) and return the new
  * JSON. Errors come back as SCIM errors with scimType (invalidPath, noTarget, invalidValue,
@@ -155,14 +164,14 @@ export async function applyPatch(
 ): Promise<Json> {
   const ops = input.map((op) => withoutOwnId(op, resource));
   if (ops.length === 0) return resource;
-  const Schema = kind === 'User' ? SCIMMY.Schemas.User : SCIMMY.Schemas.Group;
   try {
-    const message = new SCIMMY.Messages.PatchOp({ schemas: [PATCH_OP], Operations: ops });
-    const patched = await message.apply(
-      new Schema(structuredClone(resource), 'out') as never,
-      async (inst: unknown) => inst as never,
-    );
-    const after = JSON.parse(JSON.stringify(patched ?? resource)) as Json;
+    // Operations with a value filter are resolved against the resource as the operations
+    // before them left it, so those run one at a time; the rest go to scimmy together.
+    let after = resource;
+    if (!ops.some((op) => op.path?.includes('['))) after = await scimmyApply(kind, after, ops);
+    else
+      for (const op of ops)
+        after = await scimmyApply(kind, after, [resolveValuePath(kind, op, after)]);
     return onePrimary(resource, after);
   } catch (err) {
     const e = err as { status?: number; scimType?: string; message?: string };

@@ -137,6 +137,56 @@ describe('PATCH /Users', () => {
     expect(res.body.emails).toEqual([expect.objectContaining({ value: 'a@example.com' })]);
   });
 
+  test('a valuePath filter with "and" is matched against one element at a time (same element)', async () => {
+    const u = await newUser({
+      emails: [
+        { value: 'a@old.example', type: 'work' },
+        { value: 'b@old.example', type: 'home' },
+        { value: 'c@new.example', type: 'work' },
+      ],
+    });
+    const res = await scim.patchOps(`/Users/${u.id}`, [
+      { op: 'remove', path: 'emails[type eq "work" and value ew "@old.example"]' },
+    ]);
+    expect(res.body.emails.map((e: { value: string }) => e.value)).toEqual([
+      'b@old.example',
+      'c@new.example',
+    ]);
+    const replaced = await scim.patchOps(`/Users/${u.id}`, [
+      { op: 'replace', path: 'emails[type eq "home" or value sw "c@"].type', value: 'other' },
+    ]);
+    expect(replaced.body.emails.map((e: { type: string }) => e.type)).toEqual(['other', 'other']);
+    const negated = await scim.patchOps(`/Users/${u.id}`, [
+      { op: 'remove', path: 'emails[not (value sw "b@")]' },
+    ]);
+    expect(negated.body.emails.map((e: { value: string }) => e.value)).toEqual(['b@old.example']);
+  });
+
+  test('a value filter with a sub-attribute sets or clears it on the matching values only, and keeps one primary', async () => {
+    const u = await newUser({
+      emails: [
+        { value: 'a@example.com', type: 'work', primary: true, display: 'A' },
+        { value: 'b@example.com', type: 'home', display: 'B' },
+        { value: 'c@example.com', type: 'work', display: 'C' },
+      ],
+    });
+    const res = await scim.patchOps(`/Users/${u.id}`, [
+      { op: 'remove', path: 'emails[type eq "work"].display' },
+      { op: 'add', path: 'emails[value eq "b@example.com"].display', value: 'Home' },
+      { op: 'replace', path: 'emails[value eq "c@example.com"].primary', value: 'True' },
+      {
+        op: 'replace',
+        path: 'emails[type eq "home"]',
+        value: { value: 'h@example.com', type: 'home' },
+      },
+    ]);
+    expect(res.body.emails).toEqual([
+      { value: 'a@example.com', type: 'work', primary: false },
+      { value: 'h@example.com', type: 'home' },
+      { value: 'c@example.com', type: 'work', primary: true },
+    ]);
+  });
+
   test('remove without a path is 400 noTarget', async () => {
     const u = await newUser();
     const res = await scim.patchOps(`/Users/${u.id}`, [{ op: 'remove' }]);
