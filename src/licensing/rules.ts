@@ -42,6 +42,15 @@ function ruleColumns(input: RuleInput) {
   };
 }
 
+/** A rule names a directory group that exists (it may be deleted later by the IdP). */
+async function groupMustExist(trx: Knex.Transaction, ctx: LicensingContext, groupId: string) {
+  const group = await trx('directory_groups')
+    .where({ tenant_id: ctx.tenantId, group_id: groupId })
+    .first('group_id');
+  if (!group)
+    throw new AppError('invalid_input', `group ${groupId} does not exist`, { status: 422 });
+}
+
 export async function createRule(
   ctx: LicensingContext,
   body: unknown,
@@ -51,11 +60,7 @@ export async function createRule(
   checkFilter(input.filter);
   return write(ctx.knex, opts.dryRun, async (trx) => {
     await licenseRow(trx, ctx, input.licenseId);
-    const group = await trx('directory_groups')
-      .where({ tenant_id: ctx.tenantId, group_id: input.groupId })
-      .first('group_id');
-    if (!group)
-      throw new AppError('invalid_input', `group ${input.groupId} does not exist`, { status: 422 });
+    await groupMustExist(trx, ctx, input.groupId);
     const now = ctx.clock.now().toISOString();
     const [row] = await trx('license_rules')
       .insert({
@@ -84,6 +89,7 @@ export async function updateRule(
     const input = RuleInput.parse({ ...editable, ...(body as object) });
     checkFilter(input.filter);
     if (input.licenseId !== current.licenseId) await licenseRow(trx, ctx, input.licenseId);
+    if (input.groupId !== current.groupId) await groupMustExist(trx, ctx, input.groupId);
     const [row] = await trx('license_rules')
       .where({ tenant_id: ctx.tenantId, rule_id: id })
       .update({ ...ruleColumns(input), updated_at: ctx.clock.now().toISOString() })

@@ -346,6 +346,19 @@ describe('the admin API', () => {
     expect(res.body.code).toBe('invalid_filter');
   });
 
+  test('a rule naming a group that does not exist is refused on create and on edit (422)', async () => {
+    const lic = await licence(1);
+    const missing = '00000000-0000-4000-8000-00000000dead';
+    const created = await api.post('/rules', { licenseId: lic, groupId: missing });
+    expect(created.status).toBe(422);
+    const rule = await api.post('/rules', { licenseId: lic, groupId: await group('Real group') });
+    expect(rule.status).toBe(201);
+    const edited = await api.patch(`/rules/${rule.body.item.id}`, { groupId: missing });
+    expect(edited.status).toBe(422);
+    const after = await api.get(`/rules/${rule.body.item.id}`);
+    expect(after.body.groupId).toBe(rule.body.item.groupId);
+  });
+
   test('lists page with items, total and nextCursor', async () => {
     const first = await api.get('/products?limit=2').expect(200);
     expect(first.body.items).toHaveLength(2);
