@@ -38,9 +38,19 @@ async function timeToHealthy(
       await new Promise((r) => setTimeout(r, 10));
     }
   } finally {
-    // npm start runs a process group (npm → node): stop all of it, gracefully.
+    // npm start runs a process group (npm → sh → node): stop all of it, gracefully.
     process.kill(-child.pid!, 'SIGTERM');
     await new Promise((r) => child.once('exit', r));
+    // npm can exit before the service it started has finished shutting down: wait for
+    // the port to close, or the next run would be timed against the old process.
+    for (let i = 0; i < 1000; i++) {
+      const open = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => true,
+        () => false,
+      );
+      if (!open) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 }
 

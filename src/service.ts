@@ -70,7 +70,6 @@ export async function startService(
           reconcileEveryMs: config.RECONCILE_INTERVAL_MS,
         }),
       });
-      await scheduler.start();
     }
 
     const listening = app.listen(config.PORT, config.HOST);
@@ -85,6 +84,9 @@ export async function startService(
 
     const first = await ensureFirstTenant(db.knex, config.BOOTSTRAP_TENANT_NAME, clock);
     if (first) print(firstTenantBanner(first, url));
+    // The scheduler connects its own pool and looks for due jobs (~0.15 s): the service
+    // answers meanwhile, as it does not need its jobs to serve a request.
+    await scheduler?.start();
     logger.info('seatkeeper listening', {
       url,
       database: db.kind === 'embedded' ? `embedded (${config.DATA_DIR})` : 'postgres',
