@@ -15,7 +15,17 @@ import { AppError } from '../shared/errors.js';
 import { write, type LicensingContext } from './catalog.js';
 import { LICENSE_TYPES } from './model.js';
 import { manualSeatRow, type ImportReport } from './records.js';
-import { termDatesProblem } from './term.js';
+import { licenseInForce, termDatesProblem, type LicenseTermRow } from './term.js';
+
+const TERM_COLUMNS = [
+  'starts_at',
+  'ends_at',
+  'grace_days',
+  'auto_renew',
+  'renewal_lead_days',
+  'maintenance_ends_at',
+  'deleted_at',
+];
 
 export const IMPORT_COLUMNS = [
   'product',
@@ -304,23 +314,28 @@ export async function importLicences(
         });
       }
       const licenseId = randomUUID();
-      await trx('licenses').insert({
-        tenant_id: ctx.tenantId,
-        license_id: licenseId,
-        product_id: productId,
-        name: l.name,
-        type: l.type,
-        category: l.category,
-        quantity: l.quantity,
-        starts_at: l.startsAt,
-        ends_at: l.endsAt,
-        cost: JSON.stringify({
-          ...(l.unitCost !== null ? { unitCost: l.unitCost } : {}),
-          ...(l.currency ? { currency: l.currency } : {}),
-        }),
-        created_at: now,
-        updated_at: now,
-      });
+      const [stored] = (await trx('licenses')
+        .insert({
+          tenant_id: ctx.tenantId,
+          license_id: licenseId,
+          product_id: productId,
+          name: l.name,
+          type: l.type,
+          category: l.category,
+          quantity: l.quantity,
+          starts_at: l.startsAt,
+          ends_at: l.endsAt,
+          cost: JSON.stringify({
+            ...(l.unitCost !== null ? { unitCost: l.unitCost } : {}),
+            ...(l.currency ? { currency: l.currency } : {}),
+          }),
+          created_at: now,
+          updated_at: now,
+        })
+        .returning(TERM_COLUMNS)) as Array<LicenseTermRow & { deleted_at: Date | null }>;
+      // The one rule for who may hold a seat: a licence not in force (not started yet,
+      // or expired) seats nobody, so its imported assignees wait in line.
+      const state = licenseInForce(stored!, ctx.clock.now()) ? 'active' : 'waitlisted';
       events.push({
         action: 'license.created',
         actor: ctx.actor,
@@ -335,7 +350,7 @@ export async function importLicences(
           userId: userIds.get(a.userName.toLowerCase())!,
           assignedBy: 'import',
           now,
-          state: 'active',
+          state,
         }),
       );
       for (let k = 0; k < seatRows.length; k += 2000)
@@ -345,7 +360,7 @@ export async function importLicences(
           action: 'seat.assigned',
           actor: ctx.actor,
           target: { type: 'seat', id: s.seat_id },
-          payload: { licenseId, userId: s.user_id, source: 'import' },
+          payload: { licenseId, userId: s.user_id, state, source: 'import' },
         });
       seats += seatRows.length;
       opts.onProgress?.(i + 1, plan.length);

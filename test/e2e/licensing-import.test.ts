@@ -101,6 +101,22 @@ Miro,Miro,Team,subscription,5,,,,,,nobody@example.com
     expect((await post(GOOD)).status).toBe(422);
   });
 
+  test('assignees of a licence that has already expired wait in line instead of holding seats', async () => {
+    const csv = `product,vendor,license,type,quantity,startsAt,endsAt,category,unitCost,currency,assignee
+Sketch,Sketch,Sketch 2020,subscription,5,2020-01-01,2020-12-31,,,,cat@example.com
+`;
+    const res = await post(csv);
+    expect(res.status).toBe(201);
+    const seats = await db
+      .knex('seats as s')
+      .join('licenses as l', function () {
+        this.on('l.tenant_id', 's.tenant_id').andOn('l.license_id', 's.license_id');
+      })
+      .where({ 's.tenant_id': tenant.id, 'l.name': 'Sketch 2020' })
+      .pluck('s.state');
+    expect(seats).toEqual(['waitlisted']);
+  });
+
   test('the CLI imports a file with --dry-run, and reports bad rows as file:line', async () => {
     const { cli } = await import('../support/processes.js');
     // Its own database: a fresh data directory, or this file's schema on PostgreSQL.
