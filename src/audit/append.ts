@@ -129,21 +129,9 @@ interface PendingRow {
   body: unknown;
 }
 
-const EVENT_COLUMNS = {
-  tenant_id: 'uuid',
-  seq: 'bigint',
-  event_id: 'uuid',
-  occurred_at: 'timestamptz',
-  actor_type: 'text',
-  actor_id: 'text',
-  action: 'text',
-  target_type: 'text',
-  target_id: 'text',
-  payload_digest: 'text',
-  prev_hash: 'text',
-  hash: 'text',
-};
-const PENDING_COLUMNS = {
+// Column types for insertMany. An event's own fields are stored alike whether it is
+// chained (with seq and hashes) or queued (with its payload beside it).
+const EVENT_FIELDS = {
   tenant_id: 'uuid',
   event_id: 'uuid',
   occurred_at: 'timestamptz',
@@ -153,17 +141,11 @@ const PENDING_COLUMNS = {
   target_type: 'text',
   target_id: 'text',
   payload_digest: 'text',
-  subject_id: 'text',
-  salt: 'bytea',
-  body: 'jsonb',
 };
-const PAYLOAD_COLUMNS = {
-  tenant_id: 'uuid',
-  event_id: 'uuid',
-  subject_id: 'text',
-  salt: 'bytea',
-  body: 'jsonb',
-};
+const PAYLOAD_FIELDS = { subject_id: 'text', salt: 'bytea', body: 'jsonb' };
+const EVENT_COLUMNS = { ...EVENT_FIELDS, seq: 'bigint', prev_hash: 'text', hash: 'text' };
+const PENDING_COLUMNS = { ...EVENT_FIELDS, ...PAYLOAD_FIELDS };
+const PAYLOAD_COLUMNS = { tenant_id: 'uuid', event_id: 'uuid', ...PAYLOAD_FIELDS };
 
 const payloadRow = (tenantId: string, e: PreparedEvent) => ({
   tenant_id: tenantId,

@@ -3,7 +3,7 @@
 // needs two open transactions, which the embedded database (one transaction at a time)
 // cannot have, so those cases run on the real PostgreSQL only.
 import type { Knex } from 'knex';
-import { appendAuditEvent } from '../../src/audit/append.js';
+import { appendAuditEvent, appendAuditEvents } from '../../src/audit/append.js';
 import { eraseSubject } from '../../src/audit/erase.js';
 import { settleAudit, startSettler } from '../../src/audit/settle.js';
 import { verifyTenantChain } from '../../src/audit/verify.js';
@@ -89,6 +89,32 @@ test('settling with nothing queued changes nothing', async () => {
   const t = await newTenant('Quiet');
   expect(await settleAudit(db.knex, { tenantId: t })).toBe(0);
   expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, events: 3, pending: 0 });
+});
+
+const many = (n: number, tag: string) =>
+  Array.from({ length: n }, (_, i) => ({
+    action: 'seat.granted',
+    actor,
+    target: { type: 'seat', id: `${tag}-${i}` },
+    subject: `user-${i % 7}`,
+    payload: { n: i, note: 'quote " backslash \\ and ünïcode' },
+  }));
+
+test('a bulk append of thousands of events, written as column arrays, chains and verifies with its payloads intact', async () => {
+  const t = await newTenant('Bulk');
+  const appended = await db.knex.transaction((trx) =>
+    appendAuditEvents(trx, t, many(2500, 'bulk'), clock),
+  );
+  expect(appended.map((a) => a.seq)).toEqual(Array.from({ length: 2500 }, (_, i) => i + 4));
+  expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, events: 2503 });
+  const body = await db
+    .knex('audit_payloads')
+    .where({ tenant_id: t, event_id: appended[1234]!.eventId })
+    .first('body', 'subject_id');
+  expect(body).toEqual({
+    body: { n: 1234, note: 'quote " backslash \\ and ünïcode' },
+    subject_id: 'user-2',
+  });
 });
 
 onPostgres('on a head held by another transaction', () => {
@@ -188,6 +214,22 @@ onPostgres('on a head held by another transaction', () => {
     await settler.stop();
     expect(await pendingCount(t)).toBe(0);
     expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, pending: 0 });
+  });
+
+  test('a bulk append queued behind a held head is chained whole, payloads intact', async () => {
+    const t = await newTenant('Bulk queued');
+    const holder = await holdHead(t);
+    const queued = await db.knex.transaction((trx) =>
+      appendAuditEvents(trx, t, many(1500, 'queued'), clock),
+    );
+    expect(queued.every((a) => a.seq === null)).toBe(true);
+    await holder.commit();
+    expect(await settleAudit(db.knex, { tenantId: t })).toBe(1500);
+    expect(await verifyTenantChain(db.knex, t)).toMatchObject({
+      ok: true,
+      events: 1504,
+      pending: 0,
+    });
   });
 
   test("erasure reaches a subject's payloads that are still waiting to be chained", async () => {
