@@ -5,10 +5,22 @@
 // checkpoints, erasure) settles first.
 import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.js';
-import { lockHead, takePending, writeChained } from './append.js';
+import { lockHead, takePending, writeChained, type Head } from './append.js';
 
 /** Pending events chained per transaction. */
 const BATCH = 5000;
+
+/** Chain up to BATCH queued events after `head`, which `trx` holds; the new head. */
+async function chainBatch(
+  trx: Knex.Transaction,
+  tenantId: string,
+  head: Head,
+): Promise<{ chained: number; head: Head }> {
+  const batch = await takePending(trx, tenantId, BATCH);
+  if (batch.length === 0) return { chained: 0, head };
+  const last = (await writeChained(trx, tenantId, head, batch)).at(-1)!;
+  return { chained: batch.length, head: { seq: last.seq!, hash: last.hash!, pending: true } };
+}
 
 /**
  * Chain every pending event of the tenant inside `trx`, waiting for its head. Everything
@@ -18,23 +30,21 @@ export async function settleInTransaction(
   trx: Knex.Transaction,
   tenantId: string,
 ): Promise<number> {
-  const head = await lockHead(trx, tenantId, { wait: true });
+  let head = await lockHead(trx, tenantId, { wait: true });
   if (!head?.pending) return 0;
-  let chained = 0;
-  let at = { seq: head.seq, hash: head.hash, pending: true };
+  let total = 0;
   for (;;) {
-    const batch = await takePending(trx, tenantId, BATCH);
-    if (batch.length === 0) return chained;
-    const written = await writeChained(trx, tenantId, at, batch);
-    const last = written[written.length - 1]!;
-    at = { seq: last.seq!, hash: last.hash!, pending: true };
-    chained += batch.length;
+    const step = await chainBatch(trx, tenantId, head);
+    if (step.chained === 0) return total;
+    total += step.chained;
+    head = step.head;
   }
 }
 
 /**
- * Chain the pending events of one tenant or of all. With `wait: false` (the settler) a
- * tenant whose head another transaction holds is left to that holder or the next round.
+ * Chain the pending events of one tenant or of all, a batch per transaction. With
+ * `wait: false` (the settler) a tenant whose head another transaction holds is left to
+ * that holder or the next round.
  */
 export async function settleAudit(
   knex: Knex,
@@ -43,21 +53,18 @@ export async function settleAudit(
   const tenants = opts.tenantId
     ? [opts.tenantId]
     : ((await knex('audit_pending').distinct('tenant_id').pluck('tenant_id')) as string[]);
-  let chained = 0;
+  let total = 0;
   for (const tenantId of tenants) {
     for (;;) {
       const n = await knex.transaction(async (trx) => {
         const head = await lockHead(trx, tenantId, { wait: opts.wait ?? true });
-        if (!head?.pending) return 0;
-        const batch = await takePending(trx, tenantId, BATCH);
-        if (batch.length) await writeChained(trx, tenantId, head, batch);
-        return batch.length;
+        return head?.pending ? (await chainBatch(trx, tenantId, head)).chained : 0;
       });
-      chained += n;
+      total += n;
       if (n < BATCH) break;
     }
   }
-  return chained;
+  return total;
 }
 
 export interface Settler {

@@ -7,21 +7,40 @@ import type { Knex } from 'knex';
 export type CountedResource = 'User' | 'Group';
 
 /** Deltas beyond which a read folds them into one row. */
-export const FOLD_AT = 256;
+const FOLD_AT = 256;
+
+/**
+ * A tenant's count of one resource type, in one SELECT (named bindings :tenant, :kind):
+ * `total`, the number of delta rows `entries`, and `epoch`, which names the set of rows.
+ * Every insert or delete statement adds a row and every fold replaces rows with a newer
+ * one, so the epoch changes exactly when the list's membership may have (the page
+ * anchors of src/scim/page-anchors.ts are valid for one epoch).
+ */
+export const COUNT_STATE = `SELECT coalesce(sum(delta), 0) AS total, count(*) AS entries,
+         coalesce(max(entry), 0) || ':' || count(*) AS epoch
+    FROM directory_counts WHERE tenant_id = :tenant AND resource = :kind`;
+
+/** Fold the deltas once a read has seen them pile up. */
+export async function foldIfPiledUp(
+  knex: Knex,
+  tenantId: string,
+  resource: CountedResource,
+  entries: number | string,
+): Promise<void> {
+  if (Number(entries) > FOLD_AT) await foldCounts(knex, tenantId, resource);
+}
 
 export async function countResources(
   knex: Knex,
   tenantId: string,
   resource: CountedResource,
 ): Promise<number> {
-  const { rows } = (await knex.raw(
-    `SELECT coalesce(sum(delta), 0) AS n, count(*) AS entries
-       FROM directory_counts WHERE tenant_id = ? AND resource = ?`,
-    [tenantId, resource],
-  )) as { rows: Array<{ n: string; entries: string }> };
-  const { n, entries } = rows[0]!;
-  if (Number(entries) > FOLD_AT) await foldCounts(knex, tenantId, resource);
-  return Number(n);
+  const { rows } = (await knex.raw(COUNT_STATE, { tenant: tenantId, kind: resource })) as {
+    rows: Array<{ total: string; entries: string }>;
+  };
+  const { total, entries } = rows[0]!;
+  await foldIfPiledUp(knex, tenantId, resource, entries);
+  return Number(total);
 }
 
 /**

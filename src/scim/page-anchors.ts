@@ -11,7 +11,7 @@
 // (largest entry, number of entries) is read in the same statement, and snapshot, as
 // the page itself, so a page is never served from anchors its snapshot does not match.
 import type { Knex } from 'knex';
-import { FOLD_AT, foldCounts } from '../directory/counts.js';
+import { COUNT_STATE, foldIfPiledUp } from '../directory/counts.js';
 import type { ResourceKind } from './schemas.js';
 
 export const STRIDE = 1000;
@@ -30,10 +30,6 @@ function remember(key: string, anchors: Anchors) {
   cache.set(key, anchors);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
 }
-
-const EPOCH = `SELECT coalesce(max(entry), 0) || ':' || count(*) AS epoch, count(*) AS entries,
-                      coalesce(sum(delta), 0) AS total
-                 FROM directory_counts WHERE tenant_id = :tenant AND resource = :kind`;
 
 export interface AnchoredPage<Row> {
   rows: Row[];
@@ -74,7 +70,7 @@ export async function anchoredPage<Row>(
     // Past the last anchor the page is empty: say so with the total of the same snapshot.
     const anchor = anchors.ids[k] ?? null;
     const { rows } = (await knex.raw(
-      `WITH e AS (${EPOCH})
+      `WITH e AS (${COUNT_STATE})
        SELECT e.epoch AS _epoch, e.entries AS _entries, e.total AS _total, ${columns}
          FROM e LEFT JOIN LATERAL (
            SELECT * FROM ${table} r
@@ -94,7 +90,7 @@ export async function anchoredPage<Row>(
       cache.delete(key);
       continue;
     }
-    if (Number(head._entries) > FOLD_AT) await foldCounts(knex, target.tenantId, target.kind);
+    await foldIfPiledUp(knex, target.tenantId, target.kind, head._entries as string);
     const total = Number(head._total);
     const found = rows.filter((r) => r[id] !== null);
     for (const r of found) {
@@ -110,7 +106,7 @@ export async function anchoredPage<Row>(
 async function build(knex: Knex, key: string, target: Target): Promise<Anchors> {
   const { table, id } = names(target);
   const { rows } = (await knex.raw(
-    `WITH e AS (${EPOCH})
+    `WITH e AS (${COUNT_STATE})
      SELECT e.epoch, (
        SELECT coalesce(array_agg(x.id ORDER BY x.id), '{}') FROM (
          SELECT ${id} AS id, row_number() OVER (ORDER BY ${id}) AS n
