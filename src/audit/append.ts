@@ -147,6 +147,19 @@ const EVENT_COLUMNS = { ...EVENT_FIELDS, seq: 'bigint', prev_hash: 'text', hash:
 const PENDING_COLUMNS = { ...EVENT_FIELDS, ...PAYLOAD_FIELDS };
 const PAYLOAD_COLUMNS = { tenant_id: 'uuid', event_id: 'uuid', ...PAYLOAD_FIELDS };
 
+/** An event's own fields as stored, chained or queued (EVENT_FIELDS). */
+const eventRow = (tenantId: string, e: PreparedEvent) => ({
+  tenant_id: tenantId,
+  event_id: e.eventId,
+  occurred_at: e.occurredAt,
+  actor_type: e.actorType,
+  actor_id: e.actorId,
+  action: e.action,
+  target_type: e.targetType,
+  target_id: e.targetId,
+  payload_digest: e.payloadDigest,
+});
+
 const payloadRow = (tenantId: string, e: PreparedEvent) => ({
   tenant_id: tenantId,
   event_id: e.eventId,
@@ -169,20 +182,7 @@ export async function writeChained(
     seq += 1;
     const prevHash = hash;
     hash = eventHash(prevHash, seq, tenantId, chainedFields(e));
-    events.push({
-      tenant_id: tenantId,
-      seq,
-      event_id: e.eventId,
-      occurred_at: e.occurredAt,
-      actor_type: e.actorType,
-      actor_id: e.actorId,
-      action: e.action,
-      target_type: e.targetType,
-      target_id: e.targetId,
-      payload_digest: e.payloadDigest,
-      prev_hash: prevHash,
-      hash,
-    });
+    events.push({ ...eventRow(tenantId, e), seq, prev_hash: prevHash, hash });
     appended.push({ eventId: e.eventId, seq, hash });
   }
   const payloads = prepared.filter((e) => e.salt).map((e) => payloadRow(tenantId, e));
@@ -203,15 +203,7 @@ export async function writeChained(
 
 async function queue(trx: Knex.Transaction, tenantId: string, prepared: PreparedEvent[]) {
   const rows = prepared.map((e) => ({
-    tenant_id: tenantId,
-    event_id: e.eventId,
-    occurred_at: e.occurredAt,
-    actor_type: e.actorType,
-    actor_id: e.actorId,
-    action: e.action,
-    target_type: e.targetType,
-    target_id: e.targetId,
-    payload_digest: e.payloadDigest,
+    ...eventRow(tenantId, e),
     subject_id: e.subjectId,
     salt: e.salt,
     body: e.salt ? JSON.stringify(e.body) : null,

@@ -15,17 +15,12 @@ import { AppError } from '../shared/errors.js';
 import { write, type LicensingContext } from './catalog.js';
 import { LICENSE_TYPES } from './model.js';
 import { manualSeatRow, type ImportReport } from './records.js';
-import { licenseInForce, termDatesProblem, type LicenseTermRow } from './term.js';
-
-const TERM_COLUMNS = [
-  'starts_at',
-  'ends_at',
-  'grace_days',
-  'auto_renew',
-  'renewal_lead_days',
-  'maintenance_ends_at',
-  'deleted_at',
-];
+import {
+  LICENSE_TERM_COLUMNS,
+  licenseInForce,
+  termDatesProblem,
+  type LicenseTermRow,
+} from './term.js';
 
 export const IMPORT_COLUMNS = [
   'product',
@@ -332,7 +327,7 @@ export async function importLicences(
           created_at: now,
           updated_at: now,
         })
-        .returning(TERM_COLUMNS)) as Array<LicenseTermRow & { deleted_at: Date | null }>;
+        .returning(LICENSE_TERM_COLUMNS)) as Array<LicenseTermRow & { deleted_at: Date | null }>;
       // The one rule for who may hold a seat: a licence not in force (not started yet,
       // or expired) seats nobody, so its imported assignees wait in line.
       const state = licenseInForce(stored!, ctx.clock.now()) ? 'active' : 'waitlisted';

@@ -14,7 +14,7 @@ import type { Clock } from '../shared/clock.js';
 import { recordThresholdCrossings } from './compliance.js';
 import { desiredSeats, type DesiredSeat, type RuleRow } from './desired.js';
 import type { SeatChange, SeatChangeReason, SeatState } from './records.js';
-import { licenseInForce, type LicenseTermRow } from './term.js';
+import { LICENSE_TERM_COLUMNS, licenseInForce, type LicenseTermRow } from './term.js';
 import { fill, type PoolLicense } from './pool.js';
 
 export type { SeatChange, SeatState };
@@ -94,15 +94,9 @@ export async function reconcile(
       'license_id',
       'type',
       'quantity',
-      'starts_at',
-      'ends_at',
-      'grace_days',
-      'auto_renew',
-      'renewal_lead_days',
-      'maintenance_ends_at',
       'full_policy',
       'overdeploy_limit',
-      'deleted_at',
+      ...LICENSE_TERM_COLUMNS,
     )) as LicenseRow[];
   const now = ctx.clock.now();
   const byId = new Map(licences.map((l) => [l.license_id, l]));

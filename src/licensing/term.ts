@@ -204,6 +204,17 @@ export function termOfRow(r: {
 
 export type LicenseTermRow = Parameters<typeof termOfRow>[0];
 
+/** The licences columns a term is read from (with deleted_at, for licenseInForce). */
+export const LICENSE_TERM_COLUMNS = [
+  'starts_at',
+  'ends_at',
+  'grace_days',
+  'auto_renew',
+  'renewal_lead_days',
+  'maintenance_ends_at',
+  'deleted_at',
+];
+
 /** Whether a licence row's seats may be held now: not deleted, and its term in force. */
 export function licenseInForce(
   l: LicenseTermRow & { deleted_at: Date | null },
