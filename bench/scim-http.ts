@@ -117,7 +117,10 @@ async function waitFor(child: ChildProcess, output: () => string, check: () => P
 /** The service as production runs it, ready when /readyz says so (migrations applied). */
 async function startService(db: { databaseUrl: string } | { dataDir: string }): Promise<Child> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // BENCH_SERVICE_NODE_ARGS: extra node flags for the service, e.g. "--cpu-prof
+  // --cpu-prof-dir=/tmp/prof" for a CPU profile written when it stops.
+  const extra = process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: envWith({
       NODE_ENV: 'production',

@@ -201,14 +201,33 @@ export async function writeChained(
   return appended;
 }
 
+const pendingRow = (tenantId: string, e: PreparedEvent) => ({
+  ...eventRow(tenantId, e),
+  subject_id: e.subjectId,
+  salt: e.salt,
+  body: e.salt ? JSON.stringify(e.body) : null,
+});
+
 async function queue(trx: Knex.Transaction, tenantId: string, prepared: PreparedEvent[]) {
-  const rows = prepared.map((e) => ({
-    ...eventRow(tenantId, e),
-    subject_id: e.subjectId,
-    salt: e.salt,
-    body: e.salt ? JSON.stringify(e.body) : null,
-  }));
+  const rows = prepared.map((e) => pendingRow(tenantId, e));
   await insertMany(trx, 'audit_pending', PENDING_COLUMNS, rows).catch(noTenantMeans404(tenantId));
+}
+
+/**
+ * One event as an INSERT into the queue, for a change that is a single statement: the
+ * caller runs it as a data-modifying CTE of that statement (`.with(name, insert)`), so
+ * the change and its event commit together without a transaction of their own, and the
+ * chain head is never touched on the request's path. The settler, or the next appender
+ * that holds the head, chains it. Anything that reads the chain as a whole settles first.
+ */
+export function queuedEventInsert(
+  db: Knex,
+  tenantId: string,
+  input: AuditEventInput,
+  clock: Clock = systemClock,
+): Knex.QueryBuilder {
+  const [event] = prepare([input], clock);
+  return db('audit_pending').insert(pendingRow(tenantId, event!));
 }
 
 /** A queued event's foreign key failing means there was no head to lock and no tenant. */

@@ -21,15 +21,29 @@ export type DirectoryListener = (
   actor: Actor,
 ) => Promise<void>;
 
-export class DirectoryHooks {
-  private readonly listeners: DirectoryListener[] = [];
+export interface ListenerOptions {
+  /**
+   * Whether the listener needs to hear of users being created. A create that nobody
+   * listens to needs no transaction of its own, so it is written as one statement.
+   */
+  created?: boolean;
+}
 
-  on(listener: DirectoryListener): () => void {
-    this.listeners.push(listener);
+export class DirectoryHooks {
+  private readonly listeners: Array<{ listener: DirectoryListener; created: boolean }> = [];
+
+  on(listener: DirectoryListener, opts: ListenerOptions = {}): () => void {
+    const entry = { listener, created: opts.created ?? true };
+    this.listeners.push(entry);
     return () => {
-      const i = this.listeners.indexOf(listener);
+      const i = this.listeners.indexOf(entry);
       if (i >= 0) this.listeners.splice(i, 1);
     };
+  }
+
+  /** Whether any listener wants to hear of created users (see ListenerOptions). */
+  get hearsCreates(): boolean {
+    return this.listeners.some((l) => l.created);
   }
 
   async changed(
@@ -39,6 +53,9 @@ export class DirectoryHooks {
     actor: Actor,
   ): Promise<void> {
     if (change.userIds.length === 0 && change.groupIds.length === 0) return;
-    for (const l of this.listeners) await l(trx, tenantId, change, actor);
+    for (const l of this.listeners) {
+      if (change.created && !l.created) continue;
+      await l.listener(trx, tenantId, change, actor);
+    }
   }
 }

@@ -8,7 +8,17 @@ import type { StoredData } from '../scim/schemas.js';
 import { isUuid } from '../shared/ids.js';
 
 export interface ResourceTable<Row> {
-  insert(trx: Knex.Transaction, tenantId: string, data: StoredData, now: Date): Promise<Row>;
+  /**
+   * Insert a new resource. `alongside` are data-modifying statements (its audit event)
+   * run as CTEs of the same INSERT: one statement, atomic even outside a transaction.
+   */
+  insert(
+    db: Knex,
+    tenantId: string,
+    data: StoredData,
+    now: Date,
+    opts?: { id?: string; alongside?: Record<string, Knex.QueryBuilder> },
+  ): Promise<Row>;
   find(
     db: Knex,
     tenantId: string,
@@ -33,12 +43,16 @@ export function resourceTable<Row>(spec: {
 }): ResourceTable<Row> {
   const { table, idColumn, columns, columnsOf } = spec;
   return {
-    insert: (trx, tenantId, data, now) =>
+    insert: (db, tenantId, data, now, opts = {}) =>
       withConstraintErrors(async () => {
-        const [row] = await trx(table)
+        let q = db(table);
+        for (const [name, statement] of Object.entries(opts.alongside ?? {})) {
+          q = q.with(name, statement);
+        }
+        const [row] = await q
           .insert({
             tenant_id: tenantId,
-            [idColumn]: randomUUID(),
+            [idColumn]: opts.id ?? randomUUID(),
             ...columnsOf(data),
             version: 1,
             created_at: now,

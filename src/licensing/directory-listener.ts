@@ -6,13 +6,15 @@ import { usersUnderGroups } from './desired.js';
 import { reconcile } from './reconcile.js';
 
 export function reconcileOnDirectoryChanges(hooks: DirectoryHooks, clock: Clock): () => void {
-  return hooks.on(async (trx, tenantId, change, actor) => {
+  return hooks.on(
+    async (trx, tenantId, change, actor) => {
+      // A group's change reaches every user beneath it, through nested groups too.
+      const nested = await usersUnderGroups(trx, tenantId, change.groupIds);
+      const userIds = [...new Set([...change.userIds, ...nested])];
+      if (userIds.length) await reconcile(trx, tenantId, { userIds }, { clock, actor });
+    },
     // A user just created is in no group and holds no seat: no rule reaches them (rules
     // are by group) until a group change names them, so there is nothing to reconcile.
-    if (change.created && change.groupIds.length === 0) return;
-    // A group's change reaches every user beneath it, through nested groups too.
-    const nested = await usersUnderGroups(trx, tenantId, change.groupIds);
-    const userIds = [...new Set([...change.userIds, ...nested])];
-    if (userIds.length) await reconcile(trx, tenantId, { userIds }, { clock, actor });
-  });
+    { created: false },
+  );
 }

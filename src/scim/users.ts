@@ -1,7 +1,9 @@
-// SCIM Users (RFC 7644 §3.3–3.6): each write is one transaction holding the change, its
-// audit event and the directory-change hook, so a failed request writes nothing.
+// SCIM Users (RFC 7644 §3.3–3.6): each write is atomic, holding the change, its audit
+// event and the directory-change hook (one transaction; a create nobody listens to is one
+// statement), so a failed request writes nothing.
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { appendAuditEvent } from '../audit/append.js';
+import { appendAuditEvent, queuedEventInsert } from '../audit/append.js';
 import { canonicalJson } from '../audit/chain.js';
 import {
   deleteUser,
@@ -34,14 +36,8 @@ async function audited(
   action: string,
   row: UserRow | { user_id: string },
   data?: StoredData,
-  created = false,
 ) {
-  await ctx.hooks.changed(
-    trx,
-    ctx.tenantId,
-    { userIds: [row.user_id], groupIds: [], created },
-    ctx.actor,
-  );
+  await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [row.user_id], groupIds: [] }, ctx.actor);
   // Last: the append holds the tenant's chain head until commit (other writers queue
   // their events meanwhile), so the less that runs after it, the better.
   await appendAuditEvent(
@@ -58,11 +54,38 @@ async function audited(
   );
 }
 
+/**
+ * POST /Users. The user and their audit event are one INSERT (the event queued as a CTE,
+ * chained by the settler), so when no directory listener wants to hear of creates, as
+ * the seat reconciler does not, a create is a single statement in autocommit: one round
+ * trip, no BEGIN or COMMIT, the chain head never locked on the request's path.
+ */
 export async function createUser(ctx: ScimContext, body: unknown) {
   const data = validateUser(body);
+  const id = randomUUID();
+  const insert = (db: Knex) =>
+    insertUser(db, ctx.tenantId, data, ctx.clock.now(), {
+      id,
+      alongside: {
+        audit: queuedEventInsert(
+          db,
+          ctx.tenantId,
+          {
+            action: 'user.created',
+            actor: ctx.actor,
+            target: { type: 'user', id },
+            subject: id,
+            payload: data,
+          },
+          ctx.clock,
+        ),
+      },
+    });
+  if (!ctx.hooks.hearsCreates) return userResource(await insert(ctx.knex), [], ctx.base);
   return ctx.knex.transaction(async (trx) => {
-    const row = await insertUser(trx, ctx.tenantId, data, ctx.clock.now());
-    await audited(trx, ctx, 'user.created', row, data, true);
+    const row = await insert(trx);
+    const change = { userIds: [id], groupIds: [], created: true };
+    await ctx.hooks.changed(trx, ctx.tenantId, change, ctx.actor);
     return userResource(row, [], ctx.base);
   });
 }

@@ -1,6 +1,7 @@
 // RFC 7644 §3.3 (create), §3.4.1 (retrieve), §3.5.1 (replace), §3.6 (delete) for Users,
 // with RFC 7643 §4.1 (User) and §4.3 (enterprise extension), over HTTP.
 import { DirectoryHooks, type DirectoryChange } from '../../src/directory/changes.js';
+import { settleAudit } from '../../src/audit/settle.js';
 import { verifyTenantChain } from '../../src/audit/verify.js';
 import type { CreatedTenant } from '../../src/tenancy/service.js';
 import { testApp } from '../support/app.js';
@@ -126,12 +127,75 @@ describe('POST /Users (RFC 7644 §3.3)', () => {
   test('each create appends an audit event and tells the licensing side which user changed', async () => {
     const res = await scim.post('/Users', userBody('hooked@example.com')).expect(201);
     expect(changes.at(-1)).toEqual({ userIds: [res.body.id], groupIds: [], created: true });
+    // A create's event is queued with it and chained by the settler.
+    await settleAudit(db.knex, { tenantId: tenant.id });
     const event = await db
       .knex('audit_events')
       .where({ tenant_id: tenant.id, target_id: res.body.id })
       .first();
     expect(event).toMatchObject({ action: 'user.created', actor_type: 'token' });
     expect((await verifyTenantChain(db.knex, tenant.id)).ok).toBe(true);
+  });
+});
+
+describe('POST /Users when no directory listener hears creates (the service as it runs)', () => {
+  let quiet: CreatedTenant;
+  let client: ScimClient;
+  beforeAll(async () => {
+    quiet = await newTenant(db.knex, 'SCIM users, one-statement creates');
+    // testApp's hooks carry only the seat reconciler, which does not listen to creates.
+    client = scimClient(testApp(db.knex), quiet.scimToken);
+    await client.post('/Users', userBody('warm-up@example.com')).expect(201);
+  });
+  const statementsDuring = async (run: () => Promise<unknown>) => {
+    const sql: string[] = [];
+    const record = (q: { sql: string }) => sql.push(q.sql);
+    db.knex.on('query', record);
+    try {
+      await run();
+    } finally {
+      db.knex.removeListener('query', record);
+    }
+    return sql.filter((q) => !/api_tokens/.test(q));
+  };
+
+  test('the user and its audit event are written by one statement, outside any transaction', async () => {
+    let id = '';
+    const sql = await statementsDuring(async () => {
+      id = (await client.post('/Users', userBody('single@example.com')).expect(201)).body.id;
+    });
+    expect(sql).toHaveLength(1);
+    expect(sql[0]).toMatch(/^with "audit" as \(insert into "audit_pending"/);
+    const queued = await db.knex('audit_pending').where({ tenant_id: quiet.id, target_id: id });
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({
+      action: 'user.created',
+      actor_type: 'token',
+      subject_id: id,
+    });
+    expect(queued[0].body).toMatchObject({ userName: 'single@example.com' });
+
+    expect(await settleAudit(db.knex, { tenantId: quiet.id })).toBeGreaterThanOrEqual(1);
+    const chained = await db.knex('audit_events').where({ tenant_id: quiet.id, target_id: id });
+    expect(chained).toHaveLength(1);
+    const report = await verifyTenantChain(db.knex, quiet.id);
+    expect(report).toMatchObject({ ok: true, pending: 0 });
+  });
+
+  test('a duplicate userName writes neither a user nor an event', async () => {
+    await client.post('/Users', userBody('dup@example.com')).expect(201);
+    const before = await db.knex('audit_pending').where({ tenant_id: quiet.id }).count({ n: '*' });
+    const res = await client.post('/Users', userBody('DUP@example.com'));
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ status: '409', scimType: 'uniqueness' });
+    expect(await db.knex('audit_pending').where({ tenant_id: quiet.id }).count({ n: '*' })).toEqual(
+      before,
+    );
+    const users = await db
+      .knex('directory_users')
+      .where({ tenant_id: quiet.id })
+      .whereRaw('lower(user_name) = ?', ['dup@example.com']);
+    expect(users).toHaveLength(1);
   });
 });
 
