@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { startSettler, type Settler } from './audit/settle.js';
+import { TokenCache } from './tenancy/token-cache.js';
 import { loadSigningKey } from './audit/signing-key.js';
 import { firstTenantBanner, ensureFirstTenant } from './bootstrap/first-tenant.js';
 import type { Config } from './config/index.js';
@@ -52,7 +53,13 @@ export async function startService(
     const signingKey = loadSigningKey(config.AUDIT_SIGNING_KEY_FILE, { create: true })!;
 
     const state = { shuttingDown: false };
-    const app = createApp({ knex: db.knex, logger, bodyLimit: config.BODY_LIMIT_BYTES, state });
+    const app = createApp({
+      knex: db.knex,
+      logger,
+      bodyLimit: config.BODY_LIMIT_BYTES,
+      state,
+      tokens: new TokenCache(config.TOKEN_CACHE_TTL_MS),
+    });
 
     settler = startSettler(db.knex, { everyMs: config.AUDIT_SETTLE_INTERVAL_MS, logger });
     if (config.JOBS_ENABLED) {

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { AppError } from '../shared/errors.js';
 import { getTenant } from '../tenancy/service.js';
 import { principalOf, requireToken } from '../tenancy/middleware.js';
+import type { TokenCache } from '../tenancy/token-cache.js';
 import type { Logger } from '../log/logger.js';
 import { problemHandler } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
@@ -15,13 +16,14 @@ export function apiRouter(deps: {
   logger: Logger;
   bodyLimit: number;
   clock: Clock;
+  tokens?: TokenCache;
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
   router.get('/openapi.json', (req, res) => {
     res.json(openApiDocument(`${req.protocol}://${req.get('host')}${req.baseUrl}`));
   });
-  router.use(requireToken(deps.knex, 'api'));
+  router.use(requireToken(deps.knex, 'api', deps.tokens));
   router.use(
     express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }),
   );

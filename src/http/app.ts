@@ -9,6 +9,7 @@ import { scimRouter } from '../scim/router.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { Logger } from '../log/logger.js';
 import { AppError } from '../shared/errors.js';
+import { TokenCache } from '../tenancy/token-cache.js';
 import { healthRoutes } from './health.js';
 import { createMetrics } from './metrics.js';
 import { problemHandler } from './problem.js';
@@ -22,6 +23,8 @@ export interface AppDeps {
   clock?: Clock;
   /** Directory-change listeners (the seat reconciler subscribes here). */
   hooks?: DirectoryHooks;
+  /** Token rows trusted for a moment once read (TOKEN_CACHE_TTL_MS); none by default. */
+  tokens?: TokenCache;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -44,8 +47,9 @@ export function createApp(deps: AppDeps): express.Express {
   const hooks = deps.hooks ?? new DirectoryHooks();
   // Directory changes reconcile seats in the same transaction (the heart of Seatkeeper).
   reconcileOnDirectoryChanges(hooks, clock);
-  app.use('/api/v1', apiRouter({ ...deps, clock }));
-  app.use('/scim/v2', scimRouter({ knex: deps.knex, logger: deps.logger, clock, hooks }));
+  const tokens = deps.tokens ?? new TokenCache(0);
+  app.use('/api/v1', apiRouter({ ...deps, clock, tokens }));
+  app.use('/scim/v2', scimRouter({ knex: deps.knex, logger: deps.logger, clock, hooks, tokens }));
 
   app.use((req) => {
     throw new AppError('not_found', `no route for ${req.method} ${req.path}`, { status: 404 });

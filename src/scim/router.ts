@@ -6,6 +6,7 @@ import type { DirectoryHooks } from '../directory/changes.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
 import { principalOf, requireToken } from '../tenancy/middleware.js';
+import type { TokenCache } from '../tenancy/token-cache.js';
 import { handleBulk } from './bulk.js';
 import type { ScimContext } from './context.js';
 import {
@@ -35,6 +36,7 @@ export interface ScimDeps {
   logger: Logger;
   clock: Clock;
   hooks: DirectoryHooks;
+  tokens?: TokenCache;
 }
 
 const SCIM_TYPES = ['application/scim+json', 'application/json', 'application/*+json'];
@@ -68,7 +70,7 @@ const version = (resource: Record<string, unknown>) =>
 
 export function scimRouter(deps: ScimDeps): Router {
   const router = Router();
-  router.use(requireToken(deps.knex, 'scim'));
+  router.use(requireToken(deps.knex, 'scim', deps.tokens));
   router.use(express.json({ limit: SCIM_BODY_LIMIT_BYTES, type: SCIM_TYPES, strict: false }));
 
   // Absolute base of /scim/v2 for meta.location and $ref (behind a proxy: trust proxy).

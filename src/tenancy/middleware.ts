@@ -3,14 +3,15 @@
 import type { RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
 import { authenticate, type Principal } from './service.js';
+import type { TokenCache } from './token-cache.js';
 import type { Scope } from './tokens.js';
 
-export function requireToken(knex: Knex, scope: Scope): RequestHandler {
+export function requireToken(knex: Knex, scope: Scope, cache?: TokenCache): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     // RFC 6750 §2.1: the scheme is case-insensitive; exactly one space, then the token.
     const m = /^Bearer ([^\s]+)$/i.exec(header.trim());
-    res.locals.principal = await authenticate(knex, m?.[1], scope);
+    res.locals.principal = await authenticate(knex, m?.[1], scope, cache);
     next();
   };
 }

@@ -8,7 +8,15 @@ import { GENESIS_HASH } from '../audit/chain.js';
 import type { Actor, AuditEventInput } from '../audit/types.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
-import { mintToken, parseToken, secretMatches, SCOPES, type Scope } from './tokens.js';
+import type { TokenCache, TokenRow } from './token-cache.js';
+import {
+  mintToken,
+  parseToken,
+  secretMatches,
+  SCOPES,
+  type ParsedToken,
+  type Scope,
+} from './tokens.js';
 import { isUuid } from '../shared/ids.js';
 
 /** A tenant as the admin API shows it (GET /api/v1/tenant; its OpenAPI schema too). */
@@ -251,6 +259,24 @@ export class AuthError extends AppError {
   }
 }
 
+/** A token's row, from the cache when it is fresh there (src/tenancy/token-cache.ts). */
+async function tokenRow(
+  knex: Knex,
+  parsed: ParsedToken,
+  cache: TokenCache | undefined,
+): Promise<TokenRow | undefined> {
+  const hit = cache?.get(parsed.tokenId);
+  if (hit) return hit;
+  const readAt = cache?.clock() ?? 0;
+  const row = (await knex('api_tokens')
+    .where({ tenant_id: parsed.tenantId, token_id: parsed.tokenId })
+    .first('scope', 'secret_hash', 'revoked_at')) as TokenRow | undefined;
+  if (row && cache && secretMatches(parsed.secret, row.secret_hash)) {
+    cache.set(parsed.tokenId, row, readAt);
+  }
+  return row;
+}
+
 /**
  * Resolve a bearer token to its tenant. An empty, malformed, unknown, revoked or
  * wrong-scope token is refused; the secret is compared in constant time.
@@ -259,13 +285,12 @@ export async function authenticate(
   knex: Knex,
   raw: string | undefined,
   required: Scope,
+  cache?: TokenCache,
 ): Promise<Principal> {
   if (!raw) throw new AuthError('missing', required);
   const parsed = parseToken(raw);
   if (!parsed) throw new AuthError('malformed', required);
-  const row = await knex('api_tokens')
-    .where({ tenant_id: parsed.tenantId, token_id: parsed.tokenId })
-    .first('scope', 'secret_hash', 'revoked_at');
+  const row = await tokenRow(knex, parsed, cache);
   if (!row || !secretMatches(parsed.secret, row.secret_hash) || row.scope !== parsed.scope) {
     throw new AuthError('unknown', required);
   }

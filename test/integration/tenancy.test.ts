@@ -9,6 +9,7 @@ import {
   revokeToken,
   type CreatedTenant,
 } from '../../src/tenancy/service.js';
+import { TokenCache } from '../../src/tenancy/token-cache.js';
 import { testApp } from '../support/app.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { newTenant, testActor } from '../support/fixtures.js';
@@ -215,5 +216,54 @@ describe('bearer authentication over HTTP (RFC 6750)', () => {
     const res = await request(testApp(db.knex)).get('/nope');
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ code: 'not_found', status: 404 });
+  });
+});
+
+describe('token rows cached for TOKEN_CACHE_TTL_MS', () => {
+  let now = 0;
+  const cache = new TokenCache(1000, () => now);
+
+  test('a revocation committed elsewhere is honoured once the TTL has passed, never later', async () => {
+    const app = testApp(db.knex, undefined, { tokens: cache });
+    const t = await createToken(db.knex, globex.id, { scope: 'api' }, { actor: testActor });
+    const call = () => request(app).get('/api/v1/tenant').set('Authorization', `Bearer ${t.token}`);
+    expect((await call()).status).toBe(200);
+    // Another process (the CLI, another replica) revokes: this app's cache does not hear.
+    await revokeToken(db.knex, globex.id, t.id, { actor: testActor });
+    now += 999;
+    expect((await call()).status).toBe(200);
+    now += 1;
+    const refused = await call();
+    expect(refused.status).toBe(401);
+    expect(refused.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+    // The revoked row is what is cached now: still refused, without asking again.
+    now += 10;
+    expect((await call()).status).toBe(401);
+  });
+
+  test('a wrong secret for a cached token is refused, and does not replace the cached row', async () => {
+    const app = testApp(db.knex, undefined, { tokens: cache });
+    const t = await createToken(db.knex, globex.id, { scope: 'api' }, { actor: testActor });
+    const good = await request(app).get('/api/v1/tenant').set('Authorization', `Bearer ${t.token}`);
+    expect(good.status).toBe(200);
+    const forged = t.token.slice(0, -1) + (t.token.endsWith('A') ? 'B' : 'A');
+    const bad = await request(app).get('/api/v1/tenant').set('Authorization', `Bearer ${forged}`);
+    expect(bad.status).toBe(401);
+    const again = await request(app)
+      .get('/api/v1/tenant')
+      .set('Authorization', `Bearer ${t.token}`);
+    expect(again.status).toBe(200);
+  });
+
+  test('a SCIM token cached by the SCIM door is still refused on the admin API', async () => {
+    const app = testApp(db.knex, undefined, { tokens: cache });
+    const scim = await request(app)
+      .get('/scim/v2/ServiceProviderConfig')
+      .set('Authorization', `Bearer ${acme.scimToken}`);
+    expect(scim.status).toBe(200);
+    const api = await request(app)
+      .get('/api/v1/tenant')
+      .set('Authorization', `Bearer ${acme.scimToken}`);
+    expect(api.status).toBe(403);
   });
 });

@@ -3,13 +3,14 @@ import { DirectoryHooks } from '../../src/directory/changes.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Clock } from '../../src/shared/clock.js';
+import type { TokenCache } from '../../src/tenancy/token-cache.js';
 
 export const quietLogger = createLogger({ level: 'error', format: 'json', silent: true });
 
 export function testApp(
   knex: Knex,
   state = { shuttingDown: false },
-  opts: { hooks?: DirectoryHooks; clock?: Clock } = {},
+  opts: { hooks?: DirectoryHooks; clock?: Clock; tokens?: TokenCache } = {},
 ) {
   return createApp({
     knex,
@@ -18,5 +19,6 @@ export function testApp(
     state,
     hooks: opts.hooks ?? new DirectoryHooks(),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.tokens ? { tokens: opts.tokens } : {}),
   });
 }

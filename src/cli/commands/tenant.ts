@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import type { Command } from 'commander';
 import {
   createTenant,
@@ -86,13 +87,16 @@ export function tokenCommands(program: Command): void {
     );
   token
     .command('revoke')
-    .description('revoke a token; it stops working at once')
+    .description('revoke a token; when this returns, every replica refuses it')
     .requiredOption('--tenant <id>', 'tenant id')
     .argument('<tokenId>', 'token id (from token list)')
     .option('--json', 'print JSON')
     .action((tokenId: string, opts: { tenant: string; json?: boolean }) =>
-      withDatabase(async ({ db, actor }) => {
+      withDatabase(async ({ db, actor, config }) => {
         const t = await revokeToken(db.knex, opts.tenant, tokenId, { actor });
+        // Replicas trust a token row they read for TOKEN_CACHE_TTL_MS: once that has
+        // passed since the commit, none can still hold the row from before it.
+        await setTimeout(config.TOKEN_CACHE_TTL_MS);
         if (opts.json) return printJson(t);
         console.log(`revoked ${t.id} at ${t.revokedAt}`);
       }),
