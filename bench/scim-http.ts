@@ -15,7 +15,8 @@
 //   sync           initial sync (10,000 users, 500 groups, 50,000 memberships) on PostgreSQL
 //   sync-embedded  the same sync on the embedded database (DATABASE_URL unset, temp DATA_DIR)
 // BENCH_REPS (default 3) repetitions of each measurement, median reported;
-// BENCH_DURATION (default 10) seconds per autocannon run; SYNC_CONCURRENCY (default 12)
+// BENCH_DURATION (default 10) seconds per autocannon run, after BENCH_WARMUP (default 3)
+// unrecorded seconds of POSTs against each server; SYNC_CONCURRENCY (default 12)
 // parallel requests in the sync.
 //
 // PostgreSQL sections run in a schema of their own (bench_scim_<random>), dropped at the end.
@@ -33,6 +34,7 @@ import { encodeCursor } from '../src/scim/list-query.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const SYNC_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 12);
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const wanted = (section: string) => !ONLY || ONLY.includes(section);
@@ -194,11 +196,12 @@ async function load(
   connections: number,
   request: autocannon.Request,
   headers: Record<string, string> = {},
+  duration = DURATION,
 ): Promise<Load> {
   const times: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
-      { url, connections, duration: DURATION, headers, requests: [request] },
+      { url, connections, duration, headers, requests: [request] },
       (err, res) => (err ? reject(err) : resolve(res)),
     );
     instance.on('response', (_client, status, _bytes, ms) => {
@@ -299,23 +302,41 @@ async function pool(n: number, concurrency: number, fn: (i: number) => Promise<v
 async function benchPost(svc: Child, base: Child, token: string) {
   const scimHeaders = { authorization: `Bearer ${token}`, 'content-type': SCIM_JSON };
   await call('POST', `${svc.url}/scim/v2/Users`, token, userBody()); // sanity: 201
+  const service = (connections: number, duration?: number) =>
+    load(
+      svc.url,
+      connections,
+      {
+        method: 'POST',
+        path: '/scim/v2/Users',
+        headers: scimHeaders,
+        setupRequest: (req) => ({ ...req, body: JSON.stringify(userBody()) }),
+      },
+      {},
+      duration,
+    );
+  const baseline = (connections: number, duration?: number) =>
+    load(
+      base.url,
+      connections,
+      {
+        method: 'POST',
+        path: '/users',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify(userBody()) }),
+      },
+      {},
+      duration,
+    );
+  // Warm both up first (JIT, pools, caches), unrecorded: the first timed run of either
+  // used to be the slowest by up to half.
+  await baseline(8, WARMUP);
+  await service(8, WARMUP);
   for (const connections of [1, 32]) {
     await compare(
       `POST /Users, ${connections} conn`,
-      () =>
-        load(svc.url, connections, {
-          method: 'POST',
-          path: '/scim/v2/Users',
-          headers: scimHeaders,
-          setupRequest: (req) => ({ ...req, body: JSON.stringify(userBody()) }),
-        }),
-      () =>
-        load(base.url, connections, {
-          method: 'POST',
-          path: '/users',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (req) => ({ ...req, body: JSON.stringify(userBody()) }),
-        }),
+      () => service(connections),
+      () => baseline(connections),
       '≥ 0.5× baseline',
     );
   }

@@ -213,21 +213,29 @@ async function queue(trx: Knex.Transaction, tenantId: string, prepared: Prepared
   await insertMany(trx, 'audit_pending', PENDING_COLUMNS, rows).catch(noTenantMeans404(tenantId));
 }
 
+/** SQL text with `?` placeholders and its values, to be embedded in a larger statement. */
+export interface SqlFragment {
+  sql: string;
+  bindings: unknown[];
+}
+
+const PENDING_NAMES = Object.keys(PENDING_COLUMNS);
+const PENDING_INSERT = `INSERT INTO audit_pending (${PENDING_NAMES.join(', ')}) VALUES (${PENDING_NAMES.map(() => '?').join(', ')})`;
+
 /**
  * One event as an INSERT into the queue, for a change that is a single statement: the
- * caller runs it as a data-modifying CTE of that statement (`.with(name, insert)`), so
- * the change and its event commit together without a transaction of their own, and the
- * chain head is never touched on the request's path. The settler, or the next appender
- * that holds the head, chains it. Anything that reads the chain as a whole settles first.
+ * caller runs it as a data-modifying CTE of that statement, so the change and its event
+ * commit together without a transaction of their own, and the chain head is never
+ * touched on the request's path. The settler, or the next appender that holds the head,
+ * chains it. Anything that reads the chain as a whole settles first.
  */
 export function queuedEventInsert(
-  db: Knex,
   tenantId: string,
   input: AuditEventInput,
   clock: Clock = systemClock,
-): Knex.QueryBuilder {
-  const [event] = prepare([input], clock);
-  return db('audit_pending').insert(pendingRow(tenantId, event!));
+): SqlFragment {
+  const row = pendingRow(tenantId, prepare([input], clock)[0]!) as Record<string, unknown>;
+  return { sql: PENDING_INSERT, bindings: PENDING_NAMES.map((c) => row[c]) };
 }
 
 /** A queued event's foreign key failing means there was no head to lock and no tenant. */

@@ -76,10 +76,33 @@ export function eventHash(
 
 export const SALT_BYTES = 16;
 
-/** `n` independent random salts, drawn from the random source at once. */
+// Single-event appends (every SCIM create) take their salt from a pooled draw of the
+// random source, as crypto.randomUUID does with its ids: a draw per event cost more than
+// hashing the event. Each byte is handed out once; a used-up pool is replaced, never
+// refilled in place, so salts already handed out never change.
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let used = 0;
+
+/** `n` independent random salts. */
 export function newSalts(n: number): Buffer[] {
-  const pool = randomBytes(SALT_BYTES * n);
-  return Array.from({ length: n }, (_, i) => pool.subarray(i * SALT_BYTES, (i + 1) * SALT_BYTES));
+  const need = SALT_BYTES * n;
+  let from: Buffer;
+  let at = 0;
+  if (need > POOL_BYTES) {
+    from = randomBytes(need);
+  } else {
+    if (used + need > pool.length) {
+      pool = randomBytes(POOL_BYTES);
+      used = 0;
+    }
+    from = pool;
+    at = used;
+    used += need;
+  }
+  return Array.from({ length: n }, (_, i) =>
+    from.subarray(at + i * SALT_BYTES, at + (i + 1) * SALT_BYTES),
+  );
 }
 
 export function payloadDigest(salt: Buffer, body: unknown): string {

@@ -68,7 +68,6 @@ export async function createUser(ctx: ScimContext, body: unknown) {
       id,
       alongside: {
         audit: queuedEventInsert(
-          db,
           ctx.tenantId,
           {
             action: 'user.created',

@@ -211,4 +211,13 @@ describe('the payload digest', () => {
     expect(batch.every((s) => s.length === 16)).toBe(true);
     expect(new Set(batch.map((s) => s.toString('hex'))).size).toBe(batch.length);
   });
+
+  test('single salts from the pool are never handed out twice and never change', () => {
+    // Enough draws to use up the 4 KiB pool several times over.
+    const singles = Array.from({ length: 1000 }, () => newSalts(1)[0]!);
+    const hex = singles.map((s) => s.toString('hex'));
+    expect(new Set(hex).size).toBe(singles.length);
+    newSalts(300); // more draws after: earlier salts keep their bytes
+    expect(singles.map((s) => s.toString('hex'))).toEqual(hex);
+  });
 });
