@@ -34,9 +34,42 @@ export const chainedFields = (e: ChainedFields): ChainedFields => ({
 });
 
 export function canonicalJson(value: unknown): string {
+  const flat = flatCanonicalJson(value);
+  if (flat !== undefined) return flat;
   const s = canonicalize(value);
   if (s === undefined) throw new TypeError('value has no JSON representation');
   return s;
+}
+
+// Nearly every event's fields, and every seat change's payload, are one flat object of
+// strings, nulls, booleans and numbers. For those, RFC 8785 is keys sorted by UTF-16 code
+// units (what Array.prototype.sort does with strings) and each value as JSON.stringify
+// writes it (JCS adopts ECMAScript's serialisation). Written out here, a 100,000-seat
+// reconcile hashed twice as fast as through the general recursion. Anything else, and
+// any string holding a surrogate (JCS has rules for lone ones), goes to canonicalize;
+// test/unit/audit-chain.test.ts checks both agree on random values.
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+function flatCanonicalJson(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  for (const key of keys) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    if (SURROGATE.test(key)) return undefined;
+    if (typeof v === 'string') {
+      if (SURROGATE.test(v)) return undefined;
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return undefined;
+    } else if (v !== null && typeof v !== 'boolean') {
+      return undefined;
+    }
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${JSON.stringify(v)}`;
+  }
+  return `${out}}`;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;

@@ -355,6 +355,7 @@ export async function importLicences(
           action: 'seat.assigned',
           actor: ctx.actor,
           target: { type: 'seat', id: s.seat_id },
+          subject: s.user_id,
           payload: { licenseId, userId: s.user_id, state, source: 'import' },
         });
       seats += seatRows.length;

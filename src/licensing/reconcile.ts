@@ -329,6 +329,8 @@ function seatEvent(c: SeatChange, actor: Actor): AuditEventInput {
     action,
     actor,
     target: { type: 'seat', id: c.seatId },
+    // The holder is whose data this is: erasing them erases their seat history's details.
+    subject: c.userId,
     payload: {
       licenseId: c.licenseId,
       userId: c.userId,

@@ -100,6 +100,7 @@ export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<
         action: 'seat.assigned',
         actor: ctx.actor,
         target: { type: 'seat', id: seatId },
+        subject: user,
         payload: { licenseId, userId: user },
       },
       ctx.clock,
@@ -141,6 +142,7 @@ export async function releaseSeat(ctx: LicensingContext, seatId: string): Promis
         action: 'seat.released',
         actor: ctx.actor,
         target: { type: 'seat', id: seatId },
+        subject: seat.user_id,
         payload: {
           licenseId: seat.license_id,
           userId: seat.user_id,
@@ -214,6 +216,9 @@ export async function transferSeat(
         action: 'seat.transferred',
         actor: ctx.actor,
         target: { type: 'seat', id: newId },
+        // One subject per event: the new holder's. The old holder's own release of this
+        // seat is not a separate event, so erasing them leaves fromUser here (noted).
+        subject: to,
         payload: {
           licenseId: seat.license_id,
           fromSeat: seatId,
