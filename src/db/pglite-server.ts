@@ -16,6 +16,11 @@
 // ReadyForQuery says idle ('I'): while the connection is inside a transaction ('T',
 // 'E'), or mid extended-query sequence (a Flush answered, no Sync yet, so no
 // ReadyForQuery at all), other connections' batches wait, in arrival order.
+//
+// Named prepared statements and portals live in the session too, so two connections
+// preparing "s1" would collide (42P05), and one could execute the other's. Each
+// connection's names are given a prefix of its own on the way in (Parse, Bind, Describe,
+// Close, Execute), and its statements are closed when it goes, as a backend's would be.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 
@@ -49,6 +54,10 @@ interface Connection {
   ended: boolean;
   /** Messages of the batch being received (no Sync/Query/Flush yet). */
   pending: Buffer[];
+  /** Prefix of this connection's statement and portal names in the shared session. */
+  prefix: string;
+  /** Its named statements (prefixed), closed when it ends. */
+  statements: Set<string>;
 }
 
 /** `data: null` marks the end of a connection, queued behind its last batch. */
@@ -69,6 +78,7 @@ export class PgliteServer {
   private pumping: Promise<void> | undefined;
   private pumpRunning = false;
   private stopped = false;
+  private nextId = 0;
 
   constructor(opts: PgliteServerOptions) {
     this.db = opts.db;
@@ -114,6 +124,8 @@ export class PgliteServer {
       rejected: this.stopped || this.accepted() >= this.maxConnections,
       ended: false,
       pending: [],
+      prefix: `c${++this.nextId}_`,
+      statements: new Set(),
     };
     this.connections.add(conn);
     socket.on('data', (data) => this.receive(conn, data));
@@ -185,7 +197,7 @@ export class PgliteServer {
       this.end(conn);
       return;
     }
-    conn.pending.push(msg);
+    conn.pending.push(namespaced(conn, msg));
     if (BATCH_ENDS.has(msg[0]!)) {
       this.enqueue({ conn, data: Buffer.concat(conn.pending) });
       conn.pending = [];
@@ -236,6 +248,7 @@ export class PgliteServer {
         // unfinished, bring the session back to idle before anyone else uses it.
         if (this.owner === conn) await this.exec(RESET, () => undefined);
         if (this.owner === conn) this.owner = null;
+        if (conn.statements.size) await this.exec(closeAll(conn.statements), () => undefined);
         socket.end();
         return;
       }
@@ -297,6 +310,50 @@ class ReadyWatcher {
       }
     }
   }
+}
+
+// Frontend messages that carry statement or portal names, and where.
+const PARSE = 0x50; // 'P': statement name, query, parameter types
+const BIND = 0x42; // 'B': portal name, statement name, the rest
+const DESCRIBE = 0x44; // 'D': 'S' or 'P', then a name
+const CLOSE = 0x43; // 'C': 'S' or 'P', then a name
+const EXECUTE = 0x45; // 'E': portal name, row limit
+
+/** The message with its non-empty statement and portal names prefixed for `conn`. */
+function namespaced(conn: Connection, msg: Buffer): Buffer {
+  const type = msg[0];
+  // Where the NUL-terminated names start (after the type byte and the length).
+  let starts: number[];
+  if (type === PARSE || type === EXECUTE) starts = [5];
+  else if (type === BIND) starts = [5, msg.indexOf(0, 5) + 1];
+  else if (type === DESCRIBE || type === CLOSE) starts = [6];
+  else return msg;
+  const body: Buffer[] = [];
+  let from = 5;
+  let renamed = false;
+  for (const at of starts) {
+    const end = msg.indexOf(0, at);
+    if (at === 0 || end < 0) return msg; // malformed: PGlite will say so
+    if (end === at) continue; // unnamed: the session's one unnamed statement or portal
+    const name = conn.prefix + msg.toString('utf8', at, end);
+    body.push(msg.subarray(from, at), Buffer.from(name, 'utf8'));
+    from = end;
+    renamed = true;
+    const statement = type === PARSE || ((type === DESCRIBE || type === CLOSE) && msg[5] === 0x53);
+    if (type === PARSE) conn.statements.add(name);
+    else if (type === CLOSE && statement) conn.statements.delete(name);
+  }
+  if (!renamed) return msg;
+  body.push(msg.subarray(from));
+  return typed(String.fromCharCode(type), Buffer.concat(body));
+}
+
+/** Close a connection's statements (an unknown name is no error), then Sync. */
+function closeAll(statements: Set<string>): Buffer {
+  return Buffer.concat([
+    ...[...statements].map((name) => typed('C', Buffer.concat([Buffer.from('S'), cstr(name)]))),
+    typed('S', Buffer.alloc(0)),
+  ]);
 }
 
 function typed(type: string, body: Buffer): Buffer {

@@ -85,6 +85,44 @@ describe('PgliteServer', () => {
     expect(all.filter((a) => a.got !== a.want)).toEqual([]);
   });
 
+  test('named prepared statements are per connection: the same name, different SQL, each runs its own', async () => {
+    const clients = await Promise.all(Array.from({ length: 6 }, () => s.client()));
+    const results = await Promise.all(
+      clients.map(async (c, ci) => {
+        const wrong: string[] = [];
+        for (let j = 0; j < 30; j++) {
+          // Same name everywhere; each connection's text differs. Re-executions Bind the
+          // statement prepared the first time, so a collision would run another's SQL.
+          const r = await c.query({
+            name: 'shared',
+            text: `SELECT $1::int + ${ci * 1000} AS v`,
+            values: [j],
+          });
+          if (r.rows[0]?.v !== j + ci * 1000) wrong.push(`${ci}/${j}: ${String(r.rows[0]?.v)}`);
+        }
+        return wrong;
+      }),
+    );
+    expect(results.flat()).toEqual([]);
+  });
+
+  test("a connection's prepared statements go when it does", async () => {
+    const a = await s.client();
+    const observer = await s.client();
+    await a.query({ name: 'mine', text: 'SELECT 1 AS one', values: [] });
+    const names = async () =>
+      (await observer.query('SELECT name FROM pg_prepared_statements ORDER BY name')).rows.map(
+        (r: { name: string }) => r.name,
+      );
+    const before = await names();
+    expect(before.filter((n) => n.endsWith('_mine'))).toHaveLength(1);
+    await a.end();
+    // The end marker runs after its last batch; poll briefly for it.
+    for (let i = 0; i < 50 && (await names()).some((n) => n.endsWith('_mine')); i++)
+      await sleep(20);
+    expect((await names()).filter((n) => n.endsWith('_mine'))).toEqual([]);
+  });
+
   test('small parameterized queries from many connections, interleaved with errors', async () => {
     const clients = await Promise.all(Array.from({ length: 8 }, () => s.client()));
     const wrong: string[] = [];
