@@ -49,15 +49,30 @@ const groupAttributes = SCIMMY.Schemas.Group.definition.describe()
 function coerceBooleans(value: unknown, attributes: AttributeDescription[]): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  const byName = byLowerName(attributes);
   for (const [key, v] of Object.entries(out)) {
-    const attr = attributes.find((a) => a.name.toLowerCase() === key.toLowerCase());
-    if (key.toLowerCase() === ENTERPRISE_USER.toLowerCase()) {
+    const lower = key.toLowerCase();
+    const attr = byName.get(lower);
+    if (lower === ENTERPRISE_LOWER) {
       out[key] = coerceBooleans(v, enterpriseAttributes);
     } else if (attr) {
       out[key] = coerceAttributeValue(v, attr);
     }
   }
   return out;
+}
+
+const ENTERPRISE_LOWER = ENTERPRISE_USER.toLowerCase();
+// Attribute names are case-insensitive (RFC 7643 §2.1): one lookup table per attribute
+// list, built on first use, instead of lower-casing every name for every key of a body.
+const lowerNames = new WeakMap<AttributeDescription[], Map<string, AttributeDescription>>();
+function byLowerName(attributes: AttributeDescription[]): Map<string, AttributeDescription> {
+  let map = lowerNames.get(attributes);
+  if (!map) {
+    map = new Map(attributes.map((a) => [a.name.toLowerCase(), a]));
+    lowerNames.set(attributes, map);
+  }
+  return map;
 }
 
 export function coerceAttributeValue(v: unknown, attr: AttributeDescription): unknown {
