@@ -16,7 +16,8 @@
 //   sync-embedded  the same sync on the embedded database (DATABASE_URL unset, temp DATA_DIR)
 // BENCH_REPS (default 3) repetitions of each measurement, median reported;
 // BENCH_DURATION (default 10) seconds per autocannon run, after BENCH_WARMUP (default 3)
-// unrecorded seconds of POSTs against each server; SYNC_CONCURRENCY (default 12)
+// unrecorded seconds of POSTs against each server (BENCH_POST_CONNECTIONS, default
+// "1,32", picks the connection counts); SYNC_CONCURRENCY (default 12)
 // parallel requests in the sync.
 //
 // PostgreSQL sections run in a schema of their own (bench_scim_<random>), dropped at the end.
@@ -35,6 +36,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const POST_CONNECTIONS = (process.env.BENCH_POST_CONNECTIONS ?? '1,32').split(',').map(Number);
 const SYNC_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 12);
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const wanted = (section: string) => !ONLY || ONLY.includes(section);
@@ -332,7 +334,7 @@ async function benchPost(svc: Child, base: Child, token: string) {
   // used to be the slowest by up to half.
   await baseline(8, WARMUP);
   await service(8, WARMUP);
-  for (const connections of [1, 32]) {
+  for (const connections of POST_CONNECTIONS) {
     await compare(
       `POST /Users, ${connections} conn`,
       () => service(connections),
