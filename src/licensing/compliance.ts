@@ -7,6 +7,7 @@ import type { Clock } from '../shared/clock.js';
 import { notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
 import { isUuid } from '../shared/ids.js';
+import { countsOf, seatCounts } from './seat-counts.js';
 import type {
   ComplianceStatus,
   ComplianceSummary,
@@ -37,6 +38,7 @@ interface Row extends LicenseTermRow {
   quantity: number | null;
   alert_thresholds: number[];
   cost: { annualCost?: number; unitCost?: number; currency?: string };
+  alerted_threshold: number;
   used: number;
   waitlisted: number;
 }
@@ -104,8 +106,9 @@ function termRecord(r: Row, t: TermState): LicenseTermRecord {
   };
 }
 
-function rows(db: Knex, tenantId: string) {
-  return db('licenses as l')
+/** The tenant's live licences (all, or those listed), each with its seat counts. */
+async function rows(db: Knex, tenantId: string, only?: string[]): Promise<Row[]> {
+  const q = db('licenses as l')
     .where('l.tenant_id', tenantId)
     .whereNull('l.deleted_at')
     .select(
@@ -120,15 +123,21 @@ function rows(db: Knex, tenantId: string) {
       'l.renewal_lead_days',
       'l.maintenance_ends_at',
       'l.alert_thresholds',
+      'l.alerted_threshold',
       'l.cost',
-      db.raw(
-        `(SELECT count(*) FROM seats s WHERE s.tenant_id = l.tenant_id AND s.license_id = l.license_id AND s.state IN ('active', 'pending_reclaim')) AS used`,
-      ),
-      db.raw(
-        `(SELECT count(*) FROM seats s WHERE s.tenant_id = l.tenant_id AND s.license_id = l.license_id AND s.state = 'waitlisted') AS waitlisted`,
-      ),
     )
     .orderBy('l.license_id');
+  if (only) q.whereIn('l.license_id', only);
+  const licences = (await q) as Array<Omit<Row, 'used' | 'waitlisted'>>;
+  const counts = await seatCounts(
+    db,
+    tenantId,
+    licences.map((l) => l.license_id),
+  );
+  return licences.map((l) => {
+    const c = countsOf(counts, l.license_id);
+    return { ...l, used: c.occupied, waitlisted: c.waiting };
+  });
 }
 
 export async function complianceOf(
@@ -136,14 +145,14 @@ export async function complianceOf(
   licenseId: string,
 ): Promise<LicenseCompliance> {
   if (!isUuid(licenseId)) throw notFound('licence');
-  const [row] = (await rows(ctx.knex, ctx.tenantId).where('l.license_id', licenseId)) as Row[];
+  const [row] = await rows(ctx.knex, ctx.tenantId, [licenseId]);
   if (!row) throw notFound('licence');
   return evaluate(row, ctx.clock.now());
 }
 
 export async function complianceSummary(ctx: LicensingContext): Promise<ComplianceSummary> {
   const now = ctx.clock.now();
-  const all = ((await rows(ctx.knex, ctx.tenantId)) as Row[]).map((r) => evaluate(r, now));
+  const all = (await rows(ctx.knex, ctx.tenantId)).map((r) => evaluate(r, now));
   const nonCompliant = all.filter((c) => !c.statuses.includes('compliant')).length;
   const currencies = [...new Set(all.map((c) => c.currency).filter((c) => c !== null))];
   const having = (s: ComplianceStatus) => all.filter((c) => c.statuses.includes(s)).length;
@@ -184,9 +193,7 @@ export async function recordThresholdCrossings(
 ) {
   if (licenseIds.length === 0) return;
   const now = ctx.clock.now();
-  const current = (await rows(trx, tenantId)
-    .whereIn('l.license_id', licenseIds)
-    .select('l.alerted_threshold')) as Array<Row & { alerted_threshold: number }>;
+  const current = await rows(trx, tenantId, licenseIds);
   const events: AuditEventInput[] = [];
   for (const r of current) {
     const c = evaluate(r, now);

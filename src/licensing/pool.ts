@@ -1,6 +1,7 @@
 // A licence's pool: its capacity, and seating its waitlist while there is room. Called
 // by the reconciler with the licences locked, so counts and promotions are exact.
 import type { Knex } from 'knex';
+import { countsOf, seatCounts } from './seat-counts.js';
 
 export interface PoolLicense {
   license_id: string;
@@ -44,22 +45,14 @@ export async function fill(
 ): Promise<{ promoted: PromotedSeat[]; room: Map<string, Room> }> {
   const promoted: PromotedSeat[] = [];
   const room = new Map<string, Room>();
-  // Every pool's occupancy and queue length in one pass over the live seats (the partial
-  // index's own predicate, so the planner needs no proof and no fresh statistics).
-  const { rows } = (await trx.raw(
-    `SELECT license_id,
-            count(*) FILTER (WHERE state IN ('active', 'pending_reclaim')) AS occupied,
-            count(*) FILTER (WHERE state = 'waitlisted') AS waiting
-       FROM seats
-      WHERE tenant_id = ? AND license_id = ANY(?::uuid[]) AND state <> 'released'
-      GROUP BY license_id`,
-    [tenantId, licences.map((l) => l.license_id)],
-  )) as { rows: Array<{ license_id: string; occupied: string; waiting: string }> };
-  const counts = new Map(rows.map((r) => [r.license_id, r]));
+  const counts = await seatCounts(
+    trx,
+    tenantId,
+    licences.map((l) => l.license_id),
+  );
   for (const l of licences) {
     const capacity = capacityOf(l);
-    const occupied = Number(counts.get(l.license_id)?.occupied ?? 0);
-    const waiting = Number(counts.get(l.license_id)?.waiting ?? 0);
+    const { occupied, waiting } = countsOf(counts, l.license_id);
     const headroom = l.full_policy === 'overdeploy' ? l.overdeploy_limit : 0;
     const free = capacity + headroom - occupied;
     let ids: string[] = [];

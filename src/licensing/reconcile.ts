@@ -248,9 +248,11 @@ export async function reconcile(
   for (const p of promoted) change(p, 'waitlisted', 'active', 'seat_freed');
   const fresh = [...want.values()]
     .map((d) => ({ d, seatId: randomUUID() }))
+    // Plain code-unit order: the ids are ASCII, and localeCompare collates (slower, and
+    // locale-dependent) on every one of the ~1.7 million comparisons of 100,000 seats.
     .sort(
       (a, b) =>
-        a.d.licenseId.localeCompare(b.d.licenseId) ||
+        (a.d.licenseId < b.d.licenseId ? -1 : a.d.licenseId > b.d.licenseId ? 1 : 0) ||
         a.d.priority - b.d.priority ||
         (a.seatId < b.seatId ? -1 : 1),
     );
