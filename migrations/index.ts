@@ -7,6 +7,7 @@ import * as directory from './20261201000200_directory.js';
 import * as licensing from './20261201000300_licensing.js';
 import * as auditPending from './20261201000400_audit_pending.js';
 import * as directoryCounts from './20261201000500_directory_counts.js';
+import * as auditPayloadInline from './20261201000600_audit_payload_inline.js';
 
 export interface Migration {
   name: string;
@@ -21,4 +22,5 @@ export const migrations: Migration[] = [
   { name: '20261201000300_licensing', ...licensing },
   { name: '20261201000400_audit_pending', ...auditPending },
   { name: '20261201000500_directory_counts', ...directoryCounts },
+  { name: '20261201000600_audit_payload_inline', ...auditPayloadInline },
 ];

@@ -142,12 +142,18 @@ const EVENT_FIELDS = {
   target_id: 'text',
   payload_digest: 'text',
 };
+// The payload travels in the same row, chained or queued.
 const PAYLOAD_FIELDS = { subject_id: 'text', salt: 'bytea', body: 'jsonb' };
-const EVENT_COLUMNS = { ...EVENT_FIELDS, seq: 'bigint', prev_hash: 'text', hash: 'text' };
+const EVENT_COLUMNS = {
+  ...EVENT_FIELDS,
+  ...PAYLOAD_FIELDS,
+  seq: 'bigint',
+  prev_hash: 'text',
+  hash: 'text',
+};
 const PENDING_COLUMNS = { ...EVENT_FIELDS, ...PAYLOAD_FIELDS };
-const PAYLOAD_COLUMNS = { tenant_id: 'uuid', event_id: 'uuid', ...PAYLOAD_FIELDS };
 
-/** An event's own fields as stored, chained or queued (EVENT_FIELDS). */
+/** An event's own fields and payload as stored, chained or queued. */
 const eventRow = (tenantId: string, e: PreparedEvent) => ({
   tenant_id: tenantId,
   event_id: e.eventId,
@@ -158,14 +164,9 @@ const eventRow = (tenantId: string, e: PreparedEvent) => ({
   target_type: e.targetType,
   target_id: e.targetId,
   payload_digest: e.payloadDigest,
-});
-
-const payloadRow = (tenantId: string, e: PreparedEvent) => ({
-  tenant_id: tenantId,
-  event_id: e.eventId,
   subject_id: e.subjectId,
   salt: e.salt,
-  body: JSON.stringify(e.body),
+  body: e.salt ? JSON.stringify(e.body) : null,
 });
 
 /** Chain events after `head` (which this transaction holds) and move the head. */
@@ -185,31 +186,23 @@ export async function writeChained(
     events.push({ ...eventRow(tenantId, e), seq, prev_hash: prevHash, hash });
     appended.push({ eventId: e.eventId, seq, hash });
   }
-  const payloads = prepared.filter((e) => e.salt).map((e) => payloadRow(tenantId, e));
-
-  // The head stays locked until commit: the usual small append is one statement
-  // (events, payloads and the new head in data-modifying CTEs), one round trip.
+  // The head stays locked until commit: the usual small append is one statement (the
+  // events and the new head, the events as a data-modifying CTE), one round trip.
   if (events.length <= INSERT_CHUNK) {
-    const q = trx.with('e', trx('audit_events').insert(events));
-    if (payloads.length) q.with('p', trx('audit_payloads').insert(payloads));
-    await q.from('audit_heads').where({ tenant_id: tenantId }).update({ seq, hash });
+    await trx
+      .with('e', trx('audit_events').insert(events))
+      .from('audit_heads')
+      .where({ tenant_id: tenantId })
+      .update({ seq, hash });
     return appended;
   }
   await insertMany(trx, 'audit_events', EVENT_COLUMNS, events);
-  await insertMany(trx, 'audit_payloads', PAYLOAD_COLUMNS, payloads);
   await trx('audit_heads').where({ tenant_id: tenantId }).update({ seq, hash });
   return appended;
 }
 
-const pendingRow = (tenantId: string, e: PreparedEvent) => ({
-  ...eventRow(tenantId, e),
-  subject_id: e.subjectId,
-  salt: e.salt,
-  body: e.salt ? JSON.stringify(e.body) : null,
-});
-
 async function queue(trx: Knex.Transaction, tenantId: string, prepared: PreparedEvent[]) {
-  const rows = prepared.map((e) => pendingRow(tenantId, e));
+  const rows = prepared.map((e) => eventRow(tenantId, e));
   await insertMany(trx, 'audit_pending', PENDING_COLUMNS, rows).catch(noTenantMeans404(tenantId));
 }
 
@@ -234,7 +227,7 @@ export function queuedEventInsert(
   input: AuditEventInput,
   clock: Clock = systemClock,
 ): SqlFragment {
-  const row = pendingRow(tenantId, prepare([input], clock)[0]!) as Record<string, unknown>;
+  const row = eventRow(tenantId, prepare([input], clock)[0]!) as Record<string, unknown>;
   return { sql: PENDING_INSERT, bindings: PENDING_NAMES.map((c) => row[c]) };
 }
 

@@ -14,12 +14,13 @@ export async function eraseSubject(
   clock: Clock = systemClock,
 ): Promise<number> {
   return knex.transaction(async (trx) => {
-    // Payloads still waiting to be chained are not in audit_payloads yet: chain them
+    // Payloads still waiting to be chained are not in audit_events yet: chain them
     // first, holding the head, so none committed before the erasure escapes it.
     await settleInTransaction(trx, tenantId);
-    const erased = await trx('audit_payloads')
+    const erased = await trx('audit_events')
       .where({ tenant_id: tenantId, subject_id: subjectId })
       .whereNull('erased_at')
+      .whereNotNull('body')
       .update({ body: null, salt: null, erased_at: clock.now().toISOString() });
     await appendAuditEvent(
       trx,

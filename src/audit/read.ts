@@ -56,10 +56,7 @@ export async function* readAuditEvents(
   let after: { tenantId: string; seq: number } | null = null;
   for (;;) {
     const q = knex('audit_events as e')
-      .leftJoin('audit_payloads as p', function () {
-        this.on('p.tenant_id', 'e.tenant_id').andOn('p.event_id', 'e.event_id');
-      })
-      .select('e.*', 'p.body', 'p.salt', 'p.erased_at')
+      .select('e.*')
       .orderBy([
         { column: 'e.tenant_id', order: 'asc' },
         { column: 'e.seq', order: 'asc' },

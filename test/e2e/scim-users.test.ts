@@ -69,7 +69,13 @@ describe('POST /Users (RFC 7644 §3.3)', () => {
     expect(JSON.stringify(res.body)).not.toContain('Secr3t');
     const rows = await db.knex('directory_users').where({ tenant_id: tenant.id });
     expect(JSON.stringify(rows)).not.toContain('Secr3t');
-    const events = await db.knex('audit_payloads').where({ tenant_id: tenant.id });
+    // Its audit event neither: queued, then chained.
+    const queued = await db.knex('audit_pending').where({ tenant_id: tenant.id });
+    expect(queued.length).toBeGreaterThan(0);
+    expect(JSON.stringify(queued)).not.toContain('Secr3t');
+    await settleAudit(db.knex, { tenantId: tenant.id });
+    const events = await db.knex('audit_events').where({ tenant_id: tenant.id });
+    expect(JSON.stringify(events)).toContain('pw@example.com');
     expect(JSON.stringify(events)).not.toContain('Secr3t');
   });
 

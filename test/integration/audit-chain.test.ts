@@ -108,6 +108,25 @@ async function tamper(fn: (trx: Knex.Transaction) => Promise<unknown>): Promise<
   });
 }
 
+/**
+ * Tamper past the table's own check that a payload is present, erased or absent, as a
+ * superuser could: the check is dropped for the edit and put back NOT VALID (enforced
+ * from then on, the tampered row left as it is).
+ */
+async function tamperPastPayloadCheck(fn: (trx: Knex.Transaction) => Promise<unknown>) {
+  await tamper(async (trx) => {
+    const { rows } = (await trx.raw(
+      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint
+        WHERE conname = 'audit_events_payload_state' AND conrelid = 'audit_events'::regclass`,
+    )) as { rows: Array<{ def: string }> };
+    await trx.raw('ALTER TABLE audit_events DROP CONSTRAINT audit_events_payload_state');
+    await fn(trx);
+    await trx.raw(
+      `ALTER TABLE audit_events ADD CONSTRAINT audit_events_payload_state ${rows[0]!.def} NOT VALID`,
+    );
+  });
+}
+
 /** A well-formed event, as someone who knows the hash format would forge it. */
 function forgedRow(tenantId: string, seq: number, prevHash: string): EventRow {
   const fields: ChainedFields = {
@@ -148,15 +167,10 @@ async function renumber(trx: Knex.Transaction, tenantId: string, from: number, b
     .update({ seq: trx.raw('seq - ?', [1000000 - by]) });
 }
 
-/** Remove every event after `keep` (and their payloads), and rewrite the head to match. */
+/** Remove every event after `keep` (their payloads with them), and rewrite the head to match. */
 async function cutTail(tenantId: string, keep: number, opts: { rewriteHead: boolean }) {
   const last = await eventAt(tenantId, keep);
   await tamper(async (trx) => {
-    const ids = await trx('audit_events')
-      .where({ tenant_id: tenantId })
-      .where('seq', '>', keep)
-      .pluck('event_id');
-    await trx('audit_payloads').where({ tenant_id: tenantId }).whereIn('event_id', ids).del();
     await trx('audit_events').where({ tenant_id: tenantId }).where('seq', '>', keep).del();
     if (opts.rewriteHead) {
       await trx('audit_heads')
@@ -217,7 +231,7 @@ describe('appending', () => {
     expect(await db.knex('audit_events').where({ tenant_id: t }).count({ n: '*' })).toEqual([
       { n: 4 },
     ]);
-    expect(await db.knex('audit_payloads').where({ tenant_id: t, subject_id: 'u1' })).toEqual([]);
+    expect(await db.knex('audit_events').where({ tenant_id: t, subject_id: 'u1' })).toEqual([]);
     expect((await verifyTenantChain(db.knex, t)).ok).toBe(true);
 
     const next = await db.knex.transaction((trx) =>
@@ -272,7 +286,7 @@ describe('the append-only triggers', () => {
   });
 
   test('refuse a TRUNCATE of the audit events', async () => {
-    // CASCADE takes audit_payloads along, past the foreign key check, to the triggers.
+    // CASCADE or not: the trigger refuses it.
     await expect(db.knex.raw('TRUNCATE audit_events CASCADE')).rejects.toEqual(
       refused('audit_events', 'TRUNCATE'),
     );
@@ -297,18 +311,36 @@ describe('the append-only triggers', () => {
   });
 
   test('refuse to change a payload other than by erasing it', async () => {
-    const p = db.knex('audit_payloads').where({ tenant_id: t, subject_id: 'user-4' });
-    await expect(p.clone().update({ body: JSON.stringify({ user: 'x' }) })).rejects.toMatchObject({
-      code: '42501',
-      message: expect.stringContaining('audit_payloads can only be erased: UPDATE refused'),
-    });
-    await expect(p.clone().del()).rejects.toMatchObject({
-      code: '42501',
-      message: expect.stringContaining('audit_payloads can only be erased: DELETE refused'),
-    });
-    await expect(db.knex.raw('TRUNCATE audit_payloads')).rejects.toEqual(
-      refused('audit_payloads', 'TRUNCATE'),
+    const p = db.knex('audit_events').where({ tenant_id: t, subject_id: 'user-4' });
+    await expect(p.clone().update({ body: JSON.stringify({ user: 'x' }) })).rejects.toEqual(
+      refused('audit_events', 'UPDATE'),
     );
+    // An erasure that also edits what the chain covers, or whose data it was, is no erasure.
+    for (const edit of [{ action: 'edited' }, { subject_id: 'someone-else' }, { actor_id: 'x' }]) {
+      await expect(
+        p.clone().update({ body: null, salt: null, erased_at: new Date(), ...edit }),
+      ).rejects.toEqual(refused('audit_events', 'UPDATE'));
+    }
+    await expect(p.clone().update({ body: null, salt: null })).rejects.toEqual(
+      refused('audit_events', 'UPDATE'),
+    );
+    // Even with the triggers off, removing a payload without marking it erased, or adding
+    // one to an event that had none, breaks the table's own check.
+    await expect(
+      tamper((trx) =>
+        trx('audit_events')
+          .where({ tenant_id: t, subject_id: 'user-4' })
+          .update({ body: null, salt: null }),
+      ),
+    ).rejects.toMatchObject({ code: '23514' });
+    await expect(
+      tamper((trx) =>
+        trx('audit_events')
+          .where({ tenant_id: t })
+          .whereNull('payload_digest')
+          .update({ body: JSON.stringify({ note: 'added' }), salt: Buffer.alloc(16) }),
+      ),
+    ).rejects.toMatchObject({ code: '23514' });
   });
 
   test('leave the trail as it was after all those attempts', async () => {
@@ -370,11 +402,7 @@ describe('tampering is detected', () => {
     'a deleted event %d is detected as missing at its sequence number',
     async (k) => {
       const t = await tenantWith(6);
-      const victim = await eventAt(t, k);
-      await tamper(async (trx) => {
-        await trx('audit_payloads').where({ tenant_id: t, event_id: victim.event_id }).del();
-        await trx('audit_events').where({ tenant_id: t, seq: k }).del();
-      });
+      await tamper((trx) => trx('audit_events').where({ tenant_id: t, seq: k }).del());
       const report = await verifyTenantChain(db.knex, t);
       expect(report).toMatchObject({ ok: false, events: 8 });
       expect(report.firstBroken).toMatchObject({ seq: k, eventId: null, reason: 'missing_event' });
@@ -473,7 +501,7 @@ describe('tampering is detected', () => {
     const t = await tenantWith(6);
     const target = await eventAt(t, 6);
     await tamper((trx) =>
-      trx('audit_payloads')
+      trx('audit_events')
         .where({ tenant_id: t, event_id: target.event_id })
         .update({ body: JSON.stringify({ user: 'user-6', product: 'everything' }) }),
     );
@@ -488,12 +516,14 @@ describe('tampering is detected', () => {
   test('a payload moved onto another event is detected as a payload mismatch', async () => {
     const t = await tenantWith(6);
     const [e4, e6] = [await eventAt(t, 4), await eventAt(t, 6)];
-    await tamper(async (trx) => {
-      await trx('audit_payloads').where({ tenant_id: t, event_id: e4.event_id }).del();
-      await trx('audit_payloads')
-        .where({ tenant_id: t, event_id: e6.event_id })
-        .update({ event_id: e4.event_id });
-    });
+    await tamper((trx) =>
+      trx.raw(
+        `UPDATE audit_events e SET body = six.body, salt = six.salt
+           FROM audit_events six
+          WHERE e.tenant_id = ? AND e.event_id = ? AND six.tenant_id = e.tenant_id AND six.event_id = ?`,
+        [t, e4.event_id, e6.event_id],
+      ),
+    );
     expect((await verifyTenantChain(db.knex, t)).firstBroken).toMatchObject({
       seq: 4,
       eventId: e4.event_id,
@@ -504,8 +534,10 @@ describe('tampering is detected', () => {
   test('a payload deleted rather than erased is detected as a payload mismatch', async () => {
     const t = await tenantWith(6);
     const target = await eventAt(t, 8);
-    await tamper((trx) =>
-      trx('audit_payloads').where({ tenant_id: t, event_id: target.event_id }).del(),
+    await tamperPastPayloadCheck((trx) =>
+      trx('audit_events')
+        .where({ tenant_id: t, event_id: target.event_id })
+        .update({ body: null, salt: null }),
     );
     expect((await verifyTenantChain(db.knex, t)).firstBroken).toMatchObject({
       seq: 8,
@@ -517,14 +549,10 @@ describe('tampering is detected', () => {
   test('a payload added to an event that had none is detected as a payload mismatch', async () => {
     const t = await tenantWith(6);
     const target = await eventAt(t, 5);
-    await tamper((trx) =>
-      trx('audit_payloads').insert({
-        tenant_id: t,
-        event_id: target.event_id,
-        subject_id: null,
-        salt: Buffer.alloc(16),
-        body: JSON.stringify({ note: 'added later' }),
-      }),
+    await tamperPastPayloadCheck((trx) =>
+      trx('audit_events')
+        .where({ tenant_id: t, event_id: target.event_id })
+        .update({ salt: Buffer.alloc(16), body: JSON.stringify({ note: 'added later' }) }),
     );
     expect((await verifyTenantChain(db.knex, t)).firstBroken).toMatchObject({
       seq: 5,
@@ -793,12 +821,12 @@ describe('erasure', () => {
     }
     expect(bySeq(5)).toMatchObject({ payload: { email: 'b@example.com' }, erasedAt: null });
     expect(bySeq(5).salt).toHaveLength(16);
-    const stored = await db.knex('audit_payloads').where({ tenant_id: t, subject_id: 'alice' });
+    const stored = await db.knex('audit_events').where({ tenant_id: t, subject_id: 'alice' });
     expect(stored.map((p) => [p.body, p.salt])).toEqual([
       [null, null],
       [null, null],
     ]);
-    expect(JSON.stringify(await db.knex('audit_payloads').where({ tenant_id: t }))).not.toContain(
+    expect(JSON.stringify(await db.knex('audit_events').where({ tenant_id: t }))).not.toContain(
       'a@example.com',
     );
 

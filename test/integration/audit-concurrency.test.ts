@@ -147,12 +147,10 @@ test("32 appenders on their own connections, contending for four tenants' heads,
     total += n;
     const rows = (await db
       .knex('audit_events as e')
-      .join('audit_payloads as p', function () {
-        this.on('p.tenant_id', 'e.tenant_id').andOn('p.event_id', 'e.event_id');
-      })
+      .whereNotNull('e.body')
       .where('e.tenant_id', t)
       .orderBy('e.seq')
-      .select('e.seq', 'e.actor_id', 'p.body')) as Array<{
+      .select('e.seq', 'e.actor_id', 'e.body')) as Array<{
       seq: number;
       actor_id: string | null;
       body: { n?: number };
@@ -182,7 +180,7 @@ test("32 appenders on their own connections, contending for four tenants' heads,
   ]);
   expect(
     await db
-      .knex('audit_payloads')
+      .knex('audit_events')
       .whereIn(
         'subject_id',
         rolledBack.map((a) => a.replace('-', '-user-')),

@@ -108,7 +108,7 @@ test('a bulk append of thousands of events, written as column arrays, chains and
   expect(appended.map((a) => a.seq)).toEqual(Array.from({ length: 2500 }, (_, i) => i + 4));
   expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, events: 2503 });
   const body = await db
-    .knex('audit_payloads')
+    .knex('audit_events')
     .where({ tenant_id: t, event_id: appended[1234]!.eventId })
     .first('body', 'subject_id');
   expect(body).toEqual({
@@ -239,7 +239,7 @@ onPostgres('on a head held by another transaction', () => {
     await holder.commit();
     expect(await eraseSubject(db.knex, t, 'user-1', actor, clock)).toBe(1);
     const bodies = await db
-      .knex('audit_payloads')
+      .knex('audit_events')
       .where({ tenant_id: t, subject_id: 'user-1' })
       .pluck('body');
     expect(bodies).toEqual([null]);
