@@ -11,14 +11,16 @@
 // UNIQUE (tenant_id, seq) stays the backstop should anything ever bypass the lock.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { insertMany } from '../db/insert-many.js';
+import { bulkInsert, insertMany } from '../db/insert-many.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { chainedFields, eventHash, newSalts, payloadDigest, type ChainedFields } from './chain.js';
 import type { AuditEventInput } from './types.js';
 
-// Rows per INSERT statement: well under PostgreSQL's 65,535 bound parameters.
+// Up to this many events go in as one multi-row INSERT (well under PostgreSQL's 65,535
+// bound parameters); more, as JSON documents of BULK_CHUNK events each.
 const INSERT_CHUNK = 1000;
+const BULK_CHUNK = 5000;
 /** Pending events an appender chains on its way (bounds the extra work of one request). */
 const ABSORB_LIMIT = 1000;
 
@@ -177,18 +179,19 @@ export async function writeChained(
   prepared: PreparedEvent[],
 ): Promise<AppendedEvent[]> {
   let { seq, hash } = head;
-  const events: Record<string, unknown>[] = [];
   const appended: AppendedEvent[] = [];
-  for (const e of prepared) {
+  const chain = (e: PreparedEvent) => {
     seq += 1;
     const prevHash = hash;
     hash = eventHash(prevHash, seq, tenantId, chainedFields(e));
-    events.push({ ...eventRow(tenantId, e), seq, prev_hash: prevHash, hash });
     appended.push({ eventId: e.eventId, seq, hash });
-  }
+    return { ...eventRow(tenantId, e), seq, prev_hash: prevHash, hash };
+  };
+
   // The head stays locked until commit: the usual small append is one statement (the
   // events and the new head, the events as a data-modifying CTE), one round trip.
-  if (events.length <= INSERT_CHUNK) {
+  if (prepared.length <= INSERT_CHUNK) {
+    const events = prepared.map(chain);
     await trx
       .with('e', trx('audit_events').insert(events))
       .from('audit_heads')
@@ -196,7 +199,12 @@ export async function writeChained(
       .update({ seq, hash });
     return appended;
   }
-  await insertMany(trx, 'audit_events', EVENT_COLUMNS, events);
+  // A bulk append hashes each chunk while the server inserts the one before it.
+  const bulk = bulkInsert(trx, 'audit_events', EVENT_COLUMNS);
+  for (let i = 0; i < prepared.length; i += BULK_CHUNK) {
+    await bulk.add(prepared.slice(i, i + BULK_CHUNK).map(chain));
+  }
+  await bulk.done();
   await trx('audit_heads').where({ tenant_id: tenantId }).update({ seq, hash });
   return appended;
 }

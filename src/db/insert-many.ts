@@ -10,8 +10,8 @@ import type { Knex } from 'knex';
 /** Column name → PostgreSQL type of the column ('uuid', 'text', 'timestamptz', …). */
 export type ColumnTypes = Record<string, string>;
 
-/** Rows per statement: bounds the size of one message. */
-const CHUNK = 20_000;
+/** Rows per statement: bounds the size of one message, and sets the grain of the overlap. */
+const CHUNK = 5_000;
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
@@ -32,6 +32,29 @@ export async function insertMany(
   columns: ColumnTypes,
   rows: Array<Record<string, unknown>>,
 ): Promise<void> {
+  const bulk = bulkInsert(trx, table, columns);
+  for (let i = 0; i < rows.length; i += CHUNK) await bulk.add(rows.slice(i, i + CHUNK));
+  await bulk.done();
+}
+
+export interface BulkInsert {
+  /** Send one chunk's INSERT; it runs while the caller prepares the next chunk. */
+  add(rows: Array<Record<string, unknown>>): Promise<void>;
+  /** Wait for every chunk; the first failure, if any, is thrown here. */
+  done(): Promise<void>;
+}
+
+/**
+ * A chunked insert whose statements are sent as soon as each chunk is ready and awaited
+ * together at the end, so that building (and, for the audit trail, hashing) the next
+ * chunk in JavaScript overlaps the server inserting the last one: two cores, both busy.
+ * On one transaction the driver runs the statements one after another, in order.
+ */
+export function bulkInsert(
+  trx: Knex.Transaction | Knex,
+  table: string,
+  columns: ColumnTypes,
+): BulkInsert {
   const names = Object.keys(columns);
   for (const n of [table, ...names]) {
     if (!IDENTIFIER.test(n)) throw new Error(`insertMany: not a plain identifier: ${n}`);
@@ -42,15 +65,34 @@ export async function insertMany(
   const sql =
     `INSERT INTO ${table} (${names.join(', ')}) ` +
     `SELECT ${select.join(', ')} FROM json_to_recordset(?::json) AS x(${defs.join(', ')})`;
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
-    const doc = JSON.stringify(
-      chunk.map((r) => {
-        const o: Record<string, unknown> = {};
-        for (const n of names) o[n] = jsonValue(r[n]);
-        return o;
-      }),
-    );
-    await trx.raw(sql, [doc]);
-  }
+  const sent: Promise<void>[] = [];
+  // Caught at once: a chunk failing while the next is being built must not go unhandled.
+  let failure: { error: unknown } | undefined;
+  return {
+    async add(rows) {
+      if (failure) throw failure.error;
+      if (rows.length === 0) return;
+      const doc = JSON.stringify(
+        rows.map((r) => {
+          const o: Record<string, unknown> = {};
+          for (const n of names) o[n] = jsonValue(r[n]);
+          return o;
+        }),
+      );
+      sent.push(
+        Promise.resolve(trx.raw(sql, [doc])).then(
+          () => undefined,
+          (error: unknown) => {
+            failure ??= { error };
+          },
+        ),
+      );
+      // Let the statement reach the connection before the caller works on the next chunk.
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+    async done() {
+      await Promise.all(sent);
+      if (failure) throw failure.error;
+    },
+  };
 }
