@@ -14,7 +14,7 @@ import type { Knex } from 'knex';
 import { bulkInsert, insertMany } from '../db/insert-many.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { chainedFields, eventHash, newSalts, payloadDigest, type ChainedFields } from './chain.js';
+import { eventHash, newSalts, payloadDigest, type ChainedFields } from './chain.js';
 import type { AuditEventInput } from './types.js';
 
 // Up to this many events go in as one multi-row INSERT (well under PostgreSQL's 65,535
@@ -167,7 +167,8 @@ const eventRow = (tenantId: string, e: PreparedEvent) => ({
   target_id: e.targetId,
   payload_digest: e.payloadDigest,
   subject_id: e.subjectId,
-  salt: e.salt,
+  // bytea's hex input form: taken as is by a bound parameter and inside a JSON document.
+  salt: e.salt ? `\\x${e.salt.toString('hex')}` : null,
   body: e.salt ? JSON.stringify(e.body) : null,
 });
 
@@ -183,9 +184,13 @@ export async function writeChained(
   const chain = (e: PreparedEvent) => {
     seq += 1;
     const prevHash = hash;
-    hash = eventHash(prevHash, seq, tenantId, chainedFields(e));
+    hash = eventHash(prevHash, seq, tenantId, e);
     appended.push({ eventId: e.eventId, seq, hash });
-    return { ...eventRow(tenantId, e), seq, prev_hash: prevHash, hash };
+    const row: Record<string, unknown> = eventRow(tenantId, e);
+    row.seq = seq;
+    row.prev_hash = prevHash;
+    row.hash = hash;
+    return row;
   };
 
   // The head stays locked until commit: the usual small append is one statement (the

@@ -65,6 +65,7 @@ export function bulkInsert(
   const sql =
     `INSERT INTO ${table} (${names.join(', ')}) ` +
     `SELECT ${select.join(', ')} FROM json_to_recordset(?::json) AS x(${defs.join(', ')})`;
+  const binary = names.filter((n) => columns[n] === 'bytea');
   const sent: Promise<void>[] = [];
   // Caught at once: a chunk failing while the next is being built must not go unhandled.
   let failure: { error: unknown } | undefined;
@@ -72,12 +73,17 @@ export function bulkInsert(
     async add(rows) {
       if (failure) throw failure.error;
       if (rows.length === 0) return;
+      // json_to_recordset takes the named keys and ignores others; a missing key is
+      // NULL. So rows go in as they are, copied only to write a Buffer as bytea's hex.
       const doc = JSON.stringify(
-        rows.map((r) => {
-          const o: Record<string, unknown> = {};
-          for (const n of names) o[n] = jsonValue(r[n]);
-          return o;
-        }),
+        binary.length === 0
+          ? rows
+          : rows.map((r) => {
+              if (!binary.some((n) => Buffer.isBuffer(r[n]))) return r;
+              const o: Record<string, unknown> = { ...r };
+              for (const n of binary) o[n] = jsonValue(r[n]);
+              return o;
+            }),
       );
       sent.push(
         Promise.resolve(trx.raw(sql, [doc])).then(

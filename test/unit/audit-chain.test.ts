@@ -184,6 +184,20 @@ describe('the chained material written out', () => {
     );
   });
 
+  test('eventHash is SHA-256 of exactly that RFC 8785 form, and reads only the chained fields', () => {
+    fc.assert(
+      fc.property(anyFields, hex64, fc.nat(), fc.uuid(), (f, prev, seq, tenant) => {
+        const expected = createHash('sha256')
+          .update(canonicalize({ prev, seq, tenant, event: f })!, 'utf8')
+          .digest('hex');
+        expect(eventHash(prev, seq, tenant, f)).toBe(expected);
+        const row = { ...f, seq: 9, hash: 'x', body: { more: true } } as ChainedFields;
+        expect(eventHash(prev, seq, tenant, row)).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   test('falls back to canonicalising everything when a part is not hex or a UUID', () => {
     const event = canonicalJson(fields);
     for (const [prev, tenant] of [
