@@ -77,13 +77,18 @@ export async function lockHead(
   tenantId: string,
   opts: { wait: boolean },
 ): Promise<Head | null> {
-  const { rows } = (await trx.raw(
-    `SELECT h.seq, h.hash,
-            EXISTS (SELECT 1 FROM audit_pending p WHERE p.tenant_id = h.tenant_id) AS pending
-       FROM audit_heads h WHERE h.tenant_id = ?
-        FOR UPDATE OF h${opts.wait ? '' : ' SKIP LOCKED'}`,
-    [tenantId],
-  )) as { rows: Array<{ seq: string; hash: string; pending: boolean }> };
+  // Every append runs this: a named statement, parsed and planned once per connection.
+  const { rows } = (await trx
+    .raw(
+      `SELECT h.seq, h.hash,
+              EXISTS (SELECT 1 FROM audit_pending p WHERE p.tenant_id = h.tenant_id) AS pending
+         FROM audit_heads h WHERE h.tenant_id = ?
+          FOR UPDATE OF h${opts.wait ? '' : ' SKIP LOCKED'}`,
+      [tenantId],
+    )
+    .options({ name: opts.wait ? 'audit_lock_head_wait' : 'audit_lock_head' })) as {
+    rows: Array<{ seq: string; hash: string; pending: boolean }>;
+  };
   const row = rows[0];
   return row ? { seq: Number(row.seq), hash: row.hash, pending: row.pending } : null;
 }
