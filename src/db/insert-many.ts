@@ -15,16 +15,10 @@ const CHUNK = 5_000;
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
-/**
- * A value as it goes into the JSON document. Buffers become bytea's hex input form;
- * Dates become ISO strings through their toJSON; jsonb columns take the JSON text the
- * callers hold (cast on the server), so the document is never parsed here.
- */
-function jsonValue(v: unknown): unknown {
-  if (v === undefined) return null;
-  if (Buffer.isBuffer(v)) return `\\x${v.toString('hex')}`;
-  return v;
-}
+// In the document, Dates become ISO strings through their toJSON, undefined becomes a
+// missing key (NULL), and jsonb columns take the JSON text the callers hold (cast on the
+// server). Only a Buffer needs writing out: as bytea's hex input form.
+const byteaHex = (v: unknown): unknown => (Buffer.isBuffer(v) ? `\\x${v.toString('hex')}` : v);
 
 export async function insertMany(
   trx: Knex.Transaction | Knex,
@@ -81,7 +75,7 @@ export function bulkInsert(
           : rows.map((r) => {
               if (!binary.some((n) => Buffer.isBuffer(r[n]))) return r;
               const o: Record<string, unknown> = { ...r };
-              for (const n of binary) o[n] = jsonValue(r[n]);
+              for (const n of binary) o[n] = byteaHex(r[n]);
               return o;
             }),
       );
