@@ -5,7 +5,7 @@
 // that point past the end of the chain).
 import type { KeyObject } from 'node:crypto';
 import type { Knex } from 'knex';
-import { chainedFields, eventHash, GENESIS_HASH, payloadDigest } from './chain.js';
+import { eventHash, GENESIS_HASH, payloadDigest } from './chain.js';
 import { checkpointSignatureValid, listCheckpoints, type Checkpoint } from './checkpoint.js';
 import { readAuditEvents } from './read.js';
 
@@ -123,7 +123,7 @@ export async function verifyTenantChain(
         reason: 'prev_hash_mismatch',
         message: `event ${e.seq} does not follow event ${e.seq - 1}: inserted, reordered or its predecessor replaced`,
       };
-    } else if (eventHash(prevHash, e.seq, tenantId, chainedFields(e)) !== e.hash) {
+    } else if (eventHash(prevHash, e.seq, tenantId, e) !== e.hash) {
       broken = {
         ...at,
         reason: 'hash_mismatch',
