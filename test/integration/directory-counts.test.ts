@@ -6,6 +6,7 @@ import { countResources, foldCounts } from '../../src/directory/counts.js';
 import { fixedClock } from '../../src/shared/clock.js';
 import { createTenant } from '../../src/tenancy/service.js';
 import { onRealPostgres, openTestDb, type TestDb } from '../support/db.js';
+import { directoryUserRows } from '../support/fixtures.js';
 
 const clock = fixedClock('2026-12-01T09:00:00.000Z');
 let db: TestDb;
@@ -20,18 +21,7 @@ afterAll(async () => {
 const newTenant = async (name: string) =>
   (await createTenant(db.knex, name, { actor: { type: 'cli' }, clock })).id;
 
-const userRows = (tenantId: string, n: number) =>
-  Array.from({ length: n }, () => {
-    const id = randomUUID();
-    return {
-      tenant_id: tenantId,
-      user_id: id,
-      user_name: `${id}@example.com`,
-      data: '{}',
-      created_at: clock.now(),
-      last_modified: clock.now(),
-    };
-  });
+const userRows = (tenantId: string, n: number) => directoryUserRows(tenantId, n, clock.now());
 
 const groupRows = (tenantId: string, n: number) =>
   Array.from({ length: n }, () => ({

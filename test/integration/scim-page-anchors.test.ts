@@ -1,6 +1,5 @@
 // Deep index pages served from remembered anchors must be exactly the pages OFFSET
 // gives, before and after the list changes, and per tenant.
-import { randomUUID } from 'node:crypto';
 import { USER_COLUMNS } from '../../src/directory/users.js';
 import { insertMany } from '../../src/db/insert-many.js';
 import { listRows } from '../../src/scim/list.js';
@@ -9,6 +8,7 @@ import { STRIDE } from '../../src/scim/page-anchors.js';
 import { fixedClock } from '../../src/shared/clock.js';
 import { createTenant } from '../../src/tenancy/service.js';
 import { openTestDb, type TestDb } from '../support/db.js';
+import { DIRECTORY_USER_COLUMNS, directoryUserRows } from '../support/fixtures.js';
 
 const clock = fixedClock('2026-12-01T09:00:00.000Z');
 let db: TestDb;
@@ -24,31 +24,9 @@ const newTenant = async (name: string) =>
   (await createTenant(db.knex, name, { actor: { type: 'cli' }, clock })).id;
 
 async function addUsers(tenantId: string, n: number): Promise<void> {
-  const rows = Array.from({ length: n }, () => {
-    const id = randomUUID();
-    return {
-      tenant_id: tenantId,
-      user_id: id,
-      user_name: `${id}@example.com`,
-      data: JSON.stringify({ userName: `${id}@example.com` }),
-      created_at: clock.now().toISOString(),
-      last_modified: clock.now().toISOString(),
-    };
-  });
+  const rows = directoryUserRows(tenantId, n, clock.now());
   await db.knex.transaction((trx) =>
-    insertMany(
-      trx,
-      'directory_users',
-      {
-        tenant_id: 'uuid',
-        user_id: 'uuid',
-        user_name: 'text',
-        data: 'jsonb',
-        created_at: 'timestamptz',
-        last_modified: 'timestamptz',
-      },
-      rows,
-    ),
+    insertMany(trx, 'directory_users', DIRECTORY_USER_COLUMNS, rows),
   );
 }
 
