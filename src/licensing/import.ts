@@ -11,10 +11,11 @@ import { parse } from 'csv-parse/sync';
 import type { Knex } from 'knex';
 import { appendAuditEvents } from '../audit/append.js';
 import type { AuditEventInput } from '../audit/types.js';
+import { insertMany } from '../db/insert-many.js';
 import { AppError } from '../shared/errors.js';
 import { write, type LicensingContext } from './catalog.js';
 import { LICENSE_TYPES } from './model.js';
-import { manualSeatRow, type ImportReport } from './records.js';
+import { manualSeatRow, SEAT_INSERT_COLUMNS, type ImportReport } from './records.js';
 import {
   LICENSE_TERM_COLUMNS,
   licenseInForce,
@@ -348,8 +349,7 @@ export async function importLicences(
           state,
         }),
       );
-      for (let k = 0; k < seatRows.length; k += 2000)
-        await trx('seats').insert(seatRows.slice(k, k + 2000));
+      await insertMany(trx, 'seats', SEAT_INSERT_COLUMNS, seatRows);
       for (const s of seatRows)
         events.push({
           action: 'seat.assigned',

@@ -13,7 +13,12 @@ import type { Actor, AuditEventInput } from '../audit/types.js';
 import type { Clock } from '../shared/clock.js';
 import { recordThresholdCrossings } from './compliance.js';
 import { desiredSeats, type DesiredSeat, type RuleRow } from './desired.js';
-import type { SeatChange, SeatChangeReason, SeatState } from './records.js';
+import {
+  SEAT_INSERT_COLUMNS,
+  type SeatChange,
+  type SeatChangeReason,
+  type SeatState,
+} from './records.js';
 import { LICENSE_TERM_COLUMNS, licenseInForce, type LicenseTermRow } from './term.js';
 import { fill, type PoolLicense } from './pool.js';
 
@@ -280,7 +285,7 @@ export async function reconcile(
       updated_at: at,
     };
   });
-  await insertMany(trx, 'seats', NEW_SEAT_COLUMNS, rows);
+  await insertMany(trx, 'seats', SEAT_INSERT_COLUMNS, rows);
   for (const r of rows)
     change(r, null, r.state as SeatState, r.state === 'active' ? 'eligible' : 'pool_full');
 
@@ -299,22 +304,6 @@ export async function reconcile(
     );
   return changes;
 }
-
-const NEW_SEAT_COLUMNS = {
-  tenant_id: 'uuid',
-  seat_id: 'uuid',
-  license_id: 'uuid',
-  user_id: 'uuid',
-  state: 'text',
-  source: 'text',
-  rule_id: 'uuid',
-  eligible_since: 'timestamptz',
-  queue_priority: 'integer',
-  granted_at: 'timestamptz',
-  overdeployed: 'boolean',
-  created_at: 'timestamptz',
-  updated_at: 'timestamptz',
-};
 
 function seatEvent(c: SeatChange, actor: Actor): AuditEventInput {
   const action =

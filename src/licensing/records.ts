@@ -329,6 +329,28 @@ export const seatRecord = (r: Row): Seat => ({
  * A new manual seat row: `waitlisted` for the fill to seat in turn, or `active` when it
  * takes a place that is already its own (a transfer, an imported assignment).
  */
+/**
+ * The columns a new seat is written with, for insertMany: rule seats (rule_id,
+ * overdeployed) and manual ones (assigned_by) alike; a builder leaves what it does not
+ * set to NULL, and sets every NOT NULL column.
+ */
+export const SEAT_INSERT_COLUMNS = {
+  tenant_id: 'uuid',
+  seat_id: 'uuid',
+  license_id: 'uuid',
+  user_id: 'uuid',
+  state: 'text',
+  source: 'text',
+  rule_id: 'uuid',
+  assigned_by: 'text',
+  eligible_since: 'timestamptz',
+  queue_priority: 'integer',
+  granted_at: 'timestamptz',
+  overdeployed: 'boolean',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+};
+
 export function manualSeatRow(a: {
   tenantId: string;
   seatId: string;
@@ -349,6 +371,7 @@ export function manualSeatRow(a: {
     eligible_since: a.now,
     granted_at: a.state === 'active' ? a.now : null,
     queue_priority: 0,
+    overdeployed: false,
     created_at: a.now,
     updated_at: a.now,
   };
