@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { bulkInsert, insertMany } from '../db/insert-many.js';
+import type { SqlFragment } from '../db/sql-fragment.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { eventHash, newSalts, payloadDigest, type ChainedFields } from './chain.js';
@@ -222,12 +223,6 @@ export async function writeChained(
 async function queue(trx: Knex.Transaction, tenantId: string, prepared: PreparedEvent[]) {
   const rows = prepared.map((e) => eventRow(tenantId, e));
   await insertMany(trx, 'audit_pending', PENDING_COLUMNS, rows).catch(noTenantMeans404(tenantId));
-}
-
-/** SQL text with `?` placeholders and its values, to be embedded in a larger statement. */
-export interface SqlFragment {
-  sql: string;
-  bindings: unknown[];
 }
 
 const PENDING_NAMES = Object.keys(PENDING_COLUMNS);

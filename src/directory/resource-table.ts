@@ -3,8 +3,8 @@
 // find and update, so the two tables can never drift apart in how they do it.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { SqlFragment } from '../audit/append.js';
 import { withConstraintErrors } from '../db/constraints.js';
+import type { SqlFragment } from '../db/sql-fragment.js';
 import type { StoredData } from '../scim/schemas.js';
 import { isUuid } from '../shared/ids.js';
 

@@ -1,0 +1,5 @@
+/** SQL text with `?` placeholders and its values, to be embedded in a larger statement. */
+export interface SqlFragment {
+  sql: string;
+  bindings: unknown[];
+}
