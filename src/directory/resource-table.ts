@@ -1,12 +1,12 @@
 // What users and groups share in storage: a tenant-scoped row per resource, keyed by a
 // server-assigned UUID, with a version bumped on every change. One place for insert,
 // find and update, so the two tables can never drift apart in how they do it.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { withConstraintErrors } from '../db/constraints.js';
 import type { SqlFragment } from '../db/sql-fragment.js';
 import type { StoredData } from '../scim/schemas.js';
-import { isUuid } from '../shared/ids.js';
+import { isUuid, newId } from '../shared/ids.js';
 
 export interface ResourceTable<Row> {
   /**
@@ -68,7 +68,7 @@ export function resourceTable<Row>(spec: {
       withConstraintErrors(async () => {
         const values: Record<string, unknown> = {
           tenant_id: tenantId,
-          [idColumn]: opts.id ?? randomUUID(),
+          [idColumn]: opts.id ?? newId(),
           ...columnsOf(data),
           version: 1,
           created_at: now,

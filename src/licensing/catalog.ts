@@ -1,7 +1,6 @@
 // Products and licences (rules: rules.ts): each write is one transaction with its audit event and
 // the reconcile it causes. With `dryRun`, the same transaction runs and is rolled back,
 // so the diff it returns is exactly what the write would have done.
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/append.js';
 import type { Actor } from '../audit/types.js';
@@ -13,6 +12,7 @@ import { page, type Page, type PageRequest } from './paging.js';
 import { licenseRecord, productRecord, type License, type Product } from './records.js';
 import { rowById } from './rows.js';
 import { termOfRow, termWhenAutoRenewStops } from './term.js';
+import { newId } from '../shared/ids.js';
 
 export interface LicensingContext {
   knex: Knex;
@@ -70,7 +70,7 @@ export async function createProduct(ctx: LicensingContext, body: unknown): Promi
     const [row] = await trx('products')
       .insert({
         tenant_id: ctx.tenantId,
-        product_id: randomUUID(),
+        product_id: newId(),
         name: input.name,
         vendor: input.vendor ?? null,
         features: JSON.stringify(input.features),
@@ -211,7 +211,7 @@ export async function createLicense(
     const [row] = await trx('licenses')
       .insert({
         tenant_id: ctx.tenantId,
-        license_id: randomUUID(),
+        license_id: newId(),
         ...licenseColumns(input),
         created_at: now,
         updated_at: now,

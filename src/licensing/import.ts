@@ -6,7 +6,6 @@
 // gives that user a manual seat. Every row is checked before anything is written, and
 // every bad row is reported with its line number. The writes are one transaction;
 // with dryRun it is rolled back.
-import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import type { Knex } from 'knex';
 import { appendAuditEvents } from '../audit/append.js';
@@ -22,6 +21,7 @@ import {
   termDatesProblem,
   type LicenseTermRow,
 } from './term.js';
+import { newId } from '../shared/ids.js';
 
 export const IMPORT_COLUMNS = [
   'product',
@@ -291,7 +291,7 @@ export async function importLicences(
       const pkey = `${l.product.toLowerCase()}\u0000${(l.vendor ?? '').toLowerCase()}`;
       let productId = products.get(pkey);
       if (!productId) {
-        productId = randomUUID();
+        productId = newId();
         products.set(pkey, productId);
         newProducts += 1;
         await trx('products').insert({
@@ -309,7 +309,7 @@ export async function importLicences(
           payload: { name: l.product, vendor: l.vendor, source: 'import' },
         });
       }
-      const licenseId = randomUUID();
+      const licenseId = newId();
       const [stored] = (await trx('licenses')
         .insert({
           tenant_id: ctx.tenantId,
@@ -341,7 +341,7 @@ export async function importLicences(
       const seatRows = l.assignees.map((a) =>
         manualSeatRow({
           tenantId: ctx.tenantId,
-          seatId: randomUUID(),
+          seatId: newId(),
           licenseId,
           userId: userIds.get(a.userName.toLowerCase())!,
           assignedBy: 'import',

@@ -5,7 +5,6 @@
 // reconcilers never deadlock) before seats are counted or written. Every change to a
 // licence's seats therefore happens one transaction at a time, and a pool can never
 // over-allocate. "now" is read after the locks, so waitlist order is commit order.
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAuditEvents } from '../audit/append.js';
 import { insertMany } from '../db/insert-many.js';
@@ -21,6 +20,7 @@ import {
 } from './records.js';
 import { LICENSE_TERM_COLUMNS, licenseInForce, type LicenseTermRow } from './term.js';
 import { fill, type PoolLicense } from './pool.js';
+import { newId } from '../shared/ids.js';
 
 export type { SeatChange, SeatState };
 
@@ -252,7 +252,7 @@ export async function reconcile(
   const { promoted, room } = await fill(trx, tenantId, licences, new Set(inForce), at);
   for (const p of promoted) change(p, 'waitlisted', 'active', 'seat_freed');
   const fresh = [...want.values()]
-    .map((d) => ({ d, seatId: randomUUID() }))
+    .map((d) => ({ d, seatId: newId() }))
     // Plain code-unit order: the ids are ASCII, and localeCompare collates (slower, and
     // locale-dependent) on every one of the ~1.7 million comparisons of 100,000 seats.
     .sort(

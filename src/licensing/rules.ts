@@ -1,7 +1,6 @@
 // Rules: "members of group G (nested groups included), optionally matching a SCIM
 // filter, get a seat of licence L". Every write reconciles the licences it touches, in
 // its own transaction, or rolled back for a dry-run.
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { filterToSql } from '../scim/filter/index.js';
 import { AppError } from '../shared/errors.js';
@@ -11,6 +10,7 @@ import { page, type Page, type PageRequest } from './paging.js';
 import { reconcile } from './reconcile.js';
 import { ruleRecord, type Rule } from './records.js';
 import { rowById } from './rows.js';
+import { newId } from '../shared/ids.js';
 
 function checkFilter(filter: string | null | undefined) {
   if (filter) filterToSql(filter, 'User', 'u'); // throws invalid_filter (400)
@@ -65,7 +65,7 @@ export async function createRule(
     const [row] = await trx('license_rules')
       .insert({
         tenant_id: ctx.tenantId,
-        rule_id: randomUUID(),
+        rule_id: newId(),
         ...ruleColumns(input),
         created_at: now,
         updated_at: now,

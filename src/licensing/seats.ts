@@ -1,6 +1,5 @@
 // Seats as admins see and change them: lists, manual assignment, release, transfer.
 // Manual seats are never touched by rules; seats held through a rule follow the rule.
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/append.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
@@ -8,7 +7,7 @@ import type { LicensingContext } from './catalog.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { reconcile } from './reconcile.js';
 import { manualSeatRow, SEAT_STATES, seatRecord, type Seat, type SeatState } from './records.js';
-import { isUuid } from '../shared/ids.js';
+import { isUuid, newId } from '../shared/ids.js';
 import { rowById } from './rows.js';
 
 const assigner = (ctx: LicensingContext) => `${ctx.actor.type}:${ctx.actor.id ?? ''}`;
@@ -81,7 +80,7 @@ export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<
         { status: 409 },
       );
     const now = ctx.clock.now().toISOString();
-    const seatId = randomUUID();
+    const seatId = newId();
     await trx('seats').insert(
       manualSeatRow({
         tenantId: ctx.tenantId,
@@ -197,11 +196,11 @@ export async function transferSeat(
       release_reason: 'transferred',
       updated_at: now,
     });
-    const newId = randomUUID();
+    const newSeatId = newId();
     await trx('seats').insert(
       manualSeatRow({
         tenantId: ctx.tenantId,
-        seatId: newId,
+        seatId: newSeatId,
         licenseId: seat.license_id,
         userId: to,
         assignedBy: assigner(ctx),
@@ -215,7 +214,7 @@ export async function transferSeat(
       {
         action: 'seat.transferred',
         actor: ctx.actor,
-        target: { type: 'seat', id: newId },
+        target: { type: 'seat', id: newSeatId },
         // One subject per event: the new holder's. The old holder's own release of this
         // seat is not a separate event, so erasing them leaves fromUser here (noted).
         subject: to,
@@ -229,7 +228,7 @@ export async function transferSeat(
       ctx.clock,
     );
     return seatRecord(
-      await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: newId }).first(),
+      await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: newSeatId }).first(),
     );
   });
 }

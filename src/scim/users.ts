@@ -1,7 +1,6 @@
 // SCIM Users (RFC 7644 §3.3–3.6): each write is atomic, holding the change, its audit
 // event and the directory-change hook (one transaction; a create nobody listens to is one
 // statement), so a failed request writes nothing.
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAuditEvent, queuedEventInsert } from '../audit/append.js';
 import { canonicalJson } from '../audit/chain.js';
@@ -22,6 +21,7 @@ import { applyPatch, parsePatchBody } from './patch.js';
 import { project, wants } from './projection.js';
 import { userResource, type UserRow } from './representation.js';
 import { validateUser, type StoredData } from './schemas.js';
+import { newId } from '../shared/ids.js';
 
 const notFound = (id: string) => scimError(404, undefined, `User ${id} not found`, 'not_found');
 
@@ -62,7 +62,7 @@ async function audited(
  */
 export async function createUser(ctx: ScimContext, body: unknown) {
   const data = validateUser(body);
-  const id = randomUUID();
+  const id = newId();
   const insert = (db: Knex) =>
     insertUser(db, ctx.tenantId, data, ctx.clock.now(), {
       id,

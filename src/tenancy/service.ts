@@ -1,6 +1,5 @@
 // Tenants and their tokens. Every change appends its audit event in the same
 // transaction. Tokens are returned in clear exactly once, from create.
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
@@ -17,7 +16,7 @@ import {
   type ParsedToken,
   type Scope,
 } from './tokens.js';
-import { isUuid } from '../shared/ids.js';
+import { isUuid, newId } from '../shared/ids.js';
 
 /** A tenant as the admin API shows it (GET /api/v1/tenant; its OpenAPI schema too). */
 export const TenantRecord = z.object({
@@ -76,7 +75,7 @@ async function insertToken(
   name: string,
   now: Date,
 ): Promise<{ info: TokenInfo; token: string }> {
-  const tokenId = randomUUID();
+  const tokenId = newId();
   const { token, secretHash } = mintToken(tenantId, tokenId, scope);
   await trx('api_tokens').insert({
     tenant_id: tenantId,
@@ -105,7 +104,7 @@ export async function createTenant(knex: Knex, name: string, ctx: Ctx): Promise<
   const clock = ctx.clock ?? systemClock;
   return knex.transaction(async (trx) => {
     const now = clock.now();
-    const id = randomUUID();
+    const id = newId();
     await trx('tenants').insert({ tenant_id: id, name: clean, created_at: now.toISOString() });
     await trx('audit_heads').insert({ tenant_id: id, seq: 0, hash: GENESIS_HASH });
     const scim = await insertToken(trx, id, 'scim', 'SCIM provisioning', now);
