@@ -21,8 +21,23 @@
 // preparing "s1" would collide (42P05), and one could execute the other's. Each
 // connection's names are given a prefix of its own on the way in (Parse, Bind, Describe,
 // Close, Execute), and its statements are closed when it goes, as a backend's would be.
+//
+// COPY … FROM STDIN is a conversation (the statement, CopyInResponse, the client's
+// CopyData messages, CopyDone) that PGlite can only hold within one call. So the server
+// answers the CopyInResponse itself, gathers the data up to CopyDone or CopyFail, and
+// runs the whole COPY as one batch, dropping PGlite's own CopyInResponse from the answer.
+// An error in the COPY statement itself (a missing table) therefore comes after the data.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
+import {
+  copyFromStdin,
+  copyInResponse,
+  cstr,
+  ReadyWatcher,
+  tooManyConnections,
+  typed,
+  withoutCopyInResponse,
+} from './pg-wire.js';
 
 export interface PgliteServerOptions {
   db: PGlite;
@@ -38,8 +53,10 @@ const GSSENC_REQUEST = 80877104;
 const CANCEL_REQUEST = 80877102;
 const TERMINATE = 0x58; // 'X'
 // A client waits for a reply after these, so a batch ends there.
-const BATCH_ENDS = new Set([0x53 /* Sync */, 0x51 /* Query */, 0x48 /* Flush */]);
-const READY_FOR_QUERY = 0x5a; // 'Z'
+const QUERY = 0x51; // 'Q'
+const BATCH_ENDS = new Set([0x53 /* Sync */, QUERY, 0x48 /* Flush */]);
+const COPY_DONE = 0x63; // 'c'
+const COPY_FAIL = 0x66; // 'f'
 const IDLE = 0x49; // 'I'
 
 interface Connection {
@@ -58,12 +75,16 @@ interface Connection {
   prefix: string;
   /** Its named statements (prefixed), closed when it ends. */
   statements: Set<string>;
+  /** Inside a COPY … FROM STDIN: its data is gathered until CopyDone or CopyFail. */
+  copying: boolean;
 }
 
 /** `data: null` marks the end of a connection, queued behind its last batch. */
 interface Batch {
   conn: Connection;
   data: Buffer | null;
+  /** A whole COPY … FROM STDIN: the client has had its CopyInResponse already. */
+  copy?: boolean;
 }
 
 export class PgliteServer {
@@ -126,6 +147,7 @@ export class PgliteServer {
       pending: [],
       prefix: `c${++this.nextId}_`,
       statements: new Set(),
+      copying: false,
     };
     this.connections.add(conn);
     socket.on('data', (data) => this.receive(conn, data));
@@ -197,8 +219,24 @@ export class PgliteServer {
       this.end(conn);
       return;
     }
+    if (conn.copying) {
+      conn.pending.push(msg);
+      if (msg[0] === COPY_DONE || msg[0] === COPY_FAIL) {
+        conn.copying = false;
+        this.enqueue({ conn, data: Buffer.concat(conn.pending), copy: true });
+        conn.pending = [];
+      }
+      return;
+    }
     conn.pending.push(namespaced(conn, msg));
-    if (BATCH_ENDS.has(msg[0]!)) {
+    // PGlite cannot stop in the middle of a COPY to wait for its data: the statement,
+    // the data and its end must reach it in one call. So the client is told to go ahead
+    // here, the data is gathered, and the whole COPY runs as one batch.
+    const copy = msg[0] === QUERY ? copyFromStdin(msg) : null;
+    if (copy) {
+      conn.copying = true;
+      conn.socket.write(copyInResponse(copy.binary));
+    } else if (BATCH_ENDS.has(msg[0]!)) {
       this.enqueue({ conn, data: Buffer.concat(conn.pending) });
       conn.pending = [];
     }
@@ -240,7 +278,7 @@ export class PgliteServer {
     }
   }
 
-  private async run({ conn, data }: Batch): Promise<void> {
+  private async run({ conn, data, copy }: Batch): Promise<void> {
     const { socket } = conn;
     try {
       if (data === null) {
@@ -253,10 +291,19 @@ export class PgliteServer {
         return;
       }
       const ready = new ReadyWatcher();
-      await this.exec(data, (chunk) => {
+      const send = (chunk: Buffer) => {
         ready.feed(chunk);
         if (socket.writable) socket.write(chunk);
-      });
+      };
+      if (copy) {
+        // The client has had a CopyInResponse from us: PGlite's own is dropped. A COPY's
+        // answer is a few short messages, so it is gathered whole before filtering.
+        const out: Buffer[] = [];
+        await this.exec(data, (chunk) => out.push(chunk));
+        send(withoutCopyInResponse(Buffer.concat(out)));
+      } else {
+        await this.exec(data, send);
+      }
       this.owner = ready.status === IDLE ? null : conn;
     } catch {
       // PGlite itself failed (closed, or a wasm error). After a batch: drop the client
@@ -276,39 +323,6 @@ export class PgliteServer {
         onRawData: (raw) => onData(Buffer.from(raw)),
       }),
     );
-  }
-}
-
-/**
- * Follows the backend messages of one batch as they stream out, remembering the status
- * byte of the last ReadyForQuery (undefined when there was none).
- */
-class ReadyWatcher {
-  status: number | undefined;
-  private head = Buffer.alloc(0);
-  private rest = 0;
-  private inReady = false;
-
-  feed(chunk: Buffer): void {
-    let pos = 0;
-    while (pos < chunk.length) {
-      if (this.rest > 0) {
-        if (this.inReady) this.status = chunk[pos];
-        this.inReady = false;
-        const n = Math.min(this.rest, chunk.length - pos);
-        pos += n;
-        this.rest -= n;
-        continue;
-      }
-      const n = Math.min(5 - this.head.length, chunk.length - pos);
-      this.head = Buffer.concat([this.head, chunk.subarray(pos, pos + n)]);
-      pos += n;
-      if (this.head.length === 5) {
-        this.inReady = this.head[0] === READY_FOR_QUERY;
-        this.rest = this.head.readInt32BE(1) - 4;
-        this.head = Buffer.alloc(0);
-      }
-    }
   }
 }
 
@@ -356,15 +370,6 @@ function closeAll(statements: Set<string>): Buffer {
   ]);
 }
 
-function typed(type: string, body: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.write(type, 0, 'latin1');
-  head.writeInt32BE(4 + body.length, 1);
-  return Buffer.concat([head, body]);
-}
-
-const cstr = (s: string) => Buffer.from(`${s}\0`, 'utf8');
-
 // Leaves any COPY (CopyFail; ignored outside COPY), ends an extended sequence and its
 // error state (Sync), and aborts a transaction (ROLLBACK; only a warning when none is open).
 const RESET = Buffer.concat([
@@ -372,17 +377,3 @@ const RESET = Buffer.concat([
   typed('S', Buffer.alloc(0)),
   typed('Q', cstr('ROLLBACK')),
 ]);
-
-function tooManyConnections(max: number): Buffer {
-  const field = (code: string, value: string) => Buffer.concat([Buffer.from(code), cstr(value)]);
-  return typed(
-    'E',
-    Buffer.concat([
-      field('S', 'FATAL'),
-      field('V', 'FATAL'),
-      field('C', '53300'),
-      field('M', `too many connections (the embedded database accepts ${max})`),
-      Buffer.alloc(1),
-    ]),
-  );
-}

@@ -11,6 +11,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { migrations } from '../../migrations/index.js';
 import { migrateUp } from '../../src/db/migrate.js';
 import { PgliteServer } from '../../src/db/pglite-server.js';
+import { from as copyFrom } from 'pg-copy-streams';
 
 interface Served {
   db: PGlite;
@@ -270,6 +271,65 @@ describe('PgliteServer', () => {
     } finally {
       await small.close();
     }
+  });
+
+  // COPY … FROM STDIN: PGlite takes the statement, its data and its end only in one call.
+  const copyIn = (c: pg.Client, sql: string, lines: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const stream = c.query(copyFrom(sql));
+      stream.on('error', reject);
+      stream.on('finish', resolve);
+      for (const line of lines) stream.write(line);
+      stream.end();
+    });
+
+  test('COPY FROM STDIN takes rows in many writes, while another connection keeps working', async () => {
+    const a = await s.client();
+    const b = await s.client();
+    await a.query('CREATE TABLE copied (n int PRIMARY KEY, label text, raw bytea)');
+    const lines = Array.from({ length: 20_000 }, (_, n) => `${n}\trow\\t${n}\t\\\\x0a0b\n`);
+    const [, during] = await Promise.all([
+      copyIn(a, 'COPY copied (n, label, raw) FROM STDIN', lines),
+      b.query('SELECT 41 + 1 AS v'),
+    ]);
+    expect(during.rows).toEqual([{ v: 42 }]);
+    const r = await a.query('SELECT count(*)::int AS c, max(n) AS m FROM copied');
+    expect(r.rows).toEqual([{ c: 20_000, m: 19_999 }]);
+    const one = await b.query('SELECT label, raw FROM copied WHERE n = 7');
+    expect(one.rows).toEqual([{ label: 'row\t7', raw: Buffer.from([0x0a, 0x0b]) }]);
+  });
+
+  test('a COPY that fails (a bad row, a missing table, a CopyFail) answers an error and the connection goes on', async () => {
+    const c = await s.client();
+    await c.query('CREATE TABLE copy_strict (n int PRIMARY KEY)');
+    await expect(
+      copyIn(c, 'COPY copy_strict (n) FROM STDIN', ['1\n', 'x\n']),
+    ).rejects.toMatchObject({
+      code: '22P02',
+    });
+    await expect(copyIn(c, 'COPY no_such_table FROM STDIN', ['1\n'])).rejects.toMatchObject({
+      code: '42P01',
+    });
+    await expect(
+      new Promise((resolve, reject) => {
+        const stream = c.query(copyFrom('COPY copy_strict (n) FROM STDIN'));
+        stream.on('error', reject);
+        stream.on('close', resolve);
+        stream.write('5\n');
+        stream.destroy(new Error('the client gave up'));
+      }),
+    ).rejects.toThrow();
+    expect((await c.query('SELECT count(*)::int AS c FROM copy_strict')).rows).toEqual([{ c: 0 }]);
+    // Inside a transaction too: the failed COPY aborts it, ROLLBACK ends it.
+    await c.query('BEGIN');
+    await expect(
+      copyIn(c, 'COPY copy_strict (n) FROM STDIN', ['1\n', '1\n']),
+    ).rejects.toMatchObject({
+      code: '23505',
+    });
+    await c.query('ROLLBACK');
+    await copyIn(c, 'COPY copy_strict (n) FROM STDIN', ['1\n', '2\n']);
+    expect((await c.query('SELECT count(*)::int AS c FROM copy_strict')).rows).toEqual([{ c: 2 }]);
   });
 
   test('knex migrates a fresh database and runs queries with bindings through it', async () => {
