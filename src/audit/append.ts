@@ -9,8 +9,9 @@
 // still in its own transaction. Whoever holds the head next (an appender, or the
 // settler, src/audit/settle.ts) chains the pending events first, in arrival order.
 // UNIQUE (tenant_id, seq) stays the backstop should anything ever bypass the lock.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Knex } from 'knex';
-import { bulkInsert, insertMany } from '../db/insert-many.js';
+import { chunksOf, copyRows, insertMany } from '../db/insert-many.js';
 import type { SqlFragment } from '../db/sql-fragment.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
@@ -19,7 +20,7 @@ import type { AuditEventInput } from './types.js';
 import { newId } from '../shared/ids.js';
 
 // Up to this many events go in as one multi-row INSERT (well under PostgreSQL's 65,535
-// bound parameters); more, as JSON documents of BULK_CHUNK events each.
+// bound parameters); more, through COPY, BULK_CHUNK events at a time.
 const INSERT_CHUNK = 1000;
 const BULK_CHUNK = 5000;
 /** Pending events an appender chains on its way (bounds the extra work of one request). */
@@ -159,6 +160,7 @@ const EVENT_COLUMNS = {
   hash: 'text',
 };
 const PENDING_COLUMNS = { ...EVENT_FIELDS, ...PAYLOAD_FIELDS };
+const EVENT_NAMES = Object.keys(EVENT_COLUMNS);
 
 /** An event's own fields and payload as stored, chained or queued. */
 const eventRow = (tenantId: string, e: PreparedEvent) => ({
@@ -172,7 +174,7 @@ const eventRow = (tenantId: string, e: PreparedEvent) => ({
   target_id: e.targetId,
   payload_digest: e.payloadDigest,
   subject_id: e.subjectId,
-  // bytea's hex input form: taken as is by a bound parameter and inside a JSON document.
+  // bytea's hex input form, read alike from a bound parameter, a JSON document or COPY.
   salt: e.salt ? `\\x${e.salt.toString('hex')}` : null,
   body: e.salt ? JSON.stringify(e.body) : null,
 });
@@ -185,7 +187,7 @@ export async function writeChained(
   prepared: PreparedEvent[],
 ): Promise<AppendedEvent[]> {
   if (prepared.length > INSERT_CHUNK)
-    return writeChainedInBatches(trx, tenantId, head, batchesOf(prepared, BULK_CHUNK));
+    return writeChainedInBatches(trx, tenantId, head, chunksOf(prepared, BULK_CHUNK));
   // The head stays locked until commit: the usual small append is one statement (the
   // events and the new head, the events as a data-modifying CTE), one round trip.
   const chain = chainer(tenantId, head);
@@ -199,9 +201,9 @@ export async function writeChained(
 }
 
 /**
- * A bulk append, one JSON document per batch. Each batch is taken from `batches` (and
- * so, for a lazy iterable, prepared), hashed and serialised while the server inserts
- * the one before it: on two cores the server, not JavaScript, sets the pace.
+ * A bulk append, through COPY. Each batch is taken from `batches` (and so, for a lazy
+ * iterable, prepared), hashed and written while the server inserts the one before it:
+ * on two cores the server, not JavaScript, sets the pace.
  */
 async function writeChainedInBatches(
   trx: Knex.Transaction,
@@ -210,15 +212,12 @@ async function writeChainedInBatches(
   batches: Iterable<PreparedEvent[]>,
 ): Promise<AppendedEvent[]> {
   const chain = chainer(tenantId, head);
-  const bulk = bulkInsert(trx, 'audit_events', EVENT_COLUMNS);
-  for (const batch of batches) await bulk.add(batch.map(chain.row));
-  await bulk.done();
+  function* rows() {
+    for (const batch of batches) yield batch.map(chain.row);
+  }
+  await copyRows(trx, 'audit_events', EVENT_NAMES, rows());
   await trx('audit_heads').where({ tenant_id: tenantId }).update(chain.head());
   return chain.appended;
-}
-
-function* batchesOf<T>(items: T[], size: number): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
 /** Links events into the chain after `head`, one after another, as rows to insert. */
@@ -274,10 +273,33 @@ const noTenantMeans404 = (tenantId: string) => (err: unknown) => {
   throw err;
 };
 
+/** Events given their ids, salts and digests ahead of their append. */
+export interface PreparedAudit {
+  readonly events: PreparedEvent[];
+}
+
+/**
+ * Prepare events now, a batch at a time, letting other work run between batches: the
+ * reconciler does this while the server inserts its seats, then hands the result to
+ * appendAuditEvents. The events' time is when they were prepared.
+ */
+export async function prepareAuditEvents(
+  inputs: AuditEventInput[],
+  clock: Clock = systemClock,
+): Promise<PreparedAudit> {
+  const occurredAt = clock.now().toISOString();
+  const events: PreparedEvent[] = [];
+  for (const batch of chunksOf(inputs, BULK_CHUNK)) {
+    for (const e of prepare(batch, occurredAt)) events.push(e);
+    await nextTurn();
+  }
+  return { events };
+}
+
 export async function appendAuditEvents(
   trx: Knex.Transaction,
   tenantId: string,
-  inputs: AuditEventInput[],
+  inputs: AuditEventInput[] | PreparedAudit,
   clock: Clock = systemClock,
 ): Promise<AppendedEvent[]> {
   if (!trx.isTransaction) {
@@ -286,29 +308,30 @@ export async function appendAuditEvents(
       'audit events must be appended inside the transaction of the change',
     );
   }
-  if (inputs.length === 0) return [];
+  const ready = Array.isArray(inputs) ? null : inputs.events;
+  const raw = Array.isArray(inputs) ? inputs : [];
+  if ((ready ?? raw).length === 0) return [];
   // One time for every event of one append: they are one change.
   const occurredAt = clock.now().toISOString();
+  const all = () => ready ?? prepare(raw, occurredAt);
   const head = await lockHead(trx, tenantId, { wait: false });
   if (!head) {
-    const prepared = prepare(inputs, occurredAt);
+    const prepared = all();
     await queue(trx, tenantId, prepared);
     return prepared.map((e) => ({ eventId: e.eventId, seq: null, hash: null }));
   }
   const earlier = head.pending ? await takePending(trx, tenantId, ABSORB_LIMIT) : [];
-  if (inputs.length <= INSERT_CHUNK) {
-    const chained = await writeChained(trx, tenantId, head, [
-      ...earlier,
-      ...prepare(inputs, occurredAt),
-    ]);
+  if ((ready ?? raw).length <= INSERT_CHUNK) {
+    const chained = await writeChained(trx, tenantId, head, [...earlier, ...all()]);
     return chained.slice(earlier.length);
   }
-  // A bulk append (a full reconcile's 100,000 seat changes) prepares each batch only when
-  // it is its turn: salting and digesting all of them first left the server idle for
-  // most of a second.
+  // A bulk append (a full reconcile's 100,000 seat changes) not prepared ahead prepares
+  // each batch only when it is its turn: salting and digesting all of them first left
+  // the server idle for most of a second.
   function* batches() {
     yield earlier;
-    for (const batch of batchesOf(inputs, BULK_CHUNK)) yield prepare(batch, occurredAt);
+    if (ready) yield* chunksOf(ready, BULK_CHUNK);
+    else for (const batch of chunksOf(raw, BULK_CHUNK)) yield prepare(batch, occurredAt);
   }
   const chained = await writeChainedInBatches(trx, tenantId, head, batches());
   return chained.slice(earlier.length);

@@ -1,8 +1,9 @@
-// Bulk inserts (src/db/insert-many.ts): rows travel as JSON documents, chunk after chunk,
-// each chunk's statement sent before the next chunk is built. What must hold: every row
-// arrives with its types intact and in order, and a chunk that fails fails the whole call
-// (never an unhandled rejection, never a later chunk written after it).
-import { bulkInsert, insertMany } from '../../src/db/insert-many.js';
+// Bulk inserts (src/db/insert-many.ts): a few rows as one JSON document, many through
+// COPY, chunk after chunk, each written while the next is built. What must hold, either
+// way: every row arrives with its types intact and in order; a row the server refuses
+// fails the whole call and writes nothing; and a failure while building the rows cancels
+// the COPY, so the transaction is usable to roll back (it never hangs behind the COPY).
+import { copyRows, insertMany } from '../../src/db/insert-many.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 
 let db: TestDb;
@@ -29,44 +30,80 @@ const COLUMNS = {
   flag: 'boolean',
 };
 
-test('12,001 rows in three chunks arrive complete, typed and in order', async () => {
-  const at = new Date('2026-12-01T10:00:00.123Z');
-  const rows = Array.from({ length: 12_001 }, (_, n) => ({
-    n,
-    label: n % 7 === 0 ? null : `row "${n}" \\ ünï`,
-    raw: Buffer.from([n & 0xff, 0, 0xff]),
-    doc: JSON.stringify({ n, list: [n, null], text: 'a\nb' }),
-    at,
-    flag: n % 2 === 0,
-  }));
+const AT = new Date('2026-12-01T10:00:00.123Z');
+// Every value that needs care in either format: NULL and '', quotes, backslashes, tabs,
+// newlines and carriage returns, non-ASCII, bytes, JSON text holding escapes.
+const awkward = (n: number) => ({
+  n,
+  label: n % 7 === 0 ? null : n % 7 === 1 ? '' : `row "${n}" \\ \t ünï\r\n\\N \\.`,
+  raw: Buffer.from([n & 0xff, 0, 0xff, 0x5c]),
+  doc: JSON.stringify({ n, list: [n, null], text: 'a\nb\t"c"\\' }),
+  at: AT,
+  flag: n % 2 === 0,
+});
+
+async function roundTrip(count: number) {
+  await db.knex('bulk_rows').del();
+  const rows = Array.from({ length: count }, (_, n) => awkward(n));
   await db.knex.transaction((trx) => insertMany(trx, 'bulk_rows', COLUMNS, rows));
   const back = await db.knex('bulk_rows').orderBy('arrival').select('*');
   expect(back.map((r) => r.n)).toEqual(rows.map((r) => r.n));
-  expect(back[7]).toMatchObject({ label: null, flag: false });
-  expect(back[12_000]).toMatchObject({
-    n: 12_000,
-    label: 'row "12000" \\ ünï',
-    doc: { n: 12_000, list: [12_000, null], text: 'a\nb' },
-    at,
-    flag: true,
-  });
-  expect(back[12_000].raw).toEqual(Buffer.from([12_000 & 0xff, 0, 0xff]));
+  for (const i of [0, 1, 2, count - 1]) {
+    const want = awkward(i);
+    expect(back[i]).toMatchObject({
+      n: i,
+      label: want.label,
+      doc: JSON.parse(want.doc),
+      at: AT,
+      flag: want.flag,
+    });
+    expect(back[i].raw).toEqual(want.raw);
+  }
+}
+
+test('a few rows go in as one statement, values intact', async () => {
+  await roundTrip(20);
 });
 
-test('a chunk that fails fails the call, and the transaction writes nothing', async () => {
-  const before = await db.knex('bulk_rows').count({ c: '*' });
+test('12,001 rows go in through COPY in three chunks, complete, typed and in order', async () => {
+  await roundTrip(12_001);
+});
+
+test('a row the server refuses fails the COPY, and the transaction writes nothing', async () => {
+  await db.knex('bulk_rows').del();
+  await db.knex('bulk_rows').insert(Array.from({ length: 10 }, (_, n) => ({ n })));
   const fresh = (from: number, count: number) =>
     Array.from({ length: count }, (_, i) => ({ n: from + i, label: 'x' }));
   await expect(
-    db.knex.transaction(async (trx) => {
-      const bulk = bulkInsert(trx, 'bulk_rows', { n: 'integer', label: 'text' });
-      await bulk.add(fresh(100_000, 10));
-      await bulk.add(fresh(0, 10)); // n 0..9 exist: a primary-key violation
-      // Give the failure time to land while more work is queued behind it.
-      await new Promise((r) => setTimeout(r, 50));
-      await expect(bulk.add(fresh(200_000, 10))).rejects.toMatchObject({ code: '23505' });
-      await bulk.done();
-    }),
+    db.knex.transaction((trx) =>
+      copyRows(
+        trx,
+        'bulk_rows',
+        ['n', 'label'],
+        [fresh(100_000, 10), fresh(0, 10), fresh(200_000, 10)],
+      ),
+    ),
   ).rejects.toMatchObject({ code: '23505' });
-  expect(await db.knex('bulk_rows').count({ c: '*' })).toEqual(before);
+  expect(await db.knex('bulk_rows').count({ c: '*' })).toEqual([{ c: 10 }]);
+});
+
+test('a failure while building the rows cancels the COPY: the error goes on, the transaction rolls back', async () => {
+  await db.knex('bulk_rows').del();
+  function* failing() {
+    yield [{ n: 1, label: 'a' }];
+    throw new Error('the producer broke');
+  }
+  await expect(
+    db.knex.transaction((trx) => copyRows(trx, 'bulk_rows', ['n', 'label'], failing())),
+  ).rejects.toThrow('the producer broke');
+  expect(await db.knex('bulk_rows').count({ c: '*' })).toEqual([{ c: 0 }]);
+});
+
+test('the transaction goes on after a COPY, and sees its rows', async () => {
+  await db.knex('bulk_rows').del();
+  const seen = await db.knex.transaction(async (trx) => {
+    await copyRows(trx, 'bulk_rows', ['n'], [[{ n: 1 }, { n: 2 }]]);
+    return trx('bulk_rows').count({ c: '*' });
+  });
+  expect(seen).toEqual([{ c: 2 }]);
 });
