@@ -3,6 +3,7 @@
 // and bends the schema only where real identity providers send less than strict JSON.
 import SCIMMY from 'scimmy';
 import { scimError } from './errors.js';
+import { plainUser } from './plain-user.js';
 
 export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -118,6 +119,15 @@ export function validateUser(body: unknown): StoredData {
     throw scimError(400, 'invalidSyntax', 'the request body must be a JSON object');
   }
   const input = coerceBooleanStrings('User', body) as Record<string, unknown>;
+  const data = plainUser(input) ?? userThroughScimmy(input);
+  if (typeof data.userName !== 'string' || data.userName.trim() === '') {
+    throw scimError(400, 'invalidValue', 'userName is required and must not be empty');
+  }
+  return data;
+}
+
+/** A User body as scimmy's coercion validates it, stripped to what is stored. */
+export function userThroughScimmy(input: Record<string, unknown>): StoredData {
   const schemas = Array.isArray(input.schemas) ? (input.schemas as unknown[]) : [CORE_USER];
   // Tolerate schema URIs we don't know (IdPs add their own); declare the ones we do.
   const known = [
@@ -133,11 +143,7 @@ export function validateUser(body: unknown): StoredData {
   } catch (err) {
     throw scimError(400, 'invalidValue', (err as Error).message);
   }
-  const data = stripServerManaged(JSON.parse(JSON.stringify(resource)) as Record<string, unknown>);
-  if (typeof data.userName !== 'string' || data.userName.trim() === '') {
-    throw scimError(400, 'invalidValue', 'userName is required and must not be empty');
-  }
-  return data;
+  return stripServerManaged(JSON.parse(JSON.stringify(resource)) as Record<string, unknown>);
 }
 
 /** Validate a Group body (POST, PUT) without its members, which are stored apart. */
