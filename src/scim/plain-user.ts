@@ -11,9 +11,9 @@
 // every value already of its attribute's type (strings, booleans, objects of them, arrays
 // where the schema says multi-valued), canonical values where the schema has them, no
 // nulls, no extension or URN-qualified keys, no reference, binary or dateTime values, and
-// a meta only of the kind scimmy ignores. For such a body it returns what validateUser's scimmy path stores (coerced, then
-// stripped of server-managed attributes); for anything else it returns null, and scimmy
-// decides, errors included. test/unit/scim-plain-user.test.ts checks the two agree on
+// a meta only of the kind scimmy ignores. For such a body it returns what validateUser's
+// scimmy path stores (coerced, then stripped of server-managed attributes); for anything
+// else it returns null, and scimmy decides, errors included. test/unit/scim-plain-user.test.ts checks the two agree on
 // random bodies, valid and not.
 import SCIMMY from 'scimmy';
 
