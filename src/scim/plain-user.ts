@@ -11,9 +11,10 @@
 // every value already of its attribute's type (strings, booleans, objects of them, arrays
 // where the schema says multi-valued), canonical values where the schema has them, no
 // nulls, no extension or URN-qualified keys, no reference, binary or dateTime values, and
-// a meta only of the kind scimmy ignores. For such a body it returns what validateUser's
-// scimmy path stores (coerced, then stripped of server-managed attributes); for anything
-// else it returns null, and scimmy decides, errors included. test/unit/scim-plain-user.test.ts checks the two agree on
+// a meta only of the kind scimmy ignores. For such a body it returns what scimmy's
+// coercion returns, less the schemas and meta that scimmy writes in itself (validateUser
+// strips those, and password, from either); for anything else it returns null, and
+// scimmy decides, errors included. test/unit/scim-plain-user.test.ts checks the two agree on
 // random bodies, valid and not.
 import SCIMMY from 'scimmy';
 
@@ -29,16 +30,13 @@ interface ScimmyAttribute {
   subAttributes?: ScimmyAttribute[];
 }
 
-/** How plainUser treats an attribute: kept (after checking its value), or dropped unread. */
+/** An attribute plainUser keeps (after checking its value), or skips unread as scimmy does. */
 interface Rule {
   attr: ScimmyAttribute;
-  drop: boolean;
+  /** Outbound only (id, groups): scimmy skips it on the way in without reading it. */
+  outbound: boolean;
   subs?: Map<string, ScimmyAttribute>;
 }
-
-// Attributes that validateUser stores nothing of: scimmy skips the outbound ones on the
-// way in without reading them (id, groups); password is checked, then never stored.
-const STORED_NOTHING = new Set(['password']);
 
 let rules: Map<string, Rule> | undefined;
 function rulesOf(): Map<string, Rule> {
@@ -53,10 +51,9 @@ function rulesOf(): Map<string, Rule> {
     if (typeof attr.name !== 'string' || !attr.config) continue;
     const lower = attr.name.toLowerCase();
     if (lower === 'meta' || lower === 'schemas') continue; // handled below
-    const outbound = attr.config.direction === 'out';
     rules.set(lower, {
       attr,
-      drop: outbound || STORED_NOTHING.has(attr.name),
+      outbound: attr.config.direction === 'out',
       ...(attr.subAttributes
         ? { subs: new Map(attr.subAttributes.map((s) => [s.name.toLowerCase(), s])) }
         : {}),
@@ -126,8 +123,8 @@ function ignorableMeta(v: unknown): boolean {
 }
 
 /**
- * The stored form of a plain User body (see above), or null when scimmy must validate
- * it. `input` has had Entra's boolean strings turned into booleans already.
+ * A plain User body as scimmy would coerce it (see above), or null when scimmy must
+ * validate it. `input` has had Entra's boolean strings turned into booleans already.
  */
 export function plainUser(input: Record<string, unknown>): Record<string, unknown> | null {
   const byName = rulesOf();
@@ -145,13 +142,13 @@ export function plainUser(input: Record<string, unknown>): Record<string, unknow
       if (key.includes(':') || (lower === 'meta' && !ignorableMeta(input[key]))) return null;
       continue;
     }
-    if (rule.drop && rule.attr.config.direction === 'out') continue;
+    if (rule.outbound) continue;
     const value = attributeValue(rule, input[key]);
     if (value === undefined) return null;
-    if (!rule.drop) out[rule.attr.name] = value;
+    out[rule.attr.name] = value;
   }
-  for (const { attr, drop } of byName.values()) {
-    if (!drop && attr.config.required && !(attr.name in out)) return null;
+  for (const { attr, outbound } of byName.values()) {
+    if (!outbound && attr.config.required && !(attr.name in out)) return null;
   }
   return out;
 }

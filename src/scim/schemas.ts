@@ -119,14 +119,14 @@ export function validateUser(body: unknown): StoredData {
     throw scimError(400, 'invalidSyntax', 'the request body must be a JSON object');
   }
   const input = coerceBooleanStrings('User', body) as Record<string, unknown>;
-  const data = plainUser(input) ?? userThroughScimmy(input);
+  const data = stripServerManaged(plainUser(input) ?? userThroughScimmy(input));
   if (typeof data.userName !== 'string' || data.userName.trim() === '') {
     throw scimError(400, 'invalidValue', 'userName is required and must not be empty');
   }
   return data;
 }
 
-/** A User body as scimmy's coercion validates it, stripped to what is stored. */
+/** A User body as scimmy's coercion validates it, as plain JSON. */
 export function userThroughScimmy(input: Record<string, unknown>): StoredData {
   const schemas = Array.isArray(input.schemas) ? (input.schemas as unknown[]) : [CORE_USER];
   // Tolerate schema URIs we don't know (IdPs add their own); declare the ones we do.
@@ -143,7 +143,7 @@ export function userThroughScimmy(input: Record<string, unknown>): StoredData {
   } catch (err) {
     throw scimError(400, 'invalidValue', (err as Error).message);
   }
-  return stripServerManaged(JSON.parse(JSON.stringify(resource)) as Record<string, unknown>);
+  return JSON.parse(JSON.stringify(resource)) as Record<string, unknown>;
 }
 
 /** Validate a Group body (POST, PUT) without its members, which are stored apart. */
