@@ -7,6 +7,7 @@ import type { CreatedTenant } from '../../src/tenancy/service.js';
 import { testApp } from '../support/app.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { newTenant } from '../support/fixtures.js';
+import { ENTRA_CREATE_USER, OKTA_CREATE_USER } from '../support/idp-bodies.js';
 import { ENTERPRISE, GROUP, PATCH, scimClient, USER, type ScimClient } from '../support/scim.js';
 
 let db: TestDb;
@@ -34,18 +35,7 @@ describe('Okta lifecycle', () => {
       `/Users?filter=${encodeURIComponent('userName eq "test.user@okta.local"')}&startIndex=1&count=100`,
     );
     expect(lookup.body.totalResults).toBe(0);
-    const created = await scim.post('/Users', {
-      schemas: [USER],
-      userName: 'test.user@okta.local',
-      name: { givenName: 'Test', familyName: 'User' },
-      emails: [{ primary: true, value: 'test.user@okta.local', type: 'work' }],
-      displayName: 'Test User',
-      locale: 'en-US',
-      externalId: '00ujl29u0le5T6Aj10h7',
-      groups: [],
-      password: '1mz050nq',
-      active: true,
-    });
+    const created = await scim.post('/Users', OKTA_CREATE_USER);
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     expect(created.body.password).toBeUndefined();
@@ -136,22 +126,7 @@ describe('Microsoft Entra ID lifecycle', () => {
     expect(probe.status).toBe(200);
     expect(probe.body.totalResults).toBe(0);
 
-    const created = await scim.post('/Users', {
-      schemas: [USER, ENTERPRISE],
-      externalId: '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef',
-      userName: 'Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1',
-      active: true,
-      emails: [
-        {
-          primary: true,
-          type: 'work',
-          value: 'Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com',
-        },
-      ],
-      meta: { resourceType: 'User' },
-      name: { formatted: 'givenName familyName', familyName: 'familyName', givenName: 'givenName' },
-      roles: [],
-    });
+    const created = await scim.post('/Users', ENTRA_CREATE_USER);
     expect(created.status).toBe(201);
     const id = created.body.id as string;
 

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import SCIMMY from 'scimmy';
 import { canonicalJson } from '../../src/audit/chain.js';
 import { plainUser } from '../../src/scim/plain-user.js';
+import { ENTRA_CREATE_USER, OKTA_CREATE_USER } from '../support/idp-bodies.js';
 import {
   coerceBooleanStrings,
   CORE_USER,
@@ -162,29 +163,9 @@ describe('plainUser agrees with scimmy', () => {
   });
 
   it('takes the create bodies Okta and Entra ID document, with the same result', () => {
-    const okta = {
-      schemas: [CORE_USER],
-      userName: 'test.user@okta.local',
-      name: { givenName: 'Test', familyName: 'User' },
-      emails: [{ primary: true, value: 'test.user@okta.local', type: 'work' }],
-      displayName: 'Test User',
-      locale: 'en-US',
-      externalId: '00ujl29u0le5T6Aj10h7',
-      groups: [],
-      password: '1mz050nq',
-      active: true,
-    };
-    const entra = {
-      schemas: [CORE_USER, ENTERPRISE_USER],
-      externalId: '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef',
-      userName: 'Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1',
-      active: 'True',
-      emails: [{ primary: true, type: 'work', value: 'Test_User@testuser.com' }],
-      meta: { resourceType: 'User' },
-      name: { formatted: 'givenName familyName', familyName: 'familyName', givenName: 'givenName' },
-      roles: [],
-    };
-    for (const raw of [okta, entra]) {
+    // Entra also sends booleans as strings.
+    const entra = { ...ENTRA_CREATE_USER, active: 'True' };
+    for (const raw of [OKTA_CREATE_USER, entra]) {
       const input = coerceBooleanStrings('User', raw) as Record<string, unknown>;
       const fast = plainUser(input);
       expect(fast).not.toBeNull();
