@@ -1,4 +1,6 @@
-// Ids are UUIDs. The rows Seatkeeper creates get time-ordered UUIDs (RFC 9562 §5.7, version 7).
+// Ids are UUIDs. The rows Seatkeeper creates get time-ordered ones (RFC 9562 §5.7,
+// version 7). An id thus tells when it was minted, which every such row already shows
+// (meta.created, created_at); nothing secret is an id.
 //
 // Why not random (version 4) ids: every table is keyed and indexed by (tenant_id, id),
 // and random keys land on random b-tree pages, so a bulk write (a full reconcile grants
