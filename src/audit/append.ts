@@ -174,8 +174,8 @@ const eventRow = (tenantId: string, e: PreparedEvent) => ({
   target_id: e.targetId,
   payload_digest: e.payloadDigest,
   subject_id: e.subjectId,
-  // bytea's hex input form, read alike from a bound parameter, a JSON document or COPY.
-  salt: e.salt ? `\\x${e.salt.toString('hex')}` : null,
+  // A Buffer: the driver binds it as bytea, insertMany writes it in bytea's hex form.
+  salt: e.salt,
   body: e.salt ? JSON.stringify(e.body) : null,
 });
 
@@ -308,9 +308,11 @@ export async function appendAuditEvents(
       'audit events must be appended inside the transaction of the change',
     );
   }
+  // Events prepared ahead (prepareAuditEvents) are taken as they are; inputs are prepared here.
   const ready = Array.isArray(inputs) ? null : inputs.events;
   const raw = Array.isArray(inputs) ? inputs : [];
-  if ((ready ?? raw).length === 0) return [];
+  const count = ready?.length ?? raw.length;
+  if (count === 0) return [];
   // One time for every event of one append: they are one change.
   const occurredAt = clock.now().toISOString();
   const all = () => ready ?? prepare(raw, occurredAt);
@@ -321,7 +323,7 @@ export async function appendAuditEvents(
     return prepared.map((e) => ({ eventId: e.eventId, seq: null, hash: null }));
   }
   const earlier = head.pending ? await takePending(trx, tenantId, ABSORB_LIMIT) : [];
-  if ((ready ?? raw).length <= INSERT_CHUNK) {
+  if (count <= INSERT_CHUNK) {
     const chained = await writeChained(trx, tenantId, head, [...earlier, ...all()]);
     return chained.slice(earlier.length);
   }
