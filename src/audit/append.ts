@@ -11,7 +11,7 @@
 // UNIQUE (tenant_id, seq) stays the backstop should anything ever bypass the lock.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Knex } from 'knex';
-import { chunksOf, copyRows, insertMany } from '../db/insert-many.js';
+import { byteaHex, chunksOf, copyRows, insertMany } from '../db/insert-many.js';
 import type { SqlFragment } from '../db/sql-fragment.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
@@ -265,6 +265,35 @@ export function queuedEventInsert(
   const row = eventRow(tenantId, event) as Record<string, unknown>;
   return { sql: PENDING_INSERT, bindings: PENDING_NAMES.map((c) => row[c]) };
 }
+
+/**
+ * Queued events for a batch of changes written as one statement (src/db/coalesce.ts).
+ * Each event travels as a JSON object in the batch's document, its salt in bytea's hex
+ * form and without its payload: the INSERT takes the payload from what the change
+ * itself stored, so it crosses the wire once. The digest is of the payload given here,
+ * which must be exactly what the change stores.
+ */
+export const queuedEvents = {
+  /** One change's event, as an object of the batch document. */
+  document(tenantId: string, input: AuditEventInput, clock: Clock = systemClock) {
+    const event = prepare([input], clock.now().toISOString())[0]!;
+    const { body: _stored, ...row } = eventRow(tenantId, event);
+    return { ...row, salt: byteaHex(event.salt) };
+  },
+  /**
+   * The INSERT of the events, to run as a CTE: `rows.from` are the rows written, with
+   * `rows.event` the event's JSON object, `rows.body` the payload, `rows.order` their order.
+   */
+  insert(rows: { from: string; event: string; body: string; order: string }): string {
+    const fields = PENDING_NAMES.filter((n) => n !== 'body');
+    return (
+      `INSERT INTO audit_pending (${fields.join(', ')}, body) ` +
+      `SELECT ${fields.map((n) => `e.${n}`).join(', ')}, ${rows.body} ` +
+      `FROM ${rows.from}, jsonb_populate_record(NULL::audit_pending, ${rows.event}) AS e ` +
+      `ORDER BY ${rows.order}`
+    );
+  },
+};
 
 /** A queued event's foreign key failing means there was no head to lock and no tenant. */
 const noTenantMeans404 = (tenantId: string) => (err: unknown) => {

@@ -33,7 +33,8 @@ function checkIdentifiers(table: string, names: string[]): void {
 // In the document, Dates become ISO strings through their toJSON, undefined becomes a
 // missing key (NULL), and jsonb columns take the JSON text the callers hold (cast on the
 // server). Only a Buffer needs writing out: as bytea's hex input form.
-const byteaHex = (v: unknown): unknown => (Buffer.isBuffer(v) ? `\\x${v.toString('hex')}` : v);
+export const byteaHex = (v: unknown): unknown =>
+  Buffer.isBuffer(v) ? `\\x${v.toString('hex')}` : v;
 
 export function* chunksOf<T>(items: T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);

@@ -22,7 +22,6 @@ const groups = resourceTable<GroupRow>({
   columnsOf: (data) => ({
     display_name: String(data.displayName),
     external_id: typeof data.externalId === 'string' ? data.externalId : null,
-    data: JSON.stringify(data),
   }),
 });
 

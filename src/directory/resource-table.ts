@@ -33,13 +33,48 @@ export interface ResourceTable<Row> {
     data: StoredData,
     now: Date,
   ): Promise<Row>;
+  /**
+   * Insert several new resources in one statement, for writes coalesced across requests
+   * (src/db/coalesce.ts). Per item, the id it was inserted under, or undefined when a
+   * unique constraint left it out (ON CONFLICT DO NOTHING): its caller inserts it alone
+   * and meets the error there. `alongside` builds one more data-modifying CTE over the
+   * rows written (their audit events).
+   */
+  insertBatch(
+    db: Knex,
+    items: Array<NewResource & { extra?: unknown }>,
+    alongside?: (rows: BatchRows) => string,
+  ): Promise<Array<string | undefined>>;
 }
+
+export interface NewResource {
+  tenantId: string;
+  id: string;
+  data: StoredData;
+  now: Date;
+}
+
+/** SQL names for the rows a batch wrote, for a statement that runs beside it. */
+export interface BatchRows {
+  /** FROM clause: the rows written, each beside its item. */
+  from: string;
+  /** The JSON the item brought in `extra`. */
+  extra: string;
+  /** The stored `data`. */
+  data: string;
+  /** The items' order. */
+  order: string;
+}
+
+/** A prepared statement's name, derived from its text: the same text, the same name. */
+const statementName = (kind: string, sql: string) =>
+  `${kind}_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
 
 export function resourceTable<Row>(spec: {
   table: string;
   idColumn: string;
   columns: string[];
-  /** The indexed columns derived from the SCIM JSON, plus `data` itself. */
+  /** The indexed columns derived from the SCIM JSON (stored beside it in `data`). */
   columnsOf(data: StoredData): Record<string, unknown>;
 }): ResourceTable<Row> {
   const { table, idColumn, columns, columnsOf } = spec;
@@ -54,10 +89,37 @@ export function resourceTable<Row>(spec: {
         (ctes.length ? `WITH ${ctes.map(([n, c]) => `${n} AS (${c.sql})`).join(', ')} ` : '') +
         `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ` +
         `RETURNING ${columns.join(', ')}`;
-      const name = `ins_${table}_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
-      found = { sql, name };
+      found = { sql, name: statementName('ins', sql) };
       statements.set(key, found);
     }
+    return found;
+  };
+  // The batch statement for each `alongside` (a module's constant function), named like
+  // the insert's.
+  const batchStatements = new Map<unknown, { sql: string; name: string }>();
+  const batchStatement = (sample: StoredData, alongside?: (rows: BatchRows) => string) => {
+    let found = batchStatements.get(alongside);
+    if (found) return found;
+    const side =
+      alongside?.({
+        from: `ins JOIN x ON x.id = ins.${idColumn}`,
+        extra: `x.item->'extra'`,
+        data: 'ins.data',
+        order: 'x.i',
+      }) ?? '';
+    const names = ['tenant_id', idColumn, ...Object.keys(columnsOf(sample))];
+    names.push('data', 'version', 'created_at', 'last_modified');
+    const sql =
+      `WITH x AS (SELECT (item->>'i')::int AS i, (item->'row'->>'${idColumn}')::uuid AS id, item ` +
+      `FROM jsonb_array_elements(?::jsonb) AS item), ` +
+      `ins AS (INSERT INTO ${table} (${names.join(', ')}) ` +
+      `SELECT ${names.map((n) => `r.${n}`).join(', ')} ` +
+      `FROM x, jsonb_populate_record(NULL::${table}, x.item->'row') AS r ORDER BY x.i ` +
+      `ON CONFLICT DO NOTHING RETURNING ${idColumn}, data)` +
+      (side ? `, side AS (${side})` : '') +
+      ` SELECT ${idColumn} AS id FROM ins`;
+    found = { sql, name: statementName('insb', sql) };
+    batchStatements.set(alongside, found);
     return found;
   };
   return {
@@ -70,6 +132,7 @@ export function resourceTable<Row>(spec: {
           tenant_id: tenantId,
           [idColumn]: opts.id ?? newId(),
           ...columnsOf(data),
+          data: JSON.stringify(data),
           version: 1,
           created_at: now,
           last_modified: now,
@@ -85,6 +148,32 @@ export function resourceTable<Row>(spec: {
           .options({ name: statement.name })) as { rows: Row[] };
         return rows[0]!;
       }),
+    async insertBatch(db, items, alongside) {
+      // The rows travel as one JSON document; jsonb_populate_record types each field
+      // by the table's own columns, and `data` stays a JSON object, never a string in
+      // a string. Items are numbered so that rows and events keep the arrival order.
+      const doc = JSON.stringify(
+        items.map((it, i) => ({
+          i,
+          row: {
+            tenant_id: it.tenantId,
+            [idColumn]: it.id,
+            ...columnsOf(it.data),
+            data: it.data,
+            version: 1,
+            created_at: it.now,
+            last_modified: it.now,
+          },
+          extra: it.extra,
+        })),
+      );
+      const statement = batchStatement(items[0]!.data, alongside);
+      const { rows } = (await db.raw(statement.sql, [doc]).options({ name: statement.name })) as {
+        rows: Array<{ id: string }>;
+      };
+      const written = new Set(rows.map((r) => r.id));
+      return items.map((it) => (written.has(it.id) ? it.id : undefined));
+    },
     async find(db, tenantId, id, opts = {}) {
       if (!isUuid(id)) return undefined;
       const q = db(table)
@@ -97,7 +186,12 @@ export function resourceTable<Row>(spec: {
       withConstraintErrors(async () => {
         const [row] = await trx(table)
           .where({ tenant_id: tenantId, [idColumn]: id })
-          .update({ ...columnsOf(data), version: trx.raw('version + 1'), last_modified: now })
+          .update({
+            ...columnsOf(data),
+            data: JSON.stringify(data),
+            version: trx.raw('version + 1'),
+            last_modified: now,
+          })
           .returning(columns);
         return row as Row;
       }),

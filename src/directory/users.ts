@@ -2,6 +2,7 @@
 // or indexed; `data` is the SCIM JSON. Every statement names the tenant.
 import type { Knex } from 'knex';
 import type { GroupRef, UserRow } from '../scim/representation.js';
+import type { StoredData } from '../scim/schemas.js';
 import { resourceTable } from './resource-table.js';
 
 const COLUMNS = [
@@ -15,19 +16,33 @@ const COLUMNS = [
   'last_modified',
 ];
 
+/** The columns stored beside a user's SCIM JSON. */
+const columnsOf = (data: StoredData) => ({
+  user_name: String(data.userName),
+  external_id: typeof data.externalId === 'string' ? data.externalId : null,
+  active: data.active === undefined ? true : data.active === true,
+});
+
 const users = resourceTable<UserRow>({
   table: 'directory_users',
   idColumn: 'user_id',
   columns: COLUMNS,
-  columnsOf: (data) => ({
-    user_name: String(data.userName),
-    external_id: typeof data.externalId === 'string' ? data.externalId : null,
-    active: data.active === undefined ? true : data.active === true,
-    data: JSON.stringify(data),
-  }),
+  columnsOf,
+});
+
+/** The row a new user is stored as (what an insert returns), built without reading it back. */
+export const newUserRow = (id: string, data: StoredData, now: Date): UserRow => ({
+  user_id: id,
+  ...columnsOf(data),
+  data,
+  version: 1,
+  created_at: now,
+  last_modified: now,
 });
 
 export const insertUser = users.insert;
+/** Several new users in one statement (src/db/coalesce.ts); see ResourceTable.insertBatch. */
+export const insertUsers = users.insertBatch;
 export const findUser = users.find;
 export const updateUser = users.update;
 

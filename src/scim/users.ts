@@ -2,13 +2,12 @@
 // event and the directory-change hook (one transaction; a create nobody listens to is one
 // statement), so a failed request writes nothing.
 import type { Knex } from 'knex';
-import { appendAuditEvent, queuedEventInsert } from '../audit/append.js';
+import { appendAuditEvent } from '../audit/append.js';
 import { canonicalJson } from '../audit/chain.js';
 import {
   deleteUser,
   findUser,
   groupsOfUsers,
-  insertUser,
   updateUser,
   USER_COLUMNS,
 } from '../directory/users.js';
@@ -21,6 +20,7 @@ import { applyPatch, parsePatchBody } from './patch.js';
 import { project, wants } from './projection.js';
 import { userResource, type UserRow } from './representation.js';
 import { validateUser, type StoredData } from './schemas.js';
+import { insertCreate, writeCreate, type UserCreate } from './user-creates.js';
 import { newId } from '../shared/ids.js';
 
 const notFound = (id: string) => scimError(404, undefined, `User ${id} not found`, 'not_found');
@@ -57,32 +57,31 @@ async function audited(
 /**
  * POST /Users. The user and their audit event are one INSERT (the event queued as a CTE,
  * chained by the settler), so when no directory listener wants to hear of creates, as
- * the seat reconciler does not, a create is a single statement in autocommit: one round
- * trip, no BEGIN or COMMIT, the chain head never locked on the request's path.
+ * the seat reconciler does not, a create is a single statement in autocommit, shared
+ * with the creates that arrive with it (src/scim/user-creates.ts): no BEGIN or COMMIT,
+ * the chain head never locked on the request's path.
  */
 export async function createUser(ctx: ScimContext, body: unknown) {
   const data = validateUser(body);
   const id = newId();
-  const insert = (db: Knex) =>
-    insertUser(db, ctx.tenantId, data, ctx.clock.now(), {
-      id,
-      alongside: {
-        audit: queuedEventInsert(
-          ctx.tenantId,
-          {
-            action: 'user.created',
-            actor: ctx.actor,
-            target: { type: 'user', id },
-            subject: id,
-            payload: data,
-          },
-          ctx.clock,
-        ),
-      },
-    });
-  if (!ctx.hooks.hearsCreates) return userResource(await insert(ctx.knex), [], ctx.base);
+  const create: UserCreate = {
+    tenantId: ctx.tenantId,
+    id,
+    data,
+    now: ctx.clock.now(),
+    event: {
+      action: 'user.created',
+      actor: ctx.actor,
+      target: { type: 'user', id },
+      subject: id,
+      payload: data,
+    },
+    clock: ctx.clock,
+  };
+  if (!ctx.hooks.hearsCreates)
+    return userResource(await writeCreate(ctx.knex, create), [], ctx.base);
   return ctx.knex.transaction(async (trx) => {
-    const row = await insert(trx);
+    const row = await insertCreate(trx, create);
     const change = { userIds: [id], groupIds: [], created: true };
     await ctx.hooks.changed(trx, ctx.tenantId, change, ctx.actor);
     return userResource(row, [], ctx.base);

@@ -1,0 +1,75 @@
+// Writing POST /Users. A create is one statement: the user's INSERT with its audit event
+// queued as a CTE (chained later by the settler). Creates that arrive together, as an
+// IdP's provisioning workers send them, are coalesced into one such statement for the
+// lot (src/db/coalesce.ts): under load, the statement, not the row, was most of a
+// create's cost. Each request still gets its own row or its own error.
+import type { Knex } from 'knex';
+import { queuedEventInsert, queuedEvents } from '../audit/append.js';
+import type { AuditEventInput } from '../audit/types.js';
+import { coalescer, type Coalescer } from '../db/coalesce.js';
+import type { BatchRows } from '../directory/resource-table.js';
+import { insertUser, insertUsers, newUserRow } from '../directory/users.js';
+import type { Clock } from '../shared/clock.js';
+import type { UserRow } from './representation.js';
+import type { StoredData } from './schemas.js';
+
+export interface UserCreate {
+  tenantId: string;
+  id: string;
+  data: StoredData;
+  now: Date;
+  event: AuditEventInput;
+  clock: Clock;
+}
+
+/** Batches at the server at once, and creates in one batch. */
+const MAX_IN_FLIGHT = 4;
+const MAX_BATCH = 100;
+
+/** One create, one statement. */
+export function insertCreate(db: Knex, c: UserCreate): Promise<UserRow> {
+  return insertUser(db, c.tenantId, c.data, c.now, {
+    id: c.id,
+    alongside: { audit: queuedEventInsert(c.tenantId, c.event, c.clock) },
+  });
+}
+
+// The batch's events: each created user's event, its payload what the user's row stored.
+const eventsOfBatch = (rows: BatchRows) =>
+  queuedEvents.insert({ from: rows.from, event: rows.extra, body: rows.data, order: rows.order });
+
+async function insertCreates(db: Knex, creates: UserCreate[]) {
+  const ids = await insertUsers(
+    db,
+    creates.map((c) => ({
+      tenantId: c.tenantId,
+      id: c.id,
+      data: c.data,
+      now: c.now,
+      extra: queuedEvents.document(c.tenantId, c.event, c.clock),
+    })),
+    eventsOfBatch,
+  );
+  return creates.map((c, i) =>
+    ids[i] === undefined ? undefined : newUserRow(c.id, c.data, c.now),
+  );
+}
+
+// One coalescer per database handle: tests run apps on several, one schema each.
+const perDatabase = new WeakMap<Knex, Coalescer<UserCreate, UserRow>>();
+
+/** Write a create, together with whatever other creates are waiting (not in a transaction). */
+export function writeCreate(db: Knex, c: UserCreate): Promise<UserRow> {
+  if (db.isTransaction) return insertCreate(db, c);
+  let creates = perDatabase.get(db);
+  if (!creates) {
+    creates = coalescer({
+      runOne: (one) => insertCreate(db, one),
+      runBatch: (many) => insertCreates(db, many),
+      maxInFlight: MAX_IN_FLIGHT,
+      maxBatch: MAX_BATCH,
+    });
+    perDatabase.set(db, creates);
+  }
+  return creates.submit(c);
+}

@@ -1,0 +1,123 @@
+// Write coalescing (src/db/coalesce.ts): which items travel together, how many batches
+// are out at once, and that every item ends with its own result or its own error.
+import { coalescer } from '../../src/db/coalesce.js';
+
+/** A write path that records what it was asked to do and answers when told to. */
+function recorder(opts: { maxInFlight?: number; maxBatch?: number } = {}) {
+  const batches: number[][] = [];
+  const alone: number[] = [];
+  const open: Array<() => void> = [];
+  let failBatches = false;
+  let skip = new Set<number>();
+  const gate = () => new Promise<void>((resolve) => open.push(resolve));
+  const c = coalescer<number, string>({
+    maxInFlight: opts.maxInFlight ?? 2,
+    maxBatch: opts.maxBatch ?? 100,
+    async runBatch(items) {
+      batches.push(items);
+      await gate();
+      if (failBatches) throw new Error('batch refused');
+      return items.map((i) => (skip.has(i) ? undefined : `batch:${i}`));
+    },
+    async runOne(item) {
+      alone.push(item);
+      if (item < 0) throw new Error(`no ${item}`);
+      return `alone:${item}`;
+    },
+  });
+  return {
+    c,
+    batches,
+    alone,
+    /** Let every write waiting at the server answer. */
+    release: () => open.splice(0).forEach((r) => r()),
+    failBatches: () => (failBatches = true),
+    skip: (...items: number[]) => (skip = new Set(items)),
+  };
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+/** A few turns of the event loop, until `done` holds. */
+async function until(done: () => boolean) {
+  for (let i = 0; i < 10 && !done(); i++) await turn();
+  expect(done()).toBe(true);
+}
+
+test('an item with no company goes alone, on the single path', async () => {
+  const r = recorder();
+  await expect(r.c.submit(1)).resolves.toBe('alone:1');
+  expect(r.batches).toEqual([]);
+  expect(r.alone).toEqual([1]);
+});
+
+test('items submitted in the same turn leave as one batch, each getting its own result', async () => {
+  const r = recorder();
+  const results = Promise.all([1, 2, 3].map((i) => r.c.submit(i)));
+  await turn();
+  expect(r.batches).toEqual([[1, 2, 3]]);
+  r.release();
+  await expect(results).resolves.toEqual(['batch:1', 'batch:2', 'batch:3']);
+  expect(r.c.stats).toMatchObject({ batches: 1, batchedItems: 3 });
+});
+
+test('no more than maxInFlight batches are out; later items wait and leave together', async () => {
+  const r = recorder({ maxInFlight: 1 });
+  const first = Promise.all([1, 2].map((i) => r.c.submit(i)));
+  await turn();
+  const second = Promise.all([3, 4, 5].map((i) => r.c.submit(i)));
+  await turn();
+  await turn();
+  expect(r.batches).toEqual([[1, 2]]); // 3, 4, 5 wait for the first batch
+  r.release();
+  await first;
+  await until(() => r.batches.length === 2);
+  expect(r.batches[1]).toEqual([3, 4, 5]);
+  r.release();
+  await expect(second).resolves.toEqual(['batch:3', 'batch:4', 'batch:5']);
+});
+
+test('a batch never holds more than maxBatch items', async () => {
+  const r = recorder({ maxInFlight: 3, maxBatch: 2 });
+  const all = Promise.all([1, 2, 3, 4, 5].map((i) => r.c.submit(i)));
+  await turn();
+  expect(r.batches).toEqual([
+    [1, 2],
+    [3, 4],
+  ]);
+  expect(r.alone).toEqual([5]);
+  r.release();
+  await expect(all).resolves.toEqual(['batch:1', 'batch:2', 'batch:3', 'batch:4', 'alone:5']);
+});
+
+test('when a batch fails, each of its items runs alone and meets its own fate', async () => {
+  const r = recorder();
+  r.failBatches();
+  const results = [1, -2, 3].map((i) => r.c.submit(i));
+  await turn();
+  r.release();
+  await expect(results[0]).resolves.toBe('alone:1');
+  await expect(results[1]).rejects.toThrow('no -2');
+  await expect(results[2]).resolves.toBe('alone:3');
+  expect(r.alone).toEqual([1, -2, 3]);
+});
+
+test('an item the batch left out runs alone; the others keep the batch result', async () => {
+  const r = recorder();
+  r.skip(2);
+  const results = Promise.all([1, 2, 3].map((i) => r.c.submit(i)));
+  await turn();
+  r.release();
+  await expect(results).resolves.toEqual(['batch:1', 'alone:2', 'batch:3']);
+  expect(r.alone).toEqual([2]);
+});
+
+test('after everything returns, nothing is left waiting and a new item goes at once', async () => {
+  const r = recorder({ maxInFlight: 1 });
+  const a = Promise.all([1, 2].map((i) => r.c.submit(i)));
+  await turn();
+  r.release();
+  await a;
+  await turn();
+  await expect(r.c.submit(9)).resolves.toBe('alone:9');
+  expect(r.batches).toHaveLength(1);
+});
