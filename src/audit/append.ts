@@ -94,37 +94,61 @@ export async function lockHead(
   return row ? { seq: Number(row.seq), hash: row.hash, pending: row.pending } : null;
 }
 
-/** Take up to `limit` pending events out of the queue, oldest first (head held). */
-export async function takePending(
+/**
+ * Chain up to `limit` queued events after `head` (which `trx` holds), oldest first; the
+ * new head. Only the chained fields come to us, to be hashed: the rows themselves, with
+ * their payloads and salts, move from the queue into the chain inside the server, in one
+ * statement with the head's move.
+ */
+export async function chainPending(
   trx: Knex.Transaction,
   tenantId: string,
+  head: Head,
   limit: number,
-): Promise<PreparedEvent[]> {
+): Promise<{ chained: number; head: Head }> {
   const { rows } = (await trx.raw(
-    `DELETE FROM audit_pending WHERE tenant_id = ? AND event_id IN (
-       SELECT event_id FROM audit_pending WHERE tenant_id = ? ORDER BY queued LIMIT ?)
-     RETURNING *`,
-    [tenantId, tenantId, limit],
+    `SELECT event_id, occurred_at, actor_type, actor_id, action, target_type, target_id,
+            payload_digest
+       FROM audit_pending WHERE tenant_id = ? ORDER BY queued LIMIT ?`,
+    [tenantId, limit],
   )) as { rows: PendingRow[] };
-  rows.sort((a, b) => Number(a.queued) - Number(b.queued));
-  return rows.map((r) => ({
-    eventId: r.event_id,
-    occurredAt: r.occurred_at.toISOString(),
-    actorType: r.actor_type,
-    actorId: r.actor_id,
-    action: r.action,
-    targetType: r.target_type,
-    targetId: r.target_id,
-    payloadDigest: r.payload_digest,
-    subjectId: r.subject_id,
-    salt: r.salt,
-    body: r.body,
-  }));
+  if (rows.length === 0) return { chained: 0, head };
+  let { seq, hash } = head;
+  const links = rows.map((r) => {
+    const prevHash = hash;
+    seq += 1;
+    hash = eventHash(prevHash, seq, tenantId, {
+      eventId: r.event_id,
+      occurredAt: r.occurred_at.toISOString(),
+      actorType: r.actor_type,
+      actorId: r.actor_id,
+      action: r.action,
+      targetType: r.target_type,
+      targetId: r.target_id,
+      payloadDigest: r.payload_digest,
+    });
+    return { event_id: r.event_id, seq, prev_hash: prevHash, hash };
+  });
+  await trx.raw(
+    `WITH link AS (
+       SELECT * FROM json_to_recordset(?::json)
+         AS link(event_id uuid, seq bigint, prev_hash text, hash text)),
+     moved AS (
+       DELETE FROM audit_pending p USING link
+        WHERE p.tenant_id = ? AND p.event_id = link.event_id
+       RETURNING ${PENDING_NAMES.map((n) => `p.${n}`).join(', ')},
+                 link.seq, link.prev_hash, link.hash),
+     chained AS (
+       INSERT INTO audit_events (${EVENT_NAMES.join(', ')}) SELECT ${EVENT_NAMES.join(', ')} FROM moved)
+     UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`,
+    [JSON.stringify(links), tenantId, seq, hash, tenantId],
+  );
+  return { chained: rows.length, head: { seq, hash, pending: true } };
 }
 
+/** The chained fields of a queued event, as read to be chained. */
 interface PendingRow {
   event_id: string;
-  queued: string;
   occurred_at: Date;
   actor_type: string;
   actor_id: string | null;
@@ -132,9 +156,6 @@ interface PendingRow {
   target_type: string | null;
   target_id: string | null;
   payload_digest: string | null;
-  subject_id: string | null;
-  salt: Buffer | null;
-  body: unknown;
 }
 
 // Column types for insertMany. An event's own fields are stored alike whether it is
@@ -351,21 +372,17 @@ export async function appendAuditEvents(
     await queue(trx, tenantId, prepared);
     return prepared.map((e) => ({ eventId: e.eventId, seq: null, hash: null }));
   }
-  const earlier = head.pending ? await takePending(trx, tenantId, ABSORB_LIMIT) : [];
-  if (count <= INSERT_CHUNK) {
-    const chained = await writeChained(trx, tenantId, head, [...earlier, ...all()]);
-    return chained.slice(earlier.length);
-  }
+  // Events queued before ours go first, so the chain keeps the order of arrival.
+  const after = head.pending ? (await chainPending(trx, tenantId, head, ABSORB_LIMIT)).head : head;
+  if (count <= INSERT_CHUNK) return writeChained(trx, tenantId, after, all());
   // A bulk append (a full reconcile's 100,000 seat changes) not prepared ahead prepares
   // each batch only when it is its turn: salting and digesting all of them first left
   // the server idle for most of a second.
   function* batches() {
-    yield earlier;
     if (ready) yield* chunksOf(ready, BULK_CHUNK);
     else for (const batch of chunksOf(raw, BULK_CHUNK)) yield prepare(batch, occurredAt);
   }
-  const chained = await writeChainedInBatches(trx, tenantId, head, batches());
-  return chained.slice(earlier.length);
+  return writeChainedInBatches(trx, tenantId, after, batches());
 }
 
 export const appendAuditEvent = async (

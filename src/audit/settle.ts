@@ -5,22 +5,13 @@
 // checkpoints, erasure) settles first.
 import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.js';
-import { lockHead, takePending, writeChained, type Head } from './append.js';
+import { chainPending, lockHead, type Head } from './append.js';
 
-/** Pending events chained per transaction. */
-const BATCH = 5000;
+/** Pending events chained per transaction: the hashing of one batch holds the event loop (~3 ms). */
+const BATCH = 1000;
 
-/** Chain up to BATCH queued events after `head`, which `trx` holds; the new head. */
-async function chainBatch(
-  trx: Knex.Transaction,
-  tenantId: string,
-  head: Head,
-): Promise<{ chained: number; head: Head }> {
-  const batch = await takePending(trx, tenantId, BATCH);
-  if (batch.length === 0) return { chained: 0, head };
-  const last = (await writeChained(trx, tenantId, head, batch)).at(-1)!;
-  return { chained: batch.length, head: { seq: last.seq!, hash: last.hash!, pending: true } };
-}
+const chainBatch = (trx: Knex.Transaction, tenantId: string, head: Head) =>
+  chainPending(trx, tenantId, head, BATCH);
 
 /**
  * Chain every pending event of the tenant inside `trx`, waiting for its head. Everything

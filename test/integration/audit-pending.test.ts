@@ -4,6 +4,7 @@
 // cannot have, so those cases run on the real PostgreSQL only.
 import type { Knex } from 'knex';
 import { appendAuditEvent, appendAuditEvents } from '../../src/audit/append.js';
+import { SALT_BYTES } from '../../src/audit/chain.js';
 import { eraseSubject } from '../../src/audit/erase.js';
 import { settleAudit, startSettler } from '../../src/audit/settle.js';
 import { verifyTenantChain } from '../../src/audit/verify.js';
@@ -216,15 +217,22 @@ onPostgres('on a head held by another transaction', () => {
     expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, pending: 0 });
   });
 
-  test('a bulk append queued behind a held head is chained whole, payloads intact', async () => {
+  test('a bulk append queued behind a held head is chained whole, in order, payloads intact', async () => {
     const t = await newTenant('Bulk queued');
     const holder = await holdHead(t);
-    const queued = await db.knex.transaction((trx) =>
-      appendAuditEvents(trx, t, many(1500, 'queued'), clock),
-    );
+    const events = many(1500, 'queued');
+    const queued = await db.knex.transaction((trx) => appendAuditEvents(trx, t, events, clock));
     expect(queued.every((a) => a.seq === null)).toBe(true);
     await holder.commit();
+    // More than one settling batch: the later batches continue the chain where it ended.
     expect(await settleAudit(db.knex, { tenantId: t })).toBe(1500);
+    expect(await chainedTargets(t)).toEqual(['seat-held', ...events.map((e) => e.target.id)]);
+    const moved = await db
+      .knex('audit_events')
+      .where({ tenant_id: t, target_id: 'queued-1499' })
+      .first();
+    expect(moved).toMatchObject({ subject_id: 'user-1', body: events[1499]!.payload });
+    expect(moved.salt).toHaveLength(SALT_BYTES);
     expect(await verifyTenantChain(db.knex, t)).toMatchObject({
       ok: true,
       events: 1504,
