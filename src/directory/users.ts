@@ -68,14 +68,20 @@ export async function groupsOfUsers(
 ): Promise<Map<string, GroupRef[]>> {
   const out = new Map<string, GroupRef[]>(userIds.map((id) => [id, []]));
   if (userIds.length === 0) return out;
-  const rows = await db('directory_memberships as m')
-    .join('directory_groups as g', function () {
-      this.on('g.tenant_id', 'm.tenant_id').andOn('g.group_id', 'm.group_id');
-    })
-    .where('m.tenant_id', tenantId)
-    .whereIn('m.member_id', userIds)
-    .orderBy(['m.member_id', 'g.display_name', 'g.group_id'])
-    .select('m.member_id', 'g.group_id', 'g.display_name');
+  // One statement text for any number of users (an array parameter, not an IN list),
+  // so it is parsed and planned once per connection: every page of users runs it.
+  const { rows } = (await db
+    .raw(
+      `SELECT m.member_id, g.group_id, g.display_name
+         FROM directory_memberships m
+         JOIN directory_groups g ON g.tenant_id = m.tenant_id AND g.group_id = m.group_id
+        WHERE m.tenant_id = ? AND m.member_id = ANY(?::uuid[])
+        ORDER BY m.member_id, g.display_name, g.group_id`,
+      [tenantId, userIds],
+    )
+    .options({ name: 'groups_of_users' })) as {
+    rows: Array<{ member_id: string; group_id: string; display_name: string }>;
+  };
   for (const r of rows) out.get(r.member_id)?.push({ id: r.group_id, displayName: r.display_name });
   return out;
 }

@@ -69,22 +69,31 @@ export async function anchoredPage<Row>(
     const anchors = cache.get(key) ?? (await build(knex, key, target));
     // Past the last anchor the page is empty: say so with the total of the same snapshot.
     const anchor = anchors.ids[k] ?? null;
-    const { rows } = (await knex.raw(
-      `WITH e AS (${COUNT_STATE})
-       SELECT e.epoch AS _epoch, e.entries AS _entries, e.total AS _total, ${columns}
-         FROM e LEFT JOIN LATERAL (
-           SELECT * FROM ${table} r
-            WHERE r.tenant_id = :tenant AND r.${id} >= CAST(:anchor AS uuid)
-            ORDER BY r.${id} OFFSET :skip LIMIT :count) p ON CAST(:anchor AS uuid) IS NOT NULL
-        ORDER BY p.${id}`,
-      {
-        tenant: target.tenantId,
-        kind: target.kind,
-        anchor,
-        skip: page.startIndex - 1 - k * STRIDE,
-        count: page.count,
-      },
-    )) as { rows: Array<Record<string, unknown>> };
+    // The skip from the anchor to the page's first id reads the primary key alone (an
+    // index-only scan); OFFSET over whole rows fetched every skipped row from the heap,
+    // up to STRIDE of them. Past the end, the first id is NULL and the page empty.
+    const { rows } = (await knex
+      .raw(
+        `WITH e AS (${COUNT_STATE})
+         SELECT e.epoch AS _epoch, e.entries AS _entries, e.total AS _total, ${columns}
+           FROM e LEFT JOIN LATERAL (
+             SELECT * FROM ${table} r
+              WHERE r.tenant_id = :tenant AND r.${id} >= (
+                SELECT s.${id} FROM ${table} s
+                 WHERE s.tenant_id = :tenant AND s.${id} >= CAST(:anchor AS uuid)
+                 ORDER BY s.${id} OFFSET :skip LIMIT 1)
+              ORDER BY r.${id} LIMIT :count) p ON CAST(:anchor AS uuid) IS NOT NULL
+          ORDER BY p.${id}`,
+        {
+          tenant: target.tenantId,
+          kind: target.kind,
+          anchor,
+          skip: page.startIndex - 1 - k * STRIDE,
+          count: page.count,
+        },
+      )
+      // Every deep page runs this: parsed and planned once per connection.
+      .options({ name: `anchored_page_${table}` })) as { rows: Array<Record<string, unknown>> };
     const head = rows[0]!;
     if (head._epoch !== anchors.epoch) {
       cache.delete(key);
