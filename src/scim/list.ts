@@ -43,11 +43,16 @@ export async function listRows<Row>(
     return q;
   };
   // Unfiltered, the total is the tenant's running count; filtered, the database counts
-  // the matches (through the filter's indexes).
-  const total = query.filter
-    ? Number(((await base().count({ n: '*' })) as [{ n: number }])[0].n)
-    : await countResources(knex, tenantId, kind);
-  if (query.count === 0) return { rows: [], total };
+  // the matches (through the filter's indexes). The count goes out beside the page's
+  // rows, on a connection of its own: a list waits for the slower of the two, not both.
+  const counted = query.filter
+    ? base()
+        .count({ n: '*' })
+        .then((r) => Number((r as [{ n: number }])[0].n))
+    : countResources(knex, tenantId, kind);
+  // Whatever fails first is what the request reports; the other must not go unhandled.
+  counted.catch(() => undefined);
+  if (query.count === 0) return { rows: [], total: await counted };
 
   const direction = query.sortOrder === 'descending' ? 'desc' : 'asc';
   const ordered = (q: Knex.QueryBuilder) =>
@@ -62,19 +67,22 @@ export async function listRows<Row>(
     const pageIds = ordered(base().select(id))
       .offset(query.startIndex - 1)
       .limit(query.count);
-    const rows = (await ordered(
-      knex(`${TABLE[kind]} as r`)
-        .where('r.tenant_id', tenantId)
-        .whereIn(id, pageIds)
-        .select(columns.map((c) => `r.${c}`)),
-    )) as Row[];
+    const [rows, total] = await Promise.all([
+      ordered(
+        knex(`${TABLE[kind]} as r`)
+          .where('r.tenant_id', tenantId)
+          .whereIn(id, pageIds)
+          .select(columns.map((c) => `r.${c}`)),
+      ) as Promise<Row[]>,
+      counted,
+    ]);
     return { rows, total };
   }
   // Cursor pagination (RFC 9865): keyset on the id in the default order, an offset under sortBy.
   const state = decodeCursor(query.cursor);
   if (!query.sortBy && state.after) q.where(id, '>', state.after);
   if (query.sortBy && state.offset) q.offset(state.offset);
-  const rows = (await q.limit(query.count + 1)) as Row[];
+  const [rows, total] = await Promise.all([q.limit(query.count + 1) as Promise<Row[]>, counted]);
   const more = rows.length > query.count;
   const page = more ? rows.slice(0, query.count) : rows;
   const last = page[page.length - 1] as Record<string, unknown> | undefined;
