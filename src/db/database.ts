@@ -4,6 +4,7 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Logger } from '../log/logger.js';
+import { parseTimestamptz } from './timestamps.js';
 import { AppError } from '../shared/errors.js';
 import {
   lockDataDir,
@@ -15,6 +16,7 @@ import {
 
 // bigint columns (audit sequence numbers, counts) as JS numbers: they stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, parseTimestamptz);
 
 export type DatabaseKind = 'postgres' | 'embedded';
 
