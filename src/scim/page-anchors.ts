@@ -46,10 +46,31 @@ interface Target {
 }
 
 const NAME = /^[a-z_]+$/;
-function names(t: Target) {
+function names(t: Pick<Target, 'table' | 'idColumn' | 'columns'>) {
   for (const n of [t.table, t.idColumn, ...t.columns])
     if (!NAME.test(n)) throw new Error(`not a column or table name: ${n}`);
   return { table: t.table, id: t.idColumn, columns: t.columns.map((c) => `p.${c}`).join(', ') };
+}
+
+/**
+ * The statement of a page (named bindings :tenant, :kind, :anchor, :skip, :count): the
+ * count state, and the `count` rows from `skip` entries past the anchor. The skip finds
+ * the page's first id by an index-only scan of the primary key; OFFSET over whole rows
+ * fetched every skipped row from the heap, up to STRIDE of them. Past the end the first
+ * id is NULL and the page empty.
+ */
+export function anchoredPageSql(target: Pick<Target, 'table' | 'idColumn' | 'columns'>): string {
+  const { table, id, columns } = names(target);
+  return `WITH e AS (${COUNT_STATE})
+    SELECT e.epoch AS _epoch, e.entries AS _entries, e.total AS _total, ${columns}
+      FROM e LEFT JOIN LATERAL (
+        SELECT * FROM ${table} r
+         WHERE r.tenant_id = :tenant AND r.${id} >= (
+           SELECT s.${id} FROM ${table} s
+            WHERE s.tenant_id = :tenant AND s.${id} >= CAST(:anchor AS uuid)
+            ORDER BY s.${id} OFFSET :skip LIMIT 1)
+         ORDER BY r.${id} LIMIT :count) p ON CAST(:anchor AS uuid) IS NOT NULL
+     ORDER BY p.${id}`;
 }
 
 /**
@@ -62,36 +83,21 @@ export async function anchoredPage<Row>(
   target: Target,
   page: { startIndex: number; count: number },
 ): Promise<AnchoredPage<Row> | null> {
-  const { table, id, columns } = names(target);
+  const { table, id } = names(target);
   const key = `${target.tenantId}:${target.kind}`;
   const k = Math.floor((page.startIndex - 1) / STRIDE);
   for (let attempt = 0; attempt < 2; attempt += 1) {
     const anchors = cache.get(key) ?? (await build(knex, key, target));
     // Past the last anchor the page is empty: say so with the total of the same snapshot.
     const anchor = anchors.ids[k] ?? null;
-    // The skip from the anchor to the page's first id reads the primary key alone (an
-    // index-only scan); OFFSET over whole rows fetched every skipped row from the heap,
-    // up to STRIDE of them. Past the end, the first id is NULL and the page empty.
     const { rows } = (await knex
-      .raw(
-        `WITH e AS (${COUNT_STATE})
-         SELECT e.epoch AS _epoch, e.entries AS _entries, e.total AS _total, ${columns}
-           FROM e LEFT JOIN LATERAL (
-             SELECT * FROM ${table} r
-              WHERE r.tenant_id = :tenant AND r.${id} >= (
-                SELECT s.${id} FROM ${table} s
-                 WHERE s.tenant_id = :tenant AND s.${id} >= CAST(:anchor AS uuid)
-                 ORDER BY s.${id} OFFSET :skip LIMIT 1)
-              ORDER BY r.${id} LIMIT :count) p ON CAST(:anchor AS uuid) IS NOT NULL
-          ORDER BY p.${id}`,
-        {
-          tenant: target.tenantId,
-          kind: target.kind,
-          anchor,
-          skip: page.startIndex - 1 - k * STRIDE,
-          count: page.count,
-        },
-      )
+      .raw(anchoredPageSql(target), {
+        tenant: target.tenantId,
+        kind: target.kind,
+        anchor,
+        skip: page.startIndex - 1 - k * STRIDE,
+        count: page.count,
+      })
       // Every deep page runs this: parsed and planned once per connection.
       .options({ name: `anchored_page_${table}` })) as { rows: Array<Record<string, unknown>> };
     const head = rows[0]!;
