@@ -15,6 +15,7 @@ import { byteaHex, chunksOf, copyRows, insertMany } from '../db/insert-many.js';
 import type { SqlFragment } from '../db/sql-fragment.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
+import { chainedFieldsOf, type StoredFields } from './read.js';
 import { eventHash, newSalts, payloadDigest, type ChainedFields } from './chain.js';
 import type { AuditEventInput } from './types.js';
 import { newId } from '../shared/ids.js';
@@ -111,22 +112,13 @@ export async function chainPending(
             payload_digest
        FROM audit_pending WHERE tenant_id = ? ORDER BY queued LIMIT ?`,
     [tenantId, limit],
-  )) as { rows: PendingRow[] };
+  )) as { rows: StoredFields[] };
   if (rows.length === 0) return { chained: 0, head };
   let { seq, hash } = head;
   const links = rows.map((r) => {
     const prevHash = hash;
     seq += 1;
-    hash = eventHash(prevHash, seq, tenantId, {
-      eventId: r.event_id,
-      occurredAt: r.occurred_at.toISOString(),
-      actorType: r.actor_type,
-      actorId: r.actor_id,
-      action: r.action,
-      targetType: r.target_type,
-      targetId: r.target_id,
-      payloadDigest: r.payload_digest,
-    });
+    hash = eventHash(prevHash, seq, tenantId, chainedFieldsOf(r));
     return { event_id: r.event_id, seq, prev_hash: prevHash, hash };
   });
   await trx.raw(
@@ -144,18 +136,6 @@ export async function chainPending(
     [JSON.stringify(links), tenantId, seq, hash, tenantId],
   );
   return { chained: rows.length, head: { seq, hash, pending: true } };
-}
-
-/** The chained fields of a queued event, as read to be chained. */
-interface PendingRow {
-  event_id: string;
-  occurred_at: Date;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  payload_digest: string | null;
 }
 
 // Column types for insertMany. An event's own fields are stored alike whether it is

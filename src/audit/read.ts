@@ -1,13 +1,13 @@
 // Reading the trail in order, a batch at a time (keyset pagination on the primary key),
 // so verification and exports of any size run in constant memory.
 import type { Knex } from 'knex';
+import type { ChainedFields } from './chain.js';
 import type { AuditRecord } from './types.js';
 
 const BATCH = 1000;
 
-interface Row {
-  tenant_id: string;
-  seq: number;
+/** The chained fields of an event as stored, chained or queued. */
+export interface StoredFields {
   event_id: string;
   occurred_at: Date;
   actor_type: string;
@@ -16,6 +16,23 @@ interface Row {
   target_type: string | null;
   target_id: string | null;
   payload_digest: string | null;
+}
+
+/** An event's chained fields, from its stored columns. */
+export const chainedFieldsOf = (r: StoredFields): ChainedFields => ({
+  eventId: r.event_id,
+  occurredAt: r.occurred_at.toISOString(),
+  actorType: r.actor_type,
+  actorId: r.actor_id,
+  action: r.action,
+  targetType: r.target_type,
+  targetId: r.target_id,
+  payloadDigest: r.payload_digest,
+});
+
+interface Row extends StoredFields {
+  tenant_id: string;
+  seq: number;
   prev_hash: string;
   hash: string;
   body: Record<string, unknown> | null;
@@ -31,14 +48,7 @@ function toRecord(r: Row): RecordWithSalt {
   return {
     tenantId: r.tenant_id,
     seq: Number(r.seq),
-    eventId: r.event_id,
-    occurredAt: r.occurred_at.toISOString(),
-    actorType: r.actor_type,
-    actorId: r.actor_id,
-    action: r.action,
-    targetType: r.target_type,
-    targetId: r.target_id,
-    payloadDigest: r.payload_digest,
+    ...chainedFieldsOf(r),
     payload: r.body,
     erasedAt: r.erased_at ? r.erased_at.toISOString() : null,
     prevHash: r.prev_hash,
