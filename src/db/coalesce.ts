@@ -11,11 +11,13 @@
 // leave together when one returns. With nothing else in flight (one client), an item
 // goes alone, on its own single-statement path, a turn later.
 //
-// Failure is per item: a batch is one statement, so if it fails it wrote nothing, and
-// each of its items is run again alone, where it meets its own error (a unique
-// violation, a missing tenant) exactly as it would have without company. A batch may
-// also decline an item (it returns undefined for it, e.g. ON CONFLICT DO NOTHING skipped
-// it); that item, too, runs alone.
+// Failure is per item: a batch is one statement, so if the server refused it, it wrote
+// nothing, and each of its items is run again alone, where it meets its own error (a
+// value out of range, a missing tenant) exactly as it would have without company. A
+// batch may also decline an item (it returns undefined for it, e.g. ON CONFLICT DO
+// NOTHING skipped it); that item, too, runs alone. A batch that failed for a reason that
+// is not its data (the connection dropped, the server shut down: `retryAlone` says no)
+// may or may not have committed, so its items are not written again: each gets the error.
 
 export interface CoalescerOptions<I, O> {
   /** Write several items in one statement; per item, its result or undefined to run it alone. */
@@ -26,6 +28,8 @@ export interface CoalescerOptions<I, O> {
   maxInFlight: number;
   /** Items in one batch. */
   maxBatch: number;
+  /** Whether a failed batch's items should run alone (default: always). */
+  retryAlone?(err: unknown): boolean;
 }
 
 interface Waiting<I, O> {
@@ -58,7 +62,11 @@ export function coalescer<I, O>(opts: CoalescerOptions<I, O>): Coalescer<I, O> {
       results = await opts.runBatch(batch.map((w) => w.item));
       stats.batches += 1;
       stats.batchedItems += batch.length;
-    } catch {
+    } catch (err) {
+      if (opts.retryAlone && !opts.retryAlone(err)) {
+        for (const w of batch) w.reject(err);
+        return;
+      }
       // Nothing of the batch was written: each item meets its own fate alone.
       await Promise.all(batch.map(alone));
       return;

@@ -55,6 +55,15 @@ async function insertCreates(db: Knex, creates: UserCreate[]) {
   );
 }
 
+// SQLSTATE classes that say nothing about the statement's data: connection exception,
+// insufficient resources, operator intervention, system error, internal error. After
+// one of these (or an error with no SQLSTATE: the socket), the batch may have committed.
+const NOT_THE_DATA = new Set(['08', '53', '57', '58', 'XX']);
+const refusedForItsData = (err: unknown) => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.length === 5 && !NOT_THE_DATA.has(code.slice(0, 2));
+};
+
 // One coalescer per database handle: tests run apps on several, one schema each.
 const perDatabase = new WeakMap<Knex, Coalescer<UserCreate, UserRow>>();
 
@@ -68,6 +77,7 @@ export function writeCreate(db: Knex, c: UserCreate): Promise<UserRow> {
       runBatch: (many) => insertCreates(db, many),
       maxInFlight: MAX_IN_FLIGHT,
       maxBatch: MAX_BATCH,
+      retryAlone: refusedForItsData,
     });
     perDatabase.set(db, creates);
   }

@@ -3,7 +3,9 @@
 import { coalescer } from '../../src/db/coalesce.js';
 
 /** A write path that records what it was asked to do and answers when told to. */
-function recorder(opts: { maxInFlight?: number; maxBatch?: number } = {}) {
+function recorder(
+  opts: { maxInFlight?: number; maxBatch?: number; retryAlone?: (err: unknown) => boolean } = {},
+) {
   const batches: number[][] = [];
   const alone: number[] = [];
   const open: Array<() => void> = [];
@@ -13,6 +15,7 @@ function recorder(opts: { maxInFlight?: number; maxBatch?: number } = {}) {
   const c = coalescer<number, string>({
     maxInFlight: opts.maxInFlight ?? 2,
     maxBatch: opts.maxBatch ?? 100,
+    ...(opts.retryAlone ? { retryAlone: opts.retryAlone } : {}),
     async runBatch(items) {
       batches.push(items);
       await gate();
@@ -120,4 +123,15 @@ test('after everything returns, nothing is left waiting and a new item goes at o
   await turn();
   await expect(r.c.submit(9)).resolves.toBe('alone:9');
   expect(r.batches).toHaveLength(1);
+});
+
+test('a batch that failed for a reason other than its data is not written again: each item gets the error', async () => {
+  const r = recorder({ retryAlone: (err) => !/refused/.test(String(err)) });
+  r.failBatches();
+  const results = [1, 2].map((i) => r.c.submit(i));
+  await turn();
+  r.release();
+  await expect(results[0]).rejects.toThrow('batch refused');
+  await expect(results[1]).rejects.toThrow('batch refused');
+  expect(r.alone).toEqual([]);
 });
