@@ -121,7 +121,7 @@ export async function chainPending(
     hash = eventHash(prevHash, seq, tenantId, chainedFieldsOf(r));
     return { event_id: r.event_id, seq, prev_hash: prevHash, hash };
   });
-  await trx.raw(
+  const moved = (await trx.raw(
     `WITH link AS (
        SELECT * FROM json_to_recordset(?::json)
          AS link(event_id uuid, seq bigint, prev_hash text, hash text)),
@@ -131,10 +131,16 @@ export async function chainPending(
        RETURNING ${PENDING_NAMES.map((n) => `p.${n}`).join(', ')},
                  link.seq, link.prev_hash, link.hash),
      chained AS (
-       INSERT INTO audit_events (${EVENT_NAMES.join(', ')}) SELECT ${EVENT_NAMES.join(', ')} FROM moved)
-     UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`,
+       INSERT INTO audit_events (${EVENT_NAMES.join(', ')}) SELECT ${EVENT_NAMES.join(', ')} FROM moved
+       RETURNING 1)
+     UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?
+     RETURNING (SELECT count(*) FROM chained) AS n`,
     [JSON.stringify(links), tenantId, seq, hash, tenantId],
-  );
+  )) as { rows: Array<{ n: number }> };
+  // The head is held, so nobody else takes queued events; were one gone all the same,
+  // the links computed for it would leave a gap: refuse rather than commit that.
+  if (moved.rows[0]?.n !== rows.length)
+    throw new Error(`chained ${moved.rows[0]?.n ?? 0} queued events of ${rows.length} read`);
   return { chained: rows.length, head: { seq, hash, pending: true } };
 }
 
