@@ -5,13 +5,10 @@
 // checkpoints, erasure) settles first.
 import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.js';
-import { chainPending, lockHead, type Head } from './append.js';
+import { chainPending, lockHead } from './append.js';
 
 /** Pending events chained per transaction: the hashing of one batch holds the event loop (~3 ms). */
 const BATCH = 1000;
-
-const chainBatch = (trx: Knex.Transaction, tenantId: string, head: Head) =>
-  chainPending(trx, tenantId, head, BATCH);
 
 /**
  * Chain every pending event of the tenant inside `trx`, waiting for its head. Everything
@@ -25,7 +22,7 @@ export async function settleInTransaction(
   if (!head?.pending) return 0;
   let total = 0;
   for (;;) {
-    const step = await chainBatch(trx, tenantId, head);
+    const step = await chainPending(trx, tenantId, head, BATCH);
     if (step.chained === 0) return total;
     total += step.chained;
     head = step.head;
@@ -49,7 +46,7 @@ export async function settleAudit(
     for (;;) {
       const n = await knex.transaction(async (trx) => {
         const head = await lockHead(trx, tenantId, { wait: opts.wait ?? true });
-        return head?.pending ? (await chainBatch(trx, tenantId, head)).chained : 0;
+        return head?.pending ? (await chainPending(trx, tenantId, head, BATCH)).chained : 0;
       });
       total += n;
       if (n < BATCH) break;

@@ -40,7 +40,7 @@ interface Waiting<I, O> {
 
 export interface Coalescer<I, O> {
   submit(item: I): Promise<O>;
-  /** Batches and items written so far (for tests and benchmarks). */
+  /** Batches and items written so far (what the tests look at). */
   readonly stats: { batches: number; batchedItems: number; alone: number };
 }
 

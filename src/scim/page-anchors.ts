@@ -46,7 +46,10 @@ interface Target {
 }
 
 const NAME = /^[a-z_]+$/;
-function names(t: Pick<Target, 'table' | 'idColumn' | 'columns'>) {
+/** What a statement names of its target. */
+type Names = Pick<Target, 'table' | 'idColumn' | 'columns'>;
+
+function names(t: Names) {
   for (const n of [t.table, t.idColumn, ...t.columns])
     if (!NAME.test(n)) throw new Error(`not a column or table name: ${n}`);
   return { table: t.table, id: t.idColumn, columns: t.columns.map((c) => `p.${c}`).join(', ') };
@@ -59,7 +62,7 @@ function names(t: Pick<Target, 'table' | 'idColumn' | 'columns'>) {
  * fetched every skipped row from the heap, up to STRIDE of them. Past the end the first
  * id is NULL and the page empty.
  */
-export function anchoredPageSql(target: Pick<Target, 'table' | 'idColumn' | 'columns'>): string {
+export function anchoredPageSql(target: Names): string {
   const { table, id, columns } = names(target);
   return `WITH e AS (${COUNT_STATE})
     SELECT e.epoch AS _epoch, e.entries AS _entries, e.total AS _total, ${columns}
@@ -71,6 +74,14 @@ export function anchoredPageSql(target: Pick<Target, 'table' | 'idColumn' | 'col
             ORDER BY s.${id} OFFSET :skip LIMIT 1)
          ORDER BY r.${id} LIMIT :count) p ON CAST(:anchor AS uuid) IS NOT NULL
      ORDER BY p.${id}`;
+}
+
+// The statement's text per table, built once: every deep page runs it.
+const pageSqlByTable = new Map<string, string>();
+function pageSql(target: Names): string {
+  let sql = pageSqlByTable.get(target.table);
+  if (sql === undefined) pageSqlByTable.set(target.table, (sql = anchoredPageSql(target)));
+  return sql;
 }
 
 /**
@@ -91,7 +102,7 @@ export async function anchoredPage<Row>(
     // Past the last anchor the page is empty: say so with the total of the same snapshot.
     const anchor = anchors.ids[k] ?? null;
     const { rows } = (await knex
-      .raw(anchoredPageSql(target), {
+      .raw(pageSql(target), {
         tenant: target.tenantId,
         kind: target.kind,
         anchor,

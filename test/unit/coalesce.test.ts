@@ -10,7 +10,7 @@ function recorder(
   const alone: number[] = [];
   const open: Array<() => void> = [];
   let failBatches = false;
-  let skip = new Set<number>();
+  let declined = new Set<number>();
   const gate = () => new Promise<void>((resolve) => open.push(resolve));
   const c = coalescer<number, string>({
     maxInFlight: opts.maxInFlight ?? 2,
@@ -20,7 +20,7 @@ function recorder(
       batches.push(items);
       await gate();
       if (failBatches) throw new Error('batch refused');
-      return items.map((i) => (skip.has(i) ? undefined : `batch:${i}`));
+      return items.map((i) => (declined.has(i) ? undefined : `batch:${i}`));
     },
     async runOne(item) {
       alone.push(item);
@@ -35,7 +35,8 @@ function recorder(
     /** Let every write waiting at the server answer. */
     release: () => open.splice(0).forEach((r) => r()),
     failBatches: () => (failBatches = true),
-    skip: (...items: number[]) => (skip = new Set(items)),
+    /** The batch will leave these items out (as ON CONFLICT DO NOTHING would). */
+    decline: (...items: number[]) => (declined = new Set(items)),
   };
 }
 
@@ -106,7 +107,7 @@ test('when a batch fails, each of its items runs alone and meets its own fate', 
 
 test('an item the batch left out runs alone; the others keep the batch result', async () => {
   const r = recorder();
-  r.skip(2);
+  r.decline(2);
   const results = Promise.all([1, 2, 3].map((i) => r.c.submit(i)));
   await turn();
   r.release();
