@@ -7,8 +7,9 @@ import { GENESIS_HASH } from '../audit/chain.js';
 import type { Actor, AuditEventInput } from '../audit/types.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
-import type { TokenCache, TokenRow } from './token-cache.js';
+import type { TokenCache, VerifiedToken } from './token-cache.js';
 import {
+  hashSecret,
   mintToken,
   parseToken,
   secretMatches,
@@ -258,27 +259,51 @@ export class AuthError extends AppError {
   }
 }
 
-/** A token's row, from the cache when it is fresh there (src/tenancy/token-cache.ts). */
-async function tokenRow(
+/**
+ * The stored facts of a presented token whose secret matched its row; undefined when
+ * there is no such row or the secret is wrong. Cached by the hash of the whole token
+ * (src/tenancy/token-cache.ts), so a hit means these exact bytes were verified.
+ */
+async function verifiedToken(
   knex: Knex,
+  raw: string,
   parsed: ParsedToken,
   cache: TokenCache | undefined,
-): Promise<TokenRow | undefined> {
-  const hit = cache?.get(parsed.tokenId);
+): Promise<VerifiedToken | undefined> {
+  const key = cache && cache.ttlMs > 0 ? hashSecret(raw).toString('hex') : undefined;
+  const hit = key ? cache!.get(key) : undefined;
   if (hit) return hit;
   const readAt = cache?.clock() ?? 0;
   const row = (await knex('api_tokens')
     .where({ tenant_id: parsed.tenantId, token_id: parsed.tokenId })
-    .first('scope', 'secret_hash', 'revoked_at')) as TokenRow | undefined;
-  if (row && cache && secretMatches(parsed.secret, row.secret_hash)) {
-    cache.set(parsed.tokenId, row, readAt);
+    .first('tenant_id', 'token_id', 'scope', 'secret_hash', 'revoked_at')) as
+    | {
+        tenant_id: string;
+        token_id: string;
+        scope: Scope;
+        secret_hash: Buffer;
+        revoked_at: Date | null;
+      }
+    | undefined;
+  // The scope named in the string must be the row's: a token re-labelled sk_api_ from
+  // sk_scim_ names no token at all.
+  if (!row || !secretMatches(parsed.secret, row.secret_hash) || row.scope !== parsed.scope) {
+    return undefined;
   }
-  return row;
+  const verified: VerifiedToken = {
+    tenantId: row.tenant_id,
+    tokenId: row.token_id,
+    scope: row.scope,
+    revokedAt: row.revoked_at,
+  };
+  if (key) cache!.set(key, verified, readAt);
+  return verified;
 }
 
 /**
  * Resolve a bearer token to its tenant. An empty, malformed, unknown, revoked or
- * wrong-scope token is refused; the secret is compared in constant time.
+ * wrong-scope token is refused; the secret is compared in constant time. The principal
+ * is built from the stored row alone, never from the presented string.
  */
 export async function authenticate(
   knex: Knex,
@@ -289,11 +314,9 @@ export async function authenticate(
   if (!raw) throw new AuthError('missing', required);
   const parsed = parseToken(raw);
   if (!parsed) throw new AuthError('malformed', required);
-  const row = await tokenRow(knex, parsed, cache);
-  if (!row || !secretMatches(parsed.secret, row.secret_hash) || row.scope !== parsed.scope) {
-    throw new AuthError('unknown', required);
-  }
-  if (row.revoked_at) throw new AuthError('revoked', required);
-  if (row.scope !== required) throw new AuthError('insufficient_scope', required);
-  return { tenantId: parsed.tenantId, tokenId: parsed.tokenId, scope: row.scope };
+  const token = await verifiedToken(knex, raw, parsed, cache);
+  if (!token) throw new AuthError('unknown', required);
+  if (token.revokedAt) throw new AuthError('revoked', required);
+  if (token.scope !== required) throw new AuthError('insufficient_scope', required);
+  return { tenantId: token.tenantId, tokenId: token.tokenId, scope: token.scope };
 }

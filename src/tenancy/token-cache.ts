@@ -1,10 +1,13 @@
-// The token rows a process has just read, kept for a moment so that an IdP pushing
+// The tokens a process has just verified, kept for a moment so that an IdP pushing
 // hundreds of requests a second with one token does not pay a database round trip per
 // request to learn what it learnt a few milliseconds ago.
 //
-// What is kept is the row (scope, secret hash, revocation time), never a verdict: every
-// request still hashes its secret and compares it in constant time, and a row is kept
-// only once a presented secret matched it (a guess costs a lookup, as before).
+// The key is the SHA-256 of the whole presented token, never a part of it: an entry is
+// found only by presenting, byte for byte, a token whose secret was checked against its
+// stored row. What is kept is that row's facts (tenant, token id, scope, revocation
+// time), so everything a request is authorised by comes from the database, never from
+// the presented string (issue 12: keyed by token id alone, a token of tenant B with A's
+// id spliced in was accepted as A while B's entry was warm).
 //
 // Revocation: an entry lives `ttlMs` from the moment its row was read, so a revocation
 // committed at T is seen everywhere by T + ttlMs. `seatkeeper token revoke` waits that
@@ -12,17 +15,19 @@
 // promise across processes and replicas without a channel between them.
 import type { Scope } from './tokens.js';
 
-export interface TokenRow {
+/** What a verified token's stored row says: the only source of a request's tenant and scope. */
+export interface VerifiedToken {
+  tenantId: string;
+  tokenId: string;
   scope: Scope;
-  secret_hash: Buffer;
-  revoked_at: Date | null;
+  revokedAt: Date | null;
 }
 
 /** Entries beyond this evict the oldest: bounded memory whatever the traffic. */
 const MAX_ENTRIES = 10_000;
 
 export class TokenCache {
-  private readonly rows = new Map<string, { row: TokenRow; expires: number }>();
+  private readonly rows = new Map<string, { token: VerifiedToken; expires: number }>();
 
   constructor(
     readonly ttlMs: number,
@@ -30,20 +35,20 @@ export class TokenCache {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** The fresh cached row of a token, if any. */
-  get(tokenId: string): TokenRow | undefined {
-    const hit = this.rows.get(tokenId);
+  /** The fresh entry for a presented token's hash (hex), if any. */
+  get(presentedHash: string): VerifiedToken | undefined {
+    const hit = this.rows.get(presentedHash);
     if (!hit) return undefined;
-    if (hit.expires > this.now()) return hit.row;
-    this.rows.delete(tokenId);
+    if (hit.expires > this.now()) return hit.token;
+    this.rows.delete(presentedHash);
     return undefined;
   }
 
-  /** Remember a row read at `readAt` (taken before the read, so the entry never outlives its TTL). */
-  set(tokenId: string, row: TokenRow, readAt: number): void {
+  /** Remember a verified token read at `readAt` (taken before the read, so the entry never outlives its TTL). */
+  set(presentedHash: string, token: VerifiedToken, readAt: number): void {
     if (this.ttlMs <= 0) return;
-    this.rows.delete(tokenId);
-    this.rows.set(tokenId, { row, expires: readAt + this.ttlMs });
+    this.rows.delete(presentedHash);
+    this.rows.set(presentedHash, { token, expires: readAt + this.ttlMs });
     if (this.rows.size > MAX_ENTRIES) this.rows.delete(this.rows.keys().next().value!);
   }
 

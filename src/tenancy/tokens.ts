@@ -42,7 +42,9 @@ export function parseToken(raw: string): ParsedToken | null {
   const m = TOKEN_RE.exec(raw);
   if (!m) return null;
   const ids = Buffer.from(m[2]!, 'base64url');
-  if (ids.length !== 32) return null;
+  // One token, one spelling: 43 characters carry 258 bits, and a string whose spare
+  // bits are set decodes to the same ids. Such a variant is refused.
+  if (ids.length !== 32 || ids.toString('base64url') !== m[2]) return null;
   return {
     scope: m[1] as Scope,
     tenantId: bytesToUuid(ids.subarray(0, 16)),

@@ -1,7 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { TokenCache, type TokenRow } from '../../src/tenancy/token-cache.js';
+import { randomUUID } from 'node:crypto';
+import { TokenCache, type VerifiedToken } from '../../src/tenancy/token-cache.js';
 
-const row = (): TokenRow => ({ scope: 'scim', secret_hash: randomBytes(32), revoked_at: null });
+const row = (): VerifiedToken => ({
+  tenantId: randomUUID(),
+  tokenId: randomUUID(),
+  scope: 'scim',
+  revokedAt: null,
+});
 
 describe('TokenCache', () => {
   test('a row is fresh for ttl from when it was read, then gone', () => {

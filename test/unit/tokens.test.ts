@@ -37,4 +37,16 @@ describe('bearer tokens', () => {
   ])('a %s string is not a token', (_what, raw) => {
     expect(parseToken(raw)).toBeNull();
   });
+
+  test('an id segment with its spare bits set is not a second spelling of the token (issue 12)', () => {
+    const { token } = mintToken(tenantId, tokenId, 'api');
+    const ids = token.slice('sk_api_'.length, 'sk_api_'.length + 43); // may contain '_'
+    const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // The 43rd character carries 2 bits beyond the 32 bytes: set them.
+    const last = B64.indexOf(ids[42]!);
+    const variant = ids.slice(0, 42) + B64[last | 0b11];
+    expect(variant).not.toBe(ids);
+    expect(Buffer.from(variant, 'base64url')).toEqual(Buffer.from(ids, 'base64url'));
+    expect(parseToken(`sk_api_${variant}${token.slice('sk_api_'.length + 43)}`)).toBeNull();
+  });
 });
