@@ -1,5 +1,6 @@
 // `npm start`: load the configuration, start the service, stop cleanly on SIGTERM/SIGINT.
 import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { keepRunningOnUnhandledRejections } from './log/faults.js';
 import { createLogger } from './log/logger.js';
 import { startService } from './service.js';
 
@@ -15,6 +16,7 @@ try {
 }
 
 const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+keepRunningOnUnhandledRejections(logger);
 
 try {
   const service = await startService(config, { logger });

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { AppError } from '../shared/errors.js';
 import { getTenant } from '../tenancy/service.js';
 import { principalOf, requireToken } from '../tenancy/middleware.js';
+import { refuseUnsafeText } from '../http/safe-text.js';
 import type { TokenCache } from '../tenancy/token-cache.js';
 import type { Logger } from '../log/logger.js';
 import { problemHandler } from '../http/problem.js';
@@ -26,6 +27,7 @@ export function apiRouter(deps: {
   router.use(requireToken(deps.knex, 'api', deps.tokens));
   router.use(
     express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }),
+    refuseUnsafeText,
   );
 
   // Who am I: the tenant the token belongs to.

@@ -50,9 +50,13 @@ export function coalescer<I, O>(opts: CoalescerOptions<I, O>): Coalescer<I, O> {
   let inFlight = 0;
   let scheduled = false;
 
+  // Whatever runOne does, even throw before it returns a promise, reaches the item's own
+  // request (issue 12: a synchronous throw here escaped as an unhandled rejection).
   const alone = (w: Waiting<I, O>) => {
     stats.alone += 1;
-    return opts.runOne(w.item).then(w.resolve, w.reject);
+    return Promise.resolve()
+      .then(() => opts.runOne(w.item))
+      .then(w.resolve, w.reject);
   };
 
   async function send(batch: Array<Waiting<I, O>>) {
@@ -80,10 +84,16 @@ export function coalescer<I, O>(opts: CoalescerOptions<I, O>): Coalescer<I, O> {
     scheduled = false;
     while (queue.length > 0 && inFlight < opts.maxInFlight) {
       inFlight += 1;
-      void send(queue.splice(0, opts.maxBatch)).finally(() => {
-        inFlight -= 1;
-        schedule();
-      });
+      const batch = queue.splice(0, opts.maxBatch);
+      // send settles every item; should it ever fail itself, its items still get an answer.
+      void send(batch)
+        .catch((err: unknown) => {
+          for (const w of batch) w.reject(err);
+        })
+        .finally(() => {
+          inFlight -= 1;
+          schedule();
+        });
     }
   }
 

@@ -4,6 +4,7 @@
 import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import client from 'prom-client';
+import { unhandledRejections } from '../log/faults.js';
 
 export interface Metrics {
   registry: client.Registry;
@@ -13,6 +14,7 @@ export interface Metrics {
 export function createMetrics(knex: Knex): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'seatkeeper_' });
+  registry.registerMetric(unhandledRejections);
 
   const http = new client.Histogram({
     name: 'seatkeeper_http_request_duration_seconds',

@@ -12,6 +12,7 @@ import { appendAuditEvents } from '../audit/append.js';
 import type { AuditEventInput } from '../audit/types.js';
 import { insertMany } from '../db/insert-many.js';
 import { AppError } from '../shared/errors.js';
+import { textDefect } from '../shared/text.js';
 import { write, type LicensingContext } from './catalog.js';
 import { LICENSE_TYPES } from './model.js';
 import { manualSeatRow, SEAT_INSERT_COLUMNS, type ImportReport } from './records.js';
@@ -123,6 +124,10 @@ export function planImport(csv: string): {
   for (const { record: r, info } of records) {
     const line = info.lines;
     const rowErrors: string[] = [];
+    for (const [column, value] of Object.entries(r)) {
+      const defect = textDefect(value);
+      if (defect) rowErrors.push(`${column} holds ${defect}, which cannot be stored`);
+    }
     if (blank(r.product)) rowErrors.push('product is required');
     if (blank(r.license)) rowErrors.push('license is required');
     const key = `${(r.product ?? '').toLowerCase()}\u0000${(r.vendor ?? '').toLowerCase()}\u0000${(r.license ?? '').toLowerCase()}`;

@@ -6,6 +6,7 @@ import type { DirectoryHooks } from '../directory/changes.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
 import { principalOf, requireToken } from '../tenancy/middleware.js';
+import { refuseUnsafeText } from '../http/safe-text.js';
 import type { TokenCache } from '../tenancy/token-cache.js';
 import { handleBulk } from './bulk.js';
 import type { ScimContext } from './context.js';
@@ -72,6 +73,7 @@ export function scimRouter(deps: ScimDeps): Router {
   const router = Router();
   router.use(requireToken(deps.knex, 'scim', deps.tokens));
   router.use(express.json({ limit: SCIM_BODY_LIMIT_BYTES, type: SCIM_TYPES, strict: false }));
+  router.use(refuseUnsafeText);
 
   // Absolute base of /scim/v2 for meta.location and $ref (behind a proxy: trust proxy).
   const base = (req: Request) => `${req.protocol}://${req.get('host')}${req.baseUrl}`;

@@ -136,3 +136,43 @@ test('a batch that failed for a reason other than its data is not written again:
   await expect(results[1]).rejects.toThrow('batch refused');
   expect(r.alone).toEqual([]);
 });
+
+describe('a write path that throws before it returns a promise (issue 12)', () => {
+  // A lone surrogate made canonicalize throw synchronously inside runOne: the throw
+  // escaped as an unhandled rejection and ended the process.
+  const throwing = () =>
+    coalescer<number, string>({
+      maxInFlight: 2,
+      maxBatch: 100,
+      runBatch: () => {
+        throw new Error('batch threw');
+      },
+      runOne: (item) => {
+        if (item < 0) throw new Error(`threw for ${item}`);
+        return Promise.resolve(`alone:${item}`);
+      },
+    });
+
+  test('a lone item gets the throw as its own error, and nothing escapes', async () => {
+    const escaped: unknown[] = [];
+    const onUnhandled = (e: unknown) => escaped.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(throwing().submit(-1)).rejects.toThrow('threw for -1');
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(escaped).toEqual([]);
+  });
+
+  test('in a batch, each item meets its own fate alone', async () => {
+    const c = throwing();
+    const results = await Promise.allSettled([c.submit(1), c.submit(-2), c.submit(3)]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason)))).toEqual([
+      'alone:1',
+      'Error: threw for -2',
+      'alone:3',
+    ]);
+  });
+});
