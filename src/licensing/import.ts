@@ -14,6 +14,7 @@ import { insertMany } from '../db/insert-many.js';
 import { AppError } from '../shared/errors.js';
 import { textDefect } from '../shared/text.js';
 import { write, type LicensingContext } from './catalog.js';
+import { DATE_FORMAT_HINT, parseLicenceDate } from './dates.js';
 import { LICENSE_TYPES } from './model.js';
 import { manualSeatRow, SEAT_INSERT_COLUMNS, type ImportReport } from './records.js';
 import {
@@ -72,9 +73,9 @@ function parseDate(
   errors: ImportError[],
 ): string | null {
   if (blank(value)) return null;
-  const d = new Date(value.trim());
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value.trim()) || Number.isNaN(d.getTime())) {
-    errors.push({ line, message: `${column}: "${value}" is not an ISO 8601 date` });
+  const d = parseLicenceDate(value.trim());
+  if (!d) {
+    errors.push({ line, message: `${column}: "${value}" is not ${DATE_FORMAT_HINT}` });
     return null;
   }
   return d.toISOString();

@@ -1,9 +1,12 @@
 // The licensing API's input shapes, as zod schemas: they validate requests and generate
 // the OpenAPI document, so the two can never drift.
 import { z } from 'zod';
+import { DATE_FORMAT_HINT, parseLicenceDate } from './dates.js';
 import { termDatesProblem } from './term.js';
 
-const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
+const isoDate = z
+  .string()
+  .refine((v) => parseLicenceDate(v) !== null, { message: `must be ${DATE_FORMAT_HINT}` });
 const uuid = z.uuid();
 
 export const ProductInput = z
@@ -69,7 +72,7 @@ export const LicenseInput = z
   // An empty term is refused here, once for every writer (API, PATCH merges): an
   // auto-renewing term of no length could never roll forward.
   .superRefine((l, ctx) => {
-    const date = (s: string | null | undefined) => (s ? new Date(s) : null);
+    const date = (s: string | null | undefined) => (s ? parseLicenceDate(s) : null);
     const problem = termDatesProblem(date(l.startsAt), date(l.endsAt));
     if (problem) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: problem });
   });

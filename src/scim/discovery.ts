@@ -1,6 +1,7 @@
 // Discovery (RFC 7644 §4): what this service provider supports, with its real limits.
 import SCIMMY from 'scimmy';
 import { MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE } from './list-query.js';
+import { LIMITS_SCHEMA, MAX_INDEXED_TEXT_LENGTH, PATCH_MAX_OPERATIONS } from './limits.js';
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './schemas.js';
 
 export const BULK_MAX_OPERATIONS = 1000;
@@ -9,7 +10,7 @@ export const SCIM_BODY_LIMIT_BYTES = BULK_MAX_PAYLOAD_BYTES;
 
 export function serviceProviderConfig(base: string) {
   return {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig', LIMITS_SCHEMA],
     documentationUri: 'https://github.com/seatkeeper/seatkeeper#scim',
     patch: { supported: true },
     bulk: {
@@ -40,6 +41,12 @@ export function serviceProviderConfig(base: string) {
         primary: true,
       },
     ],
+    [LIMITS_SCHEMA]: {
+      patchMaxOperations: PATCH_MAX_OPERATIONS,
+      userNameMaxLength: MAX_INDEXED_TEXT_LENGTH,
+      externalIdMaxLength: MAX_INDEXED_TEXT_LENGTH,
+      groupDisplayNameMaxLength: MAX_INDEXED_TEXT_LENGTH,
+    },
     meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
   };
 }

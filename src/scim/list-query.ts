@@ -49,8 +49,13 @@ export function parseListQuery(params: Record<string, unknown>): ListQuery {
   if (sortOrder !== 'ascending' && sortOrder !== 'descending') {
     throw scimError(400, 'invalidValue', 'sortOrder must be "ascending" or "descending"');
   }
-  // §3.4.2.4: startIndex below 1 is read as 1, a negative count as 0.
-  const startIndex = Math.max(1, integer(get('startIndex'), 'startIndex') ?? 1);
+  // §3.4.2.4: startIndex below 1 is read as 1, a negative count as 0. One past any
+  // possible result stays exact in a double and in PostgreSQL's bigint OFFSET (issue 12:
+  // startIndex=1e20 overflowed it, a 500).
+  const startIndex = Math.min(
+    Number.MAX_SAFE_INTEGER,
+    Math.max(1, integer(get('startIndex'), 'startIndex') ?? 1),
+  );
   const count = Math.min(
     MAX_PAGE_SIZE,
     Math.max(0, integer(get('count'), 'count') ?? DEFAULT_PAGE_SIZE),
@@ -88,7 +93,7 @@ export function decodeCursor(raw: string): CursorState {
     const state = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as CursorState;
     const okAfter = state.after === undefined || isUuid(state.after);
     const okOffset =
-      state.offset === undefined || (Number.isInteger(state.offset) && state.offset >= 0);
+      state.offset === undefined || (Number.isSafeInteger(state.offset) && state.offset >= 0);
     if (typeof state === 'object' && state && okAfter && okOffset) return state;
   } catch {
     // fall through

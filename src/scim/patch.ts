@@ -6,6 +6,7 @@
 // and the RFC 7643 §2.4 rule scimmy leaves out: at most one `primary: true` per
 // multi-valued attribute, the value made primary by this request winning. Value filters
 // in paths are decided by our evaluator, not scimmy's (patch-value-path.ts).
+import { LIMITS_SCHEMA, PATCH_MAX_OPERATIONS } from './limits.js';
 import SCIMMY from 'scimmy';
 import { scimError } from './errors.js';
 import { resolveValuePath } from './patch-value-path.js';
@@ -42,6 +43,14 @@ export function parsePatchBody(body: unknown, kind: ResourceKind): PatchOperatio
   if (ops === undefined && Operations === undefined)
     throw scimError(400, 'invalidSyntax', 'Operations is required');
   if (!Array.isArray(ops)) throw scimError(400, 'invalidSyntax', 'Operations must be an array');
+  if (ops.length > PATCH_MAX_OPERATIONS) {
+    throw scimError(
+      413,
+      undefined,
+      `the PATCH has ${ops.length} operations; at most ${PATCH_MAX_OPERATIONS} are accepted (ServiceProviderConfig, ${LIMITS_SCHEMA})`,
+      'payload_too_large',
+    );
+  }
   return ops.map((raw, i) => {
     if (raw === null || typeof raw !== 'object')
       throw scimError(400, 'invalidSyntax', `operation ${i + 1} must be an object`);

@@ -1,6 +1,7 @@
 // SCIM resource schemas (RFC 7643 §4, §8.7.1) come from scimmy: User with the enterprise
 // extension, and Group. This module turns request bodies into the stored form and back,
 // and bends the schema only where real identity providers send less than strict JSON.
+import { LIMITS_SCHEMA, MAX_INDEXED_TEXT_LENGTH } from './limits.js';
 import SCIMMY from 'scimmy';
 import { scimError } from './errors.js';
 import { plainUser } from './plain-user.js';
@@ -110,6 +111,20 @@ function stripServerManaged(obj: Record<string, unknown>): StoredData {
   return data;
 }
 
+/** Indexed attributes stay within MAX_INDEXED_TEXT_LENGTH characters (code points). */
+function checkIndexedLengths(data: StoredData, attributes: string[]) {
+  for (const name of attributes) {
+    const value = data[name];
+    if (typeof value === 'string' && [...value].length > MAX_INDEXED_TEXT_LENGTH) {
+      throw scimError(
+        400,
+        'invalidValue',
+        `${name} must be at most ${MAX_INDEXED_TEXT_LENGTH} characters (ServiceProviderConfig, ${LIMITS_SCHEMA})`,
+      );
+    }
+  }
+}
+
 /**
  * Validate a User body (POST, PUT) against the schema. Read-only attributes are ignored
  * (RFC 7644 §3.3), `password` is accepted and dropped (never stored, never returned).
@@ -123,6 +138,7 @@ export function validateUser(body: unknown): StoredData {
   if (typeof data.userName !== 'string' || data.userName.trim() === '') {
     throw scimError(400, 'invalidValue', 'userName is required and must not be empty');
   }
+  checkIndexedLengths(data, ['userName', 'externalId']);
   return data;
 }
 
@@ -171,6 +187,7 @@ export function validateGroup(body: unknown): {
   if (typeof data.displayName !== 'string' || data.displayName.trim() === '') {
     throw scimError(400, 'invalidValue', 'displayName is required and must not be empty');
   }
+  checkIndexedLengths(data, ['displayName', 'externalId']);
   return { data, members };
 }
 

@@ -31,7 +31,10 @@ describe('discovery (RFC 7644 §4)', () => {
     const res = await scim.get('/ServiceProviderConfig');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
-      schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
+      schemas: [
+        'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig',
+        'urn:seatkeeper:params:scim:schemas:extension:limits:1.0',
+      ],
       patch: { supported: true },
       bulk: {
         supported: true,
