@@ -1,6 +1,7 @@
 // /api/v1 licensing routes: thin adapters over src/licensing. `?dryRun=true` on a licence
 // or rule write returns the seat diff and commits nothing.
-import express, { Router, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
+import { boundedBody, checkTextBody } from '../http/bounded-body.js';
 import type { Knex } from 'knex';
 import type { Clock } from '../shared/clock.js';
 import { invalidInput } from '../shared/errors.js';
@@ -45,7 +46,7 @@ function sendWrite<T>(res: Response, status: number, w: WriteResult<T>) {
   res.status(w.dryRun ? 200 : status).json(body);
 }
 
-export function licensingRoutes(deps: { knex: Knex; clock: Clock }): Router {
+export function licensingRoutes(deps: { knex: Knex; clock: Clock; bodyLimit: number }): Router {
   const router = Router();
   const ctx = (res: Response): LicensingContext => {
     const p = principalOf(res);
@@ -152,16 +153,14 @@ export function licensingRoutes(deps: { knex: Knex; clock: Clock }): Router {
   );
 
   // CSV import of existing licences and seats: all or nothing, ?dryRun=true to check only.
-  router.post(
-    '/imports/licenses',
-    express.text({ type: ['text/csv', 'text/plain'], limit: '50mb' }),
-    async (req, res) => {
-      if (typeof req.body !== 'string') throw invalidInput('send the CSV as text/csv');
-      res
-        .status(dryRunOf(req) ? 200 : 201)
-        .json(await importLicences(ctx(res), req.body, { dryRun: dryRunOf(req) }));
-    },
-  );
+  // The body is parsed as it arrives, within BODY_LIMIT_BYTES like every other body.
+  router.post('/imports/licenses', async (req, res) => {
+    checkTextBody(req, ['text/csv', 'text/plain']);
+    const dryRun = dryRunOf(req);
+    res
+      .status(dryRun ? 200 : 201)
+      .json(await importLicences(ctx(res), boundedBody(req, deps.bodyLimit), { dryRun }));
+  });
 
   router.get(
     '/users',

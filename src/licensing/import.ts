@@ -6,12 +6,12 @@
 // gives that user a manual seat. Every row is checked before anything is written, and
 // every bad row is reported with its line number. The writes are one transaction;
 // with dryRun it is rolled back.
-import { parse } from 'csv-parse/sync';
 import type { Knex } from 'knex';
 import { appendAuditEvents } from '../audit/append.js';
 import type { AuditEventInput } from '../audit/types.js';
 import { insertMany } from '../db/insert-many.js';
 import { AppError } from '../shared/errors.js';
+import { MAX_IMPORT_ROWS, readCsvRecords, type CsvSource } from './import-csv.js';
 import { textDefect } from '../shared/text.js';
 import { write, type LicensingContext } from './catalog.js';
 import { DATE_FORMAT_HINT, parseLicenceDate } from './dates.js';
@@ -38,8 +38,7 @@ export const IMPORT_COLUMNS = [
   'currency',
   'assignee',
 ] as const;
-/** The most rows one import takes (a million-seat estate is imported in parts). */
-export const MAX_IMPORT_ROWS = 200_000;
+export { MAX_IMPORT_ROWS };
 
 export interface ImportError {
   line: number;
@@ -81,33 +80,14 @@ function parseDate(
   return d.toISOString();
 }
 
-/** Parse and check the file's rows on their own (no database). */
-export function planImport(csv: string): {
+/** Read and check the file's rows on their own (no database). */
+export async function planImport(source: CsvSource): Promise<{
   plan: PlannedLicense[];
   rows: number;
   errors: ImportError[];
-} {
+}> {
   const errors: ImportError[] = [];
-  let records: Array<{ record: Record<string, string>; info: { lines: number } }>;
-  try {
-    records = parse(csv, {
-      columns: (header: string[]) => header.map((h) => h.trim()),
-      skip_empty_lines: true,
-      trim: true,
-      info: true,
-      bom: true,
-    }) as typeof records;
-  } catch (err) {
-    const e = err as { lines?: number; message: string };
-    throw new AppError('invalid_csv', `line ${e.lines ?? '?'}: ${e.message}`, {
-      status: 400,
-      detail: { errors: [{ line: e.lines ?? 0, message: e.message }] },
-    });
-  }
-  if (records.length > MAX_IMPORT_ROWS)
-    throw new AppError('invalid_csv', `at most ${MAX_IMPORT_ROWS} rows per import`, {
-      status: 413,
-    });
+  const records = await readCsvRecords(source);
   const header = records[0] ? Object.keys(records[0].record) : [];
   for (const required of ['product', 'license', 'type']) {
     if (records.length && !header.includes(required))
@@ -245,10 +225,10 @@ async function resolveAssignees(
 
 export async function importLicences(
   ctx: LicensingContext,
-  csv: string,
+  csv: CsvSource,
   opts: { dryRun: boolean; onProgress?: (done: number, total: number) => void },
 ): Promise<ImportReport> {
-  const { plan, rows, errors } = planImport(csv);
+  const { plan, rows, errors } = await planImport(csv);
   const fail = (errs: ImportError[]) =>
     new AppError(
       'invalid_import',

@@ -213,8 +213,8 @@ describe('empty terms are refused', () => {
     expect(r.error!.issues.map((i) => i.path.join('.'))).toEqual(['endsAt']);
     expect(LicenseInput.safeParse({ ...licence, startsAt: '2026-01-01' }).success).toBe(true);
   });
-  test('an import row naming such dates is reported on its line', () => {
-    const { errors } = planImport(
+  test('an import row naming such dates is reported on its line', async () => {
+    const { errors } = await planImport(
       'product,license,type,startsAt,endsAt\nA,L,subscription,2026-02-01,2026-02-01\n',
     );
     expect(errors).toEqual([

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { reconcileAllTenants, reconcileTenant } from '../../licensing/full-reconcile.js';
 import { importLicences } from '../../licensing/import.js';
@@ -53,7 +54,8 @@ export function licensingCommands(program: Command): void {
     .action((file: string, opts: { tenant: string; dryRun?: boolean; json?: boolean }) =>
       withDatabase(async ({ db, actor }) => {
         await getTenant(db.knex, opts.tenant);
-        const csv = await readFile(file, 'utf8');
+        await access(file); // a missing file is named before anything else
+        const csv = createReadStream(file);
         let bar: ReturnType<typeof progressBar> | undefined;
         try {
           const report = await importLicences(
