@@ -47,6 +47,21 @@ export const findUser = users.find;
 export const updateUser = users.update;
 
 /** Delete a user and their memberships; returns the groups they were in. */
+/** Lock (FOR UPDATE, in group_id order) the groups a user is a direct member of. */
+export async function lockGroupsOf(
+  trx: Knex.Transaction,
+  tenantId: string,
+  userId: string,
+): Promise<void> {
+  await trx.raw(
+    `SELECT g.group_id FROM directory_groups g
+      WHERE g.tenant_id = ? AND g.group_id IN (
+        SELECT m.group_id FROM directory_memberships m WHERE m.tenant_id = ? AND m.member_id = ?)
+      ORDER BY g.group_id FOR UPDATE`,
+    [tenantId, tenantId, userId],
+  );
+}
+
 export async function deleteUser(
   trx: Knex.Transaction,
   tenantId: string,

@@ -1,8 +1,10 @@
 // Products and licences (rules: rules.ts): each write is one transaction with its audit event and
 // the reconcile it causes. With `dryRun`, the same transaction runs and is rolled back,
-// so the diff it returns is exactly what the write would have done.
+// so the diff it returns is exactly what the write would have done. Licence writes lock
+// the licence before anything that hangs off it (reconcile.ts, "Lock order").
 import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/append.js';
+import { retryingTransaction } from '../db/retry.js';
 import type { Actor } from '../audit/types.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
@@ -27,15 +29,18 @@ class DryRun extends Error {
   }
 }
 
-/** Run a write; with dryRun, roll it back and return what it would have done. */
+/**
+ * Run a write; with dryRun, roll it back and return what it would have done. Either way
+ * the transaction is re-run on a deadlock or serialisation failure (src/db/retry.ts).
+ */
 export async function write<T>(
   knex: Knex,
   dryRun: boolean,
   fn: (trx: Knex.Transaction) => Promise<T>,
 ): Promise<T> {
-  if (!dryRun) return knex.transaction(fn);
+  if (!dryRun) return retryingTransaction(knex, fn);
   try {
-    await knex.transaction(async (trx) => {
+    await retryingTransaction(knex, async (trx) => {
       throw new DryRun(await fn(trx));
     });
   } catch (err) {

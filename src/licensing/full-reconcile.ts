@@ -2,6 +2,7 @@
 // reclaims seats whose removal grace has run out). A second run changes nothing.
 import type { Knex } from 'knex';
 import type { Actor } from '../audit/types.js';
+import { retryingTransaction } from '../db/retry.js';
 import type { Clock } from '../shared/clock.js';
 import { reconcile, type SeatChange } from './reconcile.js';
 
@@ -10,7 +11,7 @@ export async function reconcileTenant(
   tenantId: string,
   ctx: { clock: Clock; actor: Actor },
 ): Promise<SeatChange[]> {
-  return knex.transaction((trx) => reconcile(trx, tenantId, { all: true }, ctx));
+  return retryingTransaction(knex, (trx) => reconcile(trx, tenantId, { all: true }, ctx));
 }
 
 /** Every tenant, one transaction each (a tenant's trouble never blocks another's). */

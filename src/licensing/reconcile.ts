@@ -1,10 +1,36 @@
 // The reconciler: desired seats (desired.ts) against the seats that exist, applied as
 // one diff inside the caller's transaction, with an audit event for every seat change.
 //
-// Concurrency: the licences in play are locked (FOR UPDATE, in id order, so two
-// reconcilers never deadlock) before seats are counted or written. Every change to a
-// licence's seats therefore happens one transaction at a time, and a pool can never
-// over-allocate. "now" is read after the locks, so waitlist order is commit order.
+// Concurrency: the licences in play are locked (FOR UPDATE, in id order) before seats are
+// counted or written. Every change to a licence's seats therefore happens one
+// transaction at a time, and a pool can never over-allocate. "now" is read after the
+// locks, so waitlist order is commit order.
+//
+// Lock order (issue 12). Every transaction that writes licensing or directory state takes
+// its row locks in this order, and never goes back to an earlier level:
+//
+//   1. the directory rows the request writes: the SCIM group or user row (FOR UPDATE); a
+//      user's deletion then also locks the groups it is in, in group_id order; then the
+//      membership rows beneath them;
+//   2. licences, FOR UPDATE, in license_id order, all those the transaction will touch,
+//      by one statement (lockLicences): a manual assignment locks the target licence
+//      together with every licence the reconcile of that user will lock; a seat's
+//      release or transfer locks the seat's licence before the seat; a rule write locks
+//      its licence(s) before the rule;
+//   3. rows that belong to a locked licence: its rules and its seats (waitlist included),
+//      read with FOR UPDATE or written only while the licence is held;
+//   4. the tenant's audit chain head, which nobody waits for on a request's path (FOR
+//      UPDATE SKIP LOCKED: a busy head means the events are queued, src/audit/append.ts).
+//
+// Products are locked only by product writes, which lock nothing else. The one case no
+// order can rule out: the licences a user reaches can grow between being read and being
+// locked (a membership committed in between), and the reconcile then locks the newcomer
+// after the rest. That, and PostgreSQL's own serialisation failures, is what the retry
+// of the whole transaction covers (src/db/retry.ts), applied on every path listed above.
+//
+// The deadlock this order removed (issue 12): POST /seats locked its licence L, then its
+// reconcile locked the user's licences in id order, some sorting before L; a SCIM group
+// PATCH's reconcile, locking in id order, held one of those and waited for L.
 import type { Knex } from 'knex';
 import { appendAuditEvents, prepareAuditEvents } from '../audit/append.js';
 import { insertMany } from '../db/insert-many.js';
@@ -33,7 +59,7 @@ export interface ReconcileScope {
   all?: boolean;
 }
 
-interface LicenseRow extends LicenseTermRow, PoolLicense {
+export interface LicenseRow extends LicenseTermRow, PoolLicense {
   deleted_at: Date | null;
 }
 
@@ -49,7 +75,8 @@ interface SeatRow {
 
 const DAY = 86_400_000;
 
-async function licencesInPlay(
+/** The licences a reconcile of `scope` locks (read, not locked; see lockLicences). */
+export async function licencesInPlay(
   trx: Knex.Transaction,
   tenantId: string,
   scope: ReconcileScope,
@@ -82,15 +109,19 @@ async function licencesInPlay(
   return rows.map((r: { license_id: string }) => r.license_id);
 }
 
-export async function reconcile(
+/**
+ * Lock licences (level 2 of the lock order): FOR UPDATE, in license_id order, in one
+ * statement, deleted ones included. The rows come back in that order.
+ */
+export async function lockLicences(
   trx: Knex.Transaction,
   tenantId: string,
-  scope: ReconcileScope,
-  ctx: { clock: Clock; actor: Actor },
-): Promise<SeatChange[]> {
-  const ids = [...new Set(await licencesInPlay(trx, tenantId, scope))].sort();
+  licenseIds: string[],
+): Promise<LicenseRow[]> {
+  const ids = [...new Set(licenseIds)].sort();
   if (ids.length === 0) return [];
-  const licences = (await trx('licenses')
+  // ORDER BY is applied before the row locks are taken, so they are taken in id order.
+  return (await trx('licenses')
     .where({ tenant_id: tenantId })
     .whereIn('license_id', ids)
     .orderBy('license_id')
@@ -103,6 +134,19 @@ export async function reconcile(
       'overdeploy_limit',
       ...LICENSE_TERM_COLUMNS,
     )) as LicenseRow[];
+}
+
+export async function reconcile(
+  trx: Knex.Transaction,
+  tenantId: string,
+  scope: ReconcileScope,
+  ctx: { clock: Clock; actor: Actor },
+): Promise<SeatChange[]> {
+  const ids = await licencesInPlay(trx, tenantId, scope);
+  if (ids.length === 0) return [];
+  // Licences this transaction locked already (a manual assignment, a rule write) are
+  // locked again at no cost; see "Lock order" above.
+  const licences = await lockLicences(trx, tenantId, ids);
   const now = ctx.clock.now();
   const byId = new Map(licences.map((l) => [l.license_id, l]));
   const inForce = licences.filter((l) => licenseInForce(l, now)).map((l) => l.license_id);

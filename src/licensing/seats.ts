@@ -1,11 +1,15 @@
 // Seats as admins see and change them: lists, manual assignment, release, transfer.
 // Manual seats are never touched by rules; seats held through a rule follow the rule.
+// Each write takes its locks in the order documented in reconcile.ts ("Lock order"): the
+// licences first, then the seat; and runs as one transaction, re-run on a deadlock or
+// serialisation failure (src/db/retry.ts).
 import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/append.js';
+import { retryingTransaction } from '../db/retry.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
 import { page, type Page, type PageRequest } from './paging.js';
-import { reconcile } from './reconcile.js';
+import { licencesInPlay, lockLicences, reconcile } from './reconcile.js';
 import { manualSeatRow, SEAT_STATES, seatRecord, type Seat, type SeatState } from './records.js';
 import { isUuid, newId } from '../shared/ids.js';
 import { rowById } from './rows.js';
@@ -37,8 +41,17 @@ export async function listSeats(
   return page(q, 'seat_id', req, seatRecord);
 }
 
-const seatRow = (trx: Knex.Transaction, ctx: LicensingContext, seatId: string) =>
-  rowById(trx, ctx.tenantId, 'seat', seatId, { forUpdate: true });
+/**
+ * A seat, locked after its licence (lock order: licences before seats). The reconciler
+ * holding the licence may update the seat (seat a waitlisted one, release one whose user
+ * is gone): locking the seat first and then the licence deadlocked against it.
+ */
+async function lockedSeat(trx: Knex.Transaction, ctx: LicensingContext, seatId: string) {
+  // A seat never changes licence, so the unlocked read names the licence to lock.
+  const { license_id: licenseId } = await rowById(trx, ctx.tenantId, 'seat', seatId);
+  await lockLicences(trx, ctx.tenantId, [licenseId]);
+  return rowById(trx, ctx.tenantId, 'seat', seatId, { forUpdate: true });
+}
 
 async function requireUser(
   trx: Knex.Transaction,
@@ -60,15 +73,21 @@ async function requireUser(
 export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<Seat> {
   const { licenseId, userId } = (body ?? {}) as { licenseId?: unknown; userId?: unknown };
   if (!isUuid(licenseId)) throw invalidInput('licenseId must be a licence id');
-  return ctx.knex.transaction(async (trx) => {
-    // Lock the licence first, as the reconciler does, so the pool count is exact.
-    const licence = await trx('licenses')
+  return retryingTransaction(ctx.knex, async (trx) => {
+    const live = await trx('licenses')
       .where({ tenant_id: ctx.tenantId, license_id: licenseId })
       .whereNull('deleted_at')
-      .forUpdate()
       .first('license_id');
-    if (!licence) throw notFound('licence');
+    if (!live) throw notFound('licence');
     const user = await requireUser(trx, ctx, userId);
+    // The licence and every licence the user's reconcile below will lock, in one ordered
+    // statement: locking this licence alone first, and the user's others (some with
+    // smaller ids) in the reconcile, deadlocked against directory changes (issue 12).
+    const inPlay = await licencesInPlay(trx, ctx.tenantId, { userIds: [user] });
+    const locked = await lockLicences(trx, ctx.tenantId, [licenseId, ...inPlay]);
+    // Deleted while we waited for the lock: gone, as above.
+    if (!locked.some((l) => l.license_id === licenseId.toLowerCase() && !l.deleted_at))
+      throw notFound('licence');
     const existing = await trx('seats')
       .where({ tenant_id: ctx.tenantId, license_id: licenseId, user_id: user })
       .whereNot('state', 'released')
@@ -113,8 +132,8 @@ export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<
 
 /** Release a manual seat; the next in line is seated in the same transaction. */
 export async function releaseSeat(ctx: LicensingContext, seatId: string): Promise<Seat> {
-  return ctx.knex.transaction(async (trx) => {
-    const seat = await seatRow(trx, ctx, seatId);
+  return retryingTransaction(ctx.knex, async (trx) => {
+    const seat = await lockedSeat(trx, ctx, seatId);
     if (seat.state === 'released') return seatRecord(seat);
     if (seat.source === 'rule') {
       throw new AppError(
@@ -123,10 +142,6 @@ export async function releaseSeat(ctx: LicensingContext, seatId: string): Promis
         { status: 409 },
       );
     }
-    await trx('licenses')
-      .where({ tenant_id: ctx.tenantId, license_id: seat.license_id })
-      .forUpdate()
-      .first('license_id');
     const now = ctx.clock.now().toISOString();
     await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: seatId }).update({
       state: 'released',
@@ -166,8 +181,8 @@ export async function transferSeat(
   body: unknown,
 ): Promise<Seat> {
   const { userId } = (body ?? {}) as { userId?: unknown };
-  return ctx.knex.transaction(async (trx) => {
-    const seat = await seatRow(trx, ctx, seatId);
+  return retryingTransaction(ctx.knex, async (trx) => {
+    const seat = await lockedSeat(trx, ctx, seatId);
     if (seat.source === 'rule')
       throw new AppError('conflict', 'this seat is held through a rule and cannot be transferred', {
         status: 409,

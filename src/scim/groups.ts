@@ -1,7 +1,10 @@
 // SCIM Groups: attributes through scimmy, members through set-based SQL. One
-// transaction per request with its audit event and the directory-change hook.
+// transaction per request with its audit event and the directory-change hook, re-run on a
+// deadlock or serialisation failure (src/db/retry.ts). Locks: the group row, then its
+// memberships, then (in the reconcile) licences, as reconcile.ts's "Lock order" says.
 import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/append.js';
+import { retryingTransaction } from '../db/retry.js';
 import { canonicalJson } from '../audit/chain.js';
 import {
   addMembers,
@@ -149,7 +152,7 @@ async function audited(
 
 export async function createGroup(ctx: ScimContext, body: unknown) {
   const { data, members } = validateGroup(body);
-  return ctx.knex.transaction(async (trx) => {
+  return retryingTransaction(ctx.knex, async (trx) => {
     const row = await insertGroup(trx, ctx.tenantId, data, ctx.clock.now());
     const change = members?.length
       ? await applySteps(trx, ctx, row.group_id, [
@@ -180,7 +183,7 @@ async function write(
   action: string,
   plan: (row: GroupRow) => Promise<{ data: StoredData; steps: MemberStep[] }>,
 ) {
-  return ctx.knex.transaction(async (trx) => {
+  return retryingTransaction(ctx.knex, async (trx) => {
     const row = await findGroup(trx, ctx.tenantId, id, { forUpdate: true });
     if (!row) throw notFound(id);
     checkIfMatch(ifMatch, Number(row.version));
@@ -225,7 +228,7 @@ export async function patchGroup(ctx: ScimContext, id: string, body: unknown, if
 }
 
 export async function removeGroup(ctx: ScimContext, id: string, ifMatch?: string) {
-  await ctx.knex.transaction(async (trx) => {
+  await retryingTransaction(ctx.knex, async (trx) => {
     const row = await findGroup(trx, ctx.tenantId, id, { forUpdate: true });
     if (!row) throw notFound(id);
     checkIfMatch(ifMatch, Number(row.version));

@@ -1,13 +1,17 @@
 // SCIM Users (RFC 7644 §3.3–3.6): each write is atomic, holding the change, its audit
 // event and the directory-change hook (one transaction; a create nobody listens to is one
-// statement), so a failed request writes nothing.
+// statement), so a failed request writes nothing. A write is re-run on a deadlock or
+// serialisation failure (src/db/retry.ts); its locks follow reconcile.ts's "Lock order":
+// the user row, then (a deletion) the groups it is in, then memberships, then licences.
 import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/append.js';
+import { retryingTransaction } from '../db/retry.js';
 import { canonicalJson } from '../audit/chain.js';
 import {
   deleteUser,
   findUser,
   groupsOfUsers,
+  lockGroupsOf,
   updateUser,
   USER_COLUMNS,
 } from '../directory/users.js';
@@ -80,7 +84,7 @@ export async function createUser(ctx: ScimContext, body: unknown) {
   };
   if (!ctx.hooks.hearsCreates)
     return userResource(await writeCreate(ctx.knex, create), [], ctx.base);
-  return ctx.knex.transaction(async (trx) => {
+  return retryingTransaction(ctx.knex, async (trx) => {
     const row = await insertCreate(trx, create);
     const change = { userIds: [id], groupIds: [], created: true };
     await ctx.hooks.changed(trx, ctx.tenantId, change, ctx.actor);
@@ -104,7 +108,7 @@ async function write(
   action: string,
   next: (row: UserRow, trx: Knex.Transaction) => Promise<StoredData>,
 ) {
-  return ctx.knex.transaction(async (trx) => {
+  return retryingTransaction(ctx.knex, async (trx) => {
     const row = await findUser(trx, ctx.tenantId, id, { forUpdate: true });
     if (!row) throw notFound(id);
     checkIfMatch(ifMatch, Number(row.version));
@@ -143,10 +147,13 @@ export async function patchUser(ctx: ScimContext, id: string, body: unknown, ifM
 }
 
 export async function removeUser(ctx: ScimContext, id: string, ifMatch?: string) {
-  await ctx.knex.transaction(async (trx) => {
+  await retryingTransaction(ctx.knex, async (trx) => {
     const row = await findUser(trx, ctx.tenantId, id, { forUpdate: true });
     if (!row) throw notFound(id);
     checkIfMatch(ifMatch, Number(row.version));
+    // The user's groups before their membership rows, in id order: their writers lock the
+    // group first too, so a deletion waits for them instead of holding rows they need.
+    await lockGroupsOf(trx, ctx.tenantId, id);
     const groups = await deleteUser(trx, ctx.tenantId, id);
     await ctx.hooks.changed(trx, ctx.tenantId, { userIds: [id], groupIds: [] }, ctx.actor);
     await appendAuditEvent(
