@@ -79,7 +79,7 @@ beforeAll(async () => {
   globex = (await createTenant(db.knex, 'Globex', { actor, clock })).id;
   big = (await createTenant(db.knex, 'Big', { actor, clock })).id;
   await db.knex.transaction((trx) => appendAuditEvents(trx, acme, acmeEvents, clock));
-  await eraseSubject(db.knex, acme, 'bob', actor, clock);
+  await eraseSubject(db.knex, acme, 'bob', { actor, reason: 'GDPR request' }, clock);
   await db.knex.transaction((trx) =>
     appendAuditEvents(
       trx,
@@ -152,7 +152,7 @@ describe('JSON lines export', () => {
       'user.updated',
       'user.created',
       'seat.checked',
-      'audit.subject_erased',
+      'audit.payload_erased',
     ]);
     for (const r of records) expect(Object.keys(r).sort()).toEqual(RECORD_KEYS);
   });
