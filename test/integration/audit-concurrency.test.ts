@@ -129,8 +129,7 @@ test("32 appenders on their own connections, contending for four tenants' heads,
   // taken; they must all append (queue) without waiting for it. Round 2: no gate, the
   // appenders race for the heads themselves (some chain, some queue).
   const gate = db.kind === 'postgres' ? await db.knex.transaction() : null;
-  if (gate)
-    for (const t of tenants) await gate.raw('SELECT * FROM audit_lock_head(?, true)', [t]);
+  if (gate) for (const t of tenants) await gate.raw('SELECT * FROM audit_lock_head(?, true)', [t]);
   // (Had an appender waited for the gate, the `appended` barrier would never open.)
   const first = await appendRound('r1', { whileAppended: () => gate!.commit() });
   const second = await appendRound('r2');

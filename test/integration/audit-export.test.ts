@@ -181,7 +181,10 @@ describe('JSON lines export', () => {
     });
     expect(records[5]).toMatchObject({ payload: null, erasedAt: clock.now().toISOString() });
     expect(records[5]!.payloadDigest).toMatch(/^[0-9a-f]{64}$/);
-    expect(records[7]).toMatchObject({ payload: { payloadsErased: 1, reason: 'GDPR request' }, targetId: 'bob' });
+    expect(records[7]).toMatchObject({
+      payload: { payloadsErased: 1, reason: 'GDPR request' },
+      targetId: 'bob',
+    });
   });
 
   test('an exported chain can be verified outside the database', async () => {
