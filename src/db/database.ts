@@ -31,9 +31,22 @@ export const APP_ROLE_OPTION = `-c role=${APP_ROLE}`;
 
 /** pg settings serving as `role` ('app': seatkeeper_app; 'owner': the login user itself). */
 export function asRole(connection: pg.PoolConfig, role: 'app' | 'owner'): pg.PoolConfig {
+  const withRole = (options: string | null | undefined) => {
+    const kept = (options ?? '').replace(/(?:^|\s)-c\s*role=\S+/g, '').trim();
+    return role === 'app' ? `${kept} ${APP_ROLE_OPTION}`.trim() : kept;
+  };
+  // pg lets a connection string's own `options` win over the config's: all of them go
+  // into the string.
+  if (connection.connectionString) {
+    const { options: given, ...rest } = connection as pg.PoolConfig & { options?: string };
+    const url = new URL(connection.connectionString);
+    const options = withRole(`${url.searchParams.get('options') ?? ''} ${given ?? ''}`);
+    if (options) url.searchParams.set('options', options);
+    else url.searchParams.delete('options');
+    return { ...rest, connectionString: url.toString() };
+  }
   const { options, ...rest } = connection as pg.PoolConfig & { options?: string };
-  const kept = (options ?? '').replace(/(?:^|\s)-c\s*role=\S+/g, '').trim();
-  const wanted = role === 'app' ? `${kept} ${APP_ROLE_OPTION}`.trim() : kept;
+  const wanted = withRole(options);
   return wanted ? ({ ...rest, options: wanted } as pg.PoolConfig) : rest;
 }
 
