@@ -15,6 +15,7 @@ import { appendAuditEvent } from '../src/audit/append.js';
 import { settleAudit } from '../src/audit/settle.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrateUp } from '../src/db/migrate.js';
+import { useAuditMacKey } from '../src/audit/mac.js';
 import { createLogger } from '../src/log/logger.js';
 import { createTenant } from '../src/tenancy/service.js';
 
@@ -39,6 +40,7 @@ if (process.env.DATABASE_URL) {
     embeddedMaxConnections: 4,
     mode: 'cli',
     logger,
+    as: 'owner',
   });
   await setup.knex.raw(`CREATE SCHEMA ${schema}`);
   await setup.close();
@@ -52,14 +54,20 @@ const db = await openDatabase({
   logger,
 });
 const knex = db.knex;
-await migrateUp(knex);
+await db.withOwner((owner) => migrateUp(owner));
+// The service MACs its audit events with a key of its own (src/audit/mac.ts).
+useAuditMacKey(randomBytes(32));
 // The baseline table: same columns, checks and indexes (LIKE … INCLUDING ALL), no chain.
 // LIKE copies no foreign keys: add the same one, so that the two sides differ by the chain
 // alone (head row lock, hashing, head update) and not by a foreign-key check.
-await knex.raw('CREATE TABLE audit_events_plain (LIKE audit_events INCLUDING ALL)');
-await knex.raw(
-  'ALTER TABLE audit_events_plain ADD FOREIGN KEY (tenant_id) REFERENCES tenants (tenant_id)',
-);
+// Created by the owner (the service's role creates no tables); the MAC check is left off.
+await db.withOwner(async (owner) => {
+  await owner.raw('CREATE TABLE audit_events_plain (LIKE audit_events INCLUDING ALL)');
+  await owner.raw(
+    'ALTER TABLE audit_events_plain ADD FOREIGN KEY (tenant_id) REFERENCES tenants (tenant_id)',
+  );
+  await owner.raw('ALTER TABLE audit_events_plain DROP CONSTRAINT IF EXISTS audit_events_mac');
+});
 
 const tenants: string[] = [];
 for (let i = 0; i < 10; i++)

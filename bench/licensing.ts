@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { openDatabase } from '../src/db/database.js';
 import { migrateUp } from '../src/db/migrate.js';
+import { useAuditMacKey } from '../src/audit/mac.js';
 import { DirectoryHooks } from '../src/directory/changes.js';
 import { createApp } from '../src/http/app.js';
 import { createLicense, createProduct, type LicensingContext } from '../src/licensing/catalog.js';
@@ -36,6 +37,7 @@ const admin = await openDatabase({
   embeddedMaxConnections: 4,
   mode: 'cli',
   logger,
+  as: 'owner',
 });
 await admin.knex.raw(`CREATE SCHEMA ${schema}`);
 await admin.close();
@@ -49,7 +51,9 @@ const db = await openDatabase({
   logger,
 });
 const knex = db.knex;
-await migrateUp(knex);
+await db.withOwner((owner) => migrateUp(owner));
+// The service MACs its audit events with a key of its own (src/audit/mac.ts).
+useAuditMacKey(randomBytes(32));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const countOf = async (q: any): Promise<number> =>

@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { startSettler, type Settler } from './audit/settle.js';
 import { TokenCache } from './tenancy/token-cache.js';
 import { loadSigningKey } from './audit/signing-key.js';
+import { loadMacKey, useAuditMacKey } from './audit/mac.js';
 import { firstTenantBanner, ensureFirstTenant } from './bootstrap/first-tenant.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -48,9 +49,11 @@ export async function startService(
   let settler: Settler | undefined;
   let server: Server | undefined;
   try {
-    const applied = await migrateUp(db.knex);
+    // Migrations run as the tables' owner; the service then serves as seatkeeper_app.
+    const applied = await db.withOwner((owner) => migrateUp(owner));
     if (applied.length) logger.info('migrations applied', { migrations: applied });
     const signingKey = loadSigningKey(config.AUDIT_SIGNING_KEY_FILE, { create: true })!;
+    useAuditMacKey(loadMacKey(config.AUDIT_MAC_KEY_FILE, { create: true })!);
 
     const state = { shuttingDown: false };
     const app = createApp({
@@ -61,7 +64,16 @@ export async function startService(
       tokens: new TokenCache(config.TOKEN_CACHE_TTL_MS),
     });
 
-    settler = startSettler(db.knex, { everyMs: config.AUDIT_SETTLE_INTERVAL_MS, logger });
+    settler = startSettler(db.knex, {
+      everyMs: config.AUDIT_SETTLE_INTERVAL_MS,
+      logger,
+      checkpoints: {
+        key: signingKey,
+        everyEvents: config.AUDIT_CHECKPOINT_EVERY_EVENTS,
+        everyMs: config.AUDIT_CHECKPOINT_INTERVAL_MS,
+        clock,
+      },
+    });
     if (config.JOBS_ENABLED) {
       scheduler = createScheduler({
         connection: db.connection,

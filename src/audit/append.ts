@@ -11,13 +11,14 @@
 // UNIQUE (tenant_id, seq) stays the backstop should anything ever bypass the lock.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Knex } from 'knex';
-import { byteaHex, chunksOf, copyRows, insertMany } from '../db/insert-many.js';
+import { byteaHex, chunksOf, insertMany } from '../db/insert-many.js';
 import type { SqlFragment } from '../db/sql-fragment.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { chainedFieldsOf, type StoredFields } from './read.js';
 import { eventHash, newSalts, payloadDigest, type ChainedFields } from './chain.js';
 import type { AuditEventInput } from './types.js';
+import { auditMacKey, eventMac, macValid } from './mac.js';
 import { newId } from '../shared/ids.js';
 
 // Up to this many events go in as one multi-row INSERT (well under PostgreSQL's 65,535
@@ -72,7 +73,9 @@ function prepare(inputs: AuditEventInput[], occurredAt: string): PreparedEvent[]
 
 /**
  * Lock the tenant's head for the rest of the transaction. With `wait: false` a head
- * locked by another transaction (or a tenant without one) gives null.
+ * locked by another transaction (or a tenant without one) gives null. The service's role
+ * cannot lock (or write) audit_heads itself: audit_lock_head, a SECURITY DEFINER function
+ * (migrations/20261201000900_audit_definer.ts), takes the row lock for this transaction.
  */
 export async function lockHead(
   trx: Knex.Transaction,
@@ -81,67 +84,70 @@ export async function lockHead(
 ): Promise<Head | null> {
   // Every append runs this: a named statement, parsed and planned once per connection.
   const { rows } = (await trx
-    .raw(
-      `SELECT h.seq, h.hash,
-              EXISTS (SELECT 1 FROM audit_pending p WHERE p.tenant_id = h.tenant_id) AS pending
-         FROM audit_heads h WHERE h.tenant_id = ?
-          FOR UPDATE OF h${opts.wait ? '' : ' SKIP LOCKED'}`,
-      [tenantId],
-    )
-    .options({ name: opts.wait ? 'audit_lock_head_wait' : 'audit_lock_head' })) as {
+    .raw(`SELECT seq, hash, pending FROM audit_lock_head(?, ?)`, [tenantId, opts.wait])
+    .options({ name: 'audit_lock_head' })) as {
     rows: Array<{ seq: string; hash: string; pending: boolean }>;
   };
   const row = rows[0];
   return row ? { seq: Number(row.seq), hash: row.hash, pending: row.pending } : null;
 }
 
+/** Queued events whose MAC failed, seen by this process's settling (logged by the settler). */
+export const rejectedQueued = { count: 0, lastEventIds: [] as string[] };
+
 /**
  * Chain up to `limit` queued events after `head` (which `trx` holds), oldest first; the
- * new head. Only the chained fields come to us, to be hashed: the rows themselves, with
- * their payloads and salts, move from the queue into the chain inside the server, in one
- * statement with the head's move.
+ * new head. Only the chained fields and the MAC come to us: each queued event's MAC is
+ * checked here, since the database has no key to check it with, and a row that fails
+ * (queued by someone without the key) is left where it is, for an operator, and counted
+ * in `rejected`. The rows that pass move from the queue into the chain inside the
+ * server, each at the place computed here, in one call with the head's move.
  */
 export async function chainPending(
   trx: Knex.Transaction,
   tenantId: string,
   head: Head,
   limit: number,
-): Promise<{ chained: number; head: Head }> {
-  const { rows } = (await trx.raw(
-    `SELECT event_id, occurred_at, actor_type, actor_id, action, target_type, target_id,
-            payload_digest
-       FROM audit_pending WHERE tenant_id = ? ORDER BY queued LIMIT ?`,
-    [tenantId, limit],
-  )) as { rows: StoredFields[] };
-  if (rows.length === 0) return { chained: 0, head };
+): Promise<{ chained: number; rejected: number; head: Head }> {
+  const key = auditMacKey();
   let { seq, hash } = head;
-  const links = rows.map((r) => {
-    const prevHash = hash;
-    seq += 1;
-    hash = eventHash(prevHash, seq, tenantId, chainedFieldsOf(r));
-    return { event_id: r.event_id, seq, prev_hash: prevHash, hash };
-  });
-  const moved = (await trx.raw(
-    `WITH link AS (
-       SELECT * FROM json_to_recordset(?::json)
-         AS link(event_id uuid, seq bigint, prev_hash text, hash text)),
-     moved AS (
-       DELETE FROM audit_pending p USING link
-        WHERE p.tenant_id = ? AND p.event_id = link.event_id
-       RETURNING ${PENDING_NAMES.map((n) => `p.${n}`).join(', ')},
-                 link.seq, link.prev_hash, link.hash),
-     chained AS (
-       INSERT INTO audit_events (${EVENT_NAMES.join(', ')}) SELECT ${EVENT_NAMES.join(', ')} FROM moved
-       RETURNING 1)
-     UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?
-     RETURNING (SELECT count(*) FROM chained) AS n`,
-    [JSON.stringify(links), tenantId, seq, hash, tenantId],
-  )) as { rows: Array<{ n: number }> };
+  const links: Array<{ event_id: string; seq: number; prev_hash: string; hash: string }> = [];
+  let rejected = 0;
+  let after = 0;
+  // Rows that fail their MAC stay queued: read past them, so they never starve the rest.
+  for (;;) {
+    const { rows } = (await trx.raw(
+      `SELECT event_id, occurred_at, actor_type, actor_id, action, target_type, target_id,
+              payload_digest, mac, queued
+         FROM audit_pending WHERE tenant_id = ? AND queued > ? ORDER BY queued LIMIT ?`,
+      [tenantId, after, limit],
+    )) as { rows: Array<StoredFields & { mac: string | null; queued: number }> };
+    for (const r of rows) {
+      const fields = chainedFieldsOf(r);
+      if (!macValid(key, tenantId, fields, r.mac)) {
+        rejected += 1;
+        rejectedQueued.count += 1;
+        rejectedQueued.lastEventIds = [...rejectedQueued.lastEventIds.slice(-9), r.event_id];
+        continue;
+      }
+      const prevHash = hash;
+      seq += 1;
+      hash = eventHash(prevHash, seq, tenantId, fields);
+      links.push({ event_id: r.event_id, seq, prev_hash: prevHash, hash });
+    }
+    if (links.length > 0 || rows.length < limit) break;
+    after = Number(rows[rows.length - 1]!.queued);
+  }
+  if (links.length === 0) return { chained: 0, rejected, head };
   // The head is held, so nobody else takes queued events; were one gone all the same,
-  // the links computed for it would leave a gap: refuse rather than commit that.
-  if (moved.rows[0]?.n !== rows.length)
-    throw new Error(`chained ${moved.rows[0]?.n ?? 0} queued events of ${rows.length} read`);
-  return { chained: rows.length, head: { seq, hash, pending: true } };
+  // the links computed for it would leave a gap: audit_settle refuses rather than commit that.
+  await trx.raw(`SELECT audit_settle(?, ?, ?, ?::json) AS n`, [
+    tenantId,
+    head.seq,
+    head.hash,
+    JSON.stringify(links),
+  ]);
+  return { chained: links.length, rejected, head: { seq, hash, pending: true } };
 }
 
 // Column types for insertMany. An event's own fields are stored alike whether it is
@@ -159,15 +165,7 @@ const EVENT_FIELDS = {
 };
 // The payload travels in the same row, chained or queued.
 const PAYLOAD_FIELDS = { subject_id: 'text', salt: 'bytea', body: 'jsonb' };
-const EVENT_COLUMNS = {
-  ...EVENT_FIELDS,
-  ...PAYLOAD_FIELDS,
-  seq: 'bigint',
-  prev_hash: 'text',
-  hash: 'text',
-};
-const PENDING_COLUMNS = { ...EVENT_FIELDS, ...PAYLOAD_FIELDS };
-const EVENT_NAMES = Object.keys(EVENT_COLUMNS);
+const PENDING_COLUMNS = { ...EVENT_FIELDS, ...PAYLOAD_FIELDS, mac: 'text' };
 
 /** An event's own fields and payload as stored, chained or queued. */
 const eventRow = (tenantId: string, e: PreparedEvent) => ({
@@ -184,9 +182,14 @@ const eventRow = (tenantId: string, e: PreparedEvent) => ({
   // A Buffer: the driver binds it as bytea, insertMany writes it in bytea's hex form.
   salt: e.salt,
   body: e.salt ? JSON.stringify(e.body) : null,
+  mac: eventMac(auditMacKey(), tenantId, e),
 });
 
-/** Chain events after `head` (which this transaction holds) and move the head. */
+/**
+ * Chain events after `head` (which this transaction holds) and move the head: one call of
+ * audit_chain, which inserts the linked events and moves the head only from where this
+ * transaction found it.
+ */
 export async function writeChained(
   trx: Knex.Transaction,
   tenantId: string,
@@ -195,22 +198,27 @@ export async function writeChained(
 ): Promise<AppendedEvent[]> {
   if (prepared.length > INSERT_CHUNK)
     return writeChainedInBatches(trx, tenantId, head, chunksOf(prepared, BULK_CHUNK));
-  // The head stays locked until commit: the usual small append is one statement (the
-  // events and the new head, the events as a data-modifying CTE), one round trip.
   const chain = chainer(tenantId, head);
-  const events = prepared.map(chain.row);
-  await trx
-    .with('e', trx('audit_events').insert(events))
-    .from('audit_heads')
-    .where({ tenant_id: tenantId })
-    .update(chain.head());
+  await callChain(trx, tenantId, head, prepared.map(chain.row));
   return chain.appended;
 }
 
+/** audit_chain over `rows` (chainer rows), after the head at `from`. */
+async function callChain(
+  trx: Knex.Transaction,
+  tenantId: string,
+  from: { seq: number; hash: string },
+  rows: Array<Record<string, unknown>>,
+): Promise<void> {
+  const doc = JSON.stringify(rows);
+  await trx
+    .raw(`SELECT audit_chain(?, ?, ?, ?::json) AS n`, [tenantId, from.seq, from.hash, doc])
+    .options({ name: 'audit_chain' });
+}
+
 /**
- * A bulk append, through COPY. Each batch is taken from `batches` (and so, for a lazy
- * iterable, prepared), hashed and written while the server inserts the one before it:
- * on two cores the server, not JavaScript, sets the pace.
+ * A bulk append, BULK_CHUNK events per call of audit_chain. Each batch is taken from
+ * `batches` (and so, for a lazy iterable, prepared) and hashed only when it is its turn.
  */
 async function writeChainedInBatches(
   trx: Knex.Transaction,
@@ -219,11 +227,10 @@ async function writeChainedInBatches(
   batches: Iterable<PreparedEvent[]>,
 ): Promise<AppendedEvent[]> {
   const chain = chainer(tenantId, head);
-  function* rows() {
-    for (const batch of batches) yield batch.map(chain.row);
+  for (const batch of batches) {
+    const from = chain.head();
+    await callChain(trx, tenantId, from, batch.map(chain.row));
   }
-  await copyRows(trx, 'audit_events', EVENT_NAMES, rows());
-  await trx('audit_heads').where({ tenant_id: tenantId }).update(chain.head());
   return chain.appended;
 }
 
@@ -240,6 +247,8 @@ function chainer(tenantId: string, head: Head) {
       hash = eventHash(prevHash, seq, tenantId, e);
       appended.push({ eventId: e.eventId, seq, hash });
       const row: Record<string, unknown> = eventRow(tenantId, e);
+      // The rows travel as one JSON document: the salt in bytea's hex form.
+      row.salt = byteaHex(e.salt);
       row.seq = seq;
       row.prev_hash = prevHash;
       row.hash = hash;
@@ -248,13 +257,17 @@ function chainer(tenantId: string, head: Head) {
   };
 }
 
+// Queued events go in through the audit_queue view: the service's role may insert there
+// and nowhere else in the queue (no UPDATE, no DELETE). Never through COPY, which a view
+// does not take: a chunk at a time.
 async function queue(trx: Knex.Transaction, tenantId: string, prepared: PreparedEvent[]) {
   const rows = prepared.map((e) => eventRow(tenantId, e));
-  await insertMany(trx, 'audit_pending', PENDING_COLUMNS, rows).catch(noTenantMeans404(tenantId));
+  for (const chunk of chunksOf(rows, BULK_CHUNK))
+    await insertMany(trx, 'audit_queue', PENDING_COLUMNS, chunk).catch(noTenantMeans404(tenantId));
 }
 
 const PENDING_NAMES = Object.keys(PENDING_COLUMNS);
-const PENDING_INSERT = `INSERT INTO audit_pending (${PENDING_NAMES.join(', ')}) VALUES (${PENDING_NAMES.map(() => '?').join(', ')})`;
+const PENDING_INSERT = `INSERT INTO audit_queue (${PENDING_NAMES.join(', ')}) VALUES (${PENDING_NAMES.map(() => '?').join(', ')})`;
 
 /**
  * One event as an INSERT into the queue, for a change that is a single statement: the
@@ -294,9 +307,9 @@ export const queuedEvents = {
   insert(rows: { from: string; event: string; body: string; order: string }): string {
     const fields = PENDING_NAMES.filter((n) => n !== 'body');
     return (
-      `INSERT INTO audit_pending (${fields.join(', ')}, body) ` +
+      `INSERT INTO audit_queue (${fields.join(', ')}, body) ` +
       `SELECT ${fields.map((n) => `e.${n}`).join(', ')}, ${rows.body} ` +
-      `FROM ${rows.from}, jsonb_populate_record(NULL::audit_pending, ${rows.event}) AS e ` +
+      `FROM ${rows.from}, jsonb_populate_record(NULL::audit_queue, ${rows.event}) AS e ` +
       `ORDER BY ${rows.order}`
     );
   },
@@ -377,3 +390,12 @@ export const appendAuditEvent = async (
   input: AuditEventInput,
   clock?: Clock,
 ): Promise<AppendedEvent> => (await appendAuditEvents(trx, tenantId, [input], clock))[0]!;
+
+/** The row of the erasure event audit_erase appends after `head` (src/audit/erase.ts). */
+export function eraseEventRow(
+  tenantId: string,
+  head: { seq: number; hash: string },
+  event: PreparedEvent,
+): Record<string, unknown> {
+  return chainer(tenantId, { ...head, pending: false }).row(event);
+}

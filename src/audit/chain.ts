@@ -132,7 +132,7 @@ const FIELD_ORDER = [
  * canonicalJson(chainedFields(f)) without the copy or the sort: every event is hashed
  * through here, and a bulk append of 100,000 was bound by it.
  */
-function canonicalFields(f: ChainedFields): string {
+export function canonicalFields(f: ChainedFields): string {
   return (
     writeFlat(f as unknown as Record<string, unknown>, FIELD_ORDER) ??
     canonicalJson(chainedFields(f))

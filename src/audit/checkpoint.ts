@@ -43,19 +43,22 @@ export function checkpointSignatureValid(publicKey: KeyObject, c: Checkpoint): b
 }
 
 /**
- * Sign a checkpoint for every tenant (or one) whose chain grew since its last
- * checkpoint. Reads committed heads only; safe to run on several replicas at once.
+ * Sign a checkpoint for every tenant (or one) whose chain grew since its last checkpoint
+ * (by at least `minEvents`, default 1). Reads committed heads only; safe to run on
+ * several replicas at once. The service's role writes checkpoints only through
+ * audit_add_checkpoints (a SECURITY DEFINER function).
  */
 export async function createCheckpoints(
   knex: Knex,
   key: SigningKey,
-  opts: { clock?: Clock; tenantId?: string | undefined } = {},
+  opts: { clock?: Clock; tenantId?: string | undefined; minEvents?: number } = {},
 ): Promise<Checkpoint[]> {
   const clock = opts.clock ?? systemClock;
   const q = knex('audit_heads as h')
     .select('h.tenant_id', 'h.seq', 'h.hash')
     .whereRaw(
-      'h.seq > coalesce((select max(c.seq) from audit_checkpoints c where c.tenant_id = h.tenant_id), 0)',
+      'h.seq >= coalesce((select max(c.seq) from audit_checkpoints c where c.tenant_id = h.tenant_id), 0) + ?',
+      [Math.max(1, opts.minEvents ?? 1)],
     );
   if (opts.tenantId) q.where('h.tenant_id', opts.tenantId);
   const heads = (await q) as Array<{ tenant_id: string; seq: number; hash: string }>;
@@ -64,19 +67,15 @@ export async function createCheckpoints(
   const checkpoints = heads.map((h) =>
     signCheckpoint(key, { tenantId: h.tenant_id, seq: Number(h.seq), headHash: h.hash, signedAt }),
   );
-  await knex('audit_checkpoints')
-    .insert(
-      checkpoints.map((c) => ({
-        tenant_id: c.tenantId,
-        seq: c.seq,
-        head_hash: c.headHash,
-        signed_at: c.signedAt,
-        key_id: c.keyId,
-        signature: c.signature,
-      })),
-    )
-    .onConflict(['tenant_id', 'seq'])
-    .ignore();
+  const rows = checkpoints.map((c) => ({
+    tenant_id: c.tenantId,
+    seq: c.seq,
+    head_hash: c.headHash,
+    signed_at: c.signedAt,
+    key_id: c.keyId,
+    signature: c.signature,
+  }));
+  await knex.raw('SELECT audit_add_checkpoints(?::json)', [JSON.stringify(rows)]);
   return checkpoints;
 }
 

@@ -38,10 +38,13 @@ interface Row extends StoredFields {
   body: Record<string, unknown> | null;
   salt: Buffer | null;
   erased_at: Date | null;
+  mac: string | null;
 }
 
 export interface RecordWithSalt extends AuditRecord {
   salt: Buffer | null;
+  /** The event's MAC (src/audit/mac.ts); null on events written before MACs. */
+  mac: string | null;
 }
 
 function toRecord(r: Row): RecordWithSalt {
@@ -54,6 +57,7 @@ function toRecord(r: Row): RecordWithSalt {
     prevHash: r.prev_hash,
     hash: r.hash,
     salt: r.salt,
+    mac: r.mac ?? null,
   };
 }
 

@@ -5,7 +5,10 @@
 // checkpoints, erasure) settles first.
 import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.js';
-import { chainPending, lockHead } from './append.js';
+import type { Clock } from '../shared/clock.js';
+import { chainPending, lockHead, rejectedQueued } from './append.js';
+import { createCheckpoints } from './checkpoint.js';
+import type { SigningKey } from './signing-key.js';
 
 /** Pending events chained per transaction: the hashing of one batch holds the event loop (~3 ms). */
 const BATCH = 1000;
@@ -59,15 +62,58 @@ export interface Settler {
   stop(): Promise<void>;
 }
 
-/** Settle every `everyMs` in the background until stopped. */
-export function startSettler(knex: Knex, opts: { everyMs: number; logger: Logger }): Settler {
+/**
+ * Closing the tail (issue 12): a chain's end is only as safe as its last signed
+ * checkpoint, since whoever controls the database can cut or replace events after it. So
+ * each chain gets a checkpoint once it has grown `everyEvents` past its last one (looked
+ * at on every settling round), and every chain that grew at all gets one every `everyMs`.
+ */
+export interface CheckpointPolicy {
+  key: SigningKey;
+  everyEvents: number;
+  everyMs: number;
+  clock?: Clock;
+}
+
+/**
+ * Settle every `everyMs` in the background until stopped; with `checkpoints`, sign them
+ * as that policy says. Queued events whose MAC fails are logged as they are found.
+ */
+export function startSettler(
+  knex: Knex,
+  opts: { everyMs: number; logger: Logger; checkpoints?: CheckpointPolicy },
+): Settler {
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
+  let rejectedSeen = rejectedQueued.count;
+  let lastFull = Date.now();
+  const policy = opts.checkpoints;
+  const round = async () => {
+    const n = await settleAudit(knex, { wait: false });
+    if (n) opts.logger.debug('audit events settled', { events: n });
+    if (rejectedQueued.count > rejectedSeen) {
+      opts.logger.error('queued audit events failed their MAC and were not chained', {
+        rejected: rejectedQueued.count - rejectedSeen,
+        eventIds: rejectedQueued.lastEventIds,
+        hint: 'someone without the audit MAC key wrote to audit_pending; `seatkeeper audit verify` lists them',
+      });
+      rejectedSeen = rejectedQueued.count;
+    }
+    if (!policy) return;
+    const clock = policy.clock ? { clock: policy.clock } : {};
+    const signed = await createCheckpoints(knex, policy.key, {
+      ...clock,
+      minEvents: policy.everyEvents,
+    });
+    if (Date.now() - lastFull >= policy.everyMs) {
+      lastFull = Date.now();
+      signed.push(...(await createCheckpoints(knex, policy.key, clock)));
+    }
+    if (signed.length)
+      opts.logger.debug('audit checkpoints signed', { checkpoints: signed.length });
+  };
   const tick = () => {
-    running = settleAudit(knex, { wait: false })
-      .then((n) => {
-        if (n) opts.logger.debug('audit events settled', { events: n });
-      })
+    running = round()
       .catch((err: unknown) => {
         opts.logger.warn('audit settling failed', { error: err });
       })

@@ -7,7 +7,8 @@ import type { KeyObject } from 'node:crypto';
 import type { Knex } from 'knex';
 import { eventHash, GENESIS_HASH, payloadDigest } from './chain.js';
 import { checkpointSignatureValid, listCheckpoints, type Checkpoint } from './checkpoint.js';
-import { readAuditEvents } from './read.js';
+import { readAuditEvents, chainedFieldsOf, type StoredFields } from './read.js';
+import { installedMacKey, macValid } from './mac.js';
 
 export type BrokenReason =
   | 'missing_event'
@@ -18,7 +19,9 @@ export type BrokenReason =
   | 'truncated'
   | 'checkpoint_mismatch'
   | 'checkpoint_signature_invalid'
-  | 'checkpoint_key_unknown';
+  | 'checkpoint_key_unknown'
+  | 'mac_mismatch'
+  | 'queued_mac_invalid';
 
 export interface BrokenLink {
   seq: number;
@@ -35,6 +38,10 @@ export interface VerifyReport {
   /** Events committed but not chained yet (src/audit/settle.ts): not covered by this report. */
   pending: number;
   checkpointsChecked: number;
+  /** Whether event MACs were checked (only with the MAC key). */
+  macsChecked: boolean;
+  /** Queued events whose MAC fails: never chained, left for an operator (issue 12). */
+  rejectedPending: number;
   firstBroken: BrokenLink | null;
 }
 
@@ -43,6 +50,11 @@ export interface VerifyOptions {
   publicKeys?: Map<string, KeyObject>;
   /** Checkpoints kept outside the database (`audit checkpoint` output). */
   externalCheckpoints?: Checkpoint[];
+  /**
+   * The audit MAC key (src/audit/mac.ts); by default the one this process installed.
+   * Without it, events' MACs are not checked (the report says so).
+   */
+  macKey?: Buffer | null;
 }
 
 function trustedCheckpoints(
@@ -105,6 +117,9 @@ export async function verifyTenantChain(
   let lastEventId: string | null = null;
   let events = 0;
   let chainBroken = false;
+  const macKey = opts.macKey === undefined ? installedMacKey() : opts.macKey;
+  // Events written before MACs existed have none; once one has a MAC, all after it must.
+  let macsBegun = false;
   for await (const e of readAuditEvents(knex, { tenantId })) {
     events += 1;
     if (chainBroken) continue;
@@ -140,6 +155,15 @@ export async function verifyTenantChain(
           ...at,
           reason: 'payload_mismatch',
           message: `the payload of event ${e.seq} was altered or removed without erasure`,
+        };
+    }
+    if (!broken && macKey) {
+      if (e.mac !== null) macsBegun = true;
+      if ((e.mac !== null || macsBegun) && !macValid(macKey, tenantId, e, e.mac))
+        broken = {
+          ...at,
+          reason: 'mac_mismatch',
+          message: `event ${e.seq} does not carry the MAC of an event the service wrote: forged`,
         };
     }
     if (!broken) {
@@ -218,16 +242,43 @@ export async function verifyTenantChain(
     }
   }
 
-  problems.sort((a, b) => a.seq - b.seq);
-  const [{ n: pending }] = (await knex('audit_pending')
+  // Queued events are checked as the settler checks them: one that fails its MAC is
+  // never chained, and is reported here for an operator.
+  const queued = (await knex('audit_pending')
     .where({ tenant_id: tenantId })
-    .count({ n: '*' })) as [{ n: string | number }];
+    .orderBy('queued')
+    .select(
+      'event_id',
+      'occurred_at',
+      'actor_type',
+      'actor_id',
+      'action',
+      'target_type',
+      'target_id',
+      'payload_digest',
+      'mac',
+    )) as Array<StoredFields & { mac: string | null }>;
+  const pending = queued.length;
+  const rejected = macKey
+    ? queued.filter((r) => !macValid(macKey, tenantId, chainedFieldsOf(r), r.mac))
+    : [];
+  if (rejected.length > 0) {
+    problems.push({
+      seq: (head ? Number(head.seq) : 0) + 1,
+      eventId: rejected[0]!.event_id,
+      reason: 'queued_mac_invalid',
+      message: `${rejected.length} queued event${rejected.length > 1 ? 's' : ''} (first ${rejected[0]!.event_id}) fail${rejected.length > 1 ? '' : 's'} the MAC check: written by someone without the key, never chained`,
+    });
+  }
+  problems.sort((a, b) => a.seq - b.seq);
   return {
     tenantId,
     ok: problems.length === 0,
     events,
     headSeq: head ? Number(head.seq) : null,
-    pending: Number(pending),
+    pending,
+    macsChecked: macKey !== null,
+    rejectedPending: rejected.length,
     checkpointsChecked: [...checkpoints.values()].reduce((n, cs) => n + cs.length, 0),
     firstBroken: problems[0] ?? null,
   };

@@ -6,6 +6,7 @@ import type { Actor } from '../audit/types.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { migrationStatus } from '../db/migrate.js';
+import { loadMacKey, useAuditMacKey } from '../audit/mac.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { AppError } from '../shared/errors.js';
 
@@ -18,9 +19,13 @@ export interface CliContext {
 
 export async function withDatabase<T>(
   fn: (ctx: CliContext) => Promise<T>,
-  opts: { requireCurrentSchema?: boolean } = {},
+  opts: { requireCurrentSchema?: boolean; as?: 'app' | 'owner' } = {},
 ): Promise<T> {
   const config = loadConfig();
+  // Every command but `migrate` serves as seatkeeper_app, as the service does, and MACs
+  // the audit events it writes with the same key.
+  if ((opts.as ?? 'app') === 'app')
+    useAuditMacKey(loadMacKey(config.AUDIT_MAC_KEY_FILE, { create: true })!);
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', format: 'pretty' });
   const db = await openDatabase({
     databaseUrl: config.DATABASE_URL,
@@ -29,10 +34,16 @@ export async function withDatabase<T>(
     embeddedMaxConnections: config.EMBEDDED_MAX_CONNECTIONS,
     mode: 'cli',
     logger,
+    as: opts.as ?? 'app',
   });
   try {
     if (opts.requireCurrentSchema ?? true) {
-      const { pending } = await migrationStatus(db.knex);
+      const { pending } = await migrationStatus(db.knex).catch((err: unknown) => {
+        // Before the first migration there is no seatkeeper_app to serve as.
+        if (/role "seatkeeper_app"/.test((err as Error).message ?? ''))
+          return { pending: ['20261201000800_app_role'] };
+        throw err;
+      });
       if (pending.length > 0) {
         throw new AppError(
           'schema_not_current',

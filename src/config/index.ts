@@ -53,9 +53,11 @@ const schema = z.object({
   JOBS_POLL_INTERVAL_MS: int(10, 3_600_000),
   JOBS_LOCK_LIFETIME_MS: int(1000, 86_400_000),
   AUDIT_CHECKPOINT_INTERVAL_MS: int(1000, 86_400_000),
+  AUDIT_CHECKPOINT_EVERY_EVENTS: int(1, 10_000_000),
   AUDIT_SETTLE_INTERVAL_MS: int(10, 60_000),
   TOKEN_CACHE_TTL_MS: int(0, 60_000),
   AUDIT_SIGNING_KEY_FILE: nonEmpty.optional(),
+  AUDIT_MAC_KEY_FILE: nonEmpty.optional(),
   RECONCILE_INTERVAL_MS: int(10_000, 604_800_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 300_000),
   DATA_DIR_LOCK_WAIT_MS: int(0, 600_000),
@@ -66,10 +68,15 @@ const SECRET_KEYS = new Set(['DATABASE_URL']);
 
 type Parsed = z.infer<typeof schema>;
 
-export interface Config extends Omit<Parsed, 'LOG_FORMAT' | 'AUDIT_SIGNING_KEY_FILE'> {
+export interface Config extends Omit<
+  Parsed,
+  'LOG_FORMAT' | 'AUDIT_SIGNING_KEY_FILE' | 'AUDIT_MAC_KEY_FILE'
+> {
   LOG_FORMAT: 'json' | 'pretty';
   /** Absolute path of the Ed25519 key that signs audit checkpoints (kept outside the database). */
   AUDIT_SIGNING_KEY_FILE: string;
+  /** Absolute path of the HMAC key every audit event carries a MAC of (kept outside the database). */
+  AUDIT_MAC_KEY_FILE: string;
 }
 
 export class ConfigError extends Error {
@@ -119,6 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     LOG_FORMAT: parsed.LOG_FORMAT ?? (parsed.NODE_ENV === 'production' ? 'json' : 'pretty'),
     AUDIT_SIGNING_KEY_FILE: path.resolve(
       parsed.AUDIT_SIGNING_KEY_FILE ?? path.join(dataDir, 'keys', 'audit-signing-key.pem'),
+    ),
+    AUDIT_MAC_KEY_FILE: path.resolve(
+      parsed.AUDIT_MAC_KEY_FILE ?? path.join(dataDir, 'keys', 'audit-mac.key'),
     ),
   };
 }

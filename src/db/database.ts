@@ -20,6 +20,36 @@ pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, parseTimestamptz);
 
 export type DatabaseKind = 'postgres' | 'embedded';
 
+/**
+ * The role the service serves as (migrations/app-role.ts): every connection of its pool
+ * asks for it at startup (libpq's `options=-c role=…`), on the real PostgreSQL and on the
+ * embedded one (whose socket server switches the shared session to it). Migrations run
+ * as the owner, the user DATABASE_URL names (`withOwner`).
+ */
+export const APP_ROLE = 'seatkeeper_app';
+export const APP_ROLE_OPTION = `-c role=${APP_ROLE}`;
+
+/** pg settings serving as `role` ('app': seatkeeper_app; 'owner': the login user itself). */
+export function asRole(connection: pg.PoolConfig, role: 'app' | 'owner'): pg.PoolConfig {
+  const withRole = (options: string | null | undefined) => {
+    const kept = (options ?? '').replace(/(?:^|\s)-c\s*role=\S+/g, '').trim();
+    return role === 'app' ? `${kept} ${APP_ROLE_OPTION}`.trim() : kept;
+  };
+  // pg lets a connection string's own `options` win over the config's: all of them go
+  // into the string.
+  if (connection.connectionString) {
+    const { options: given, ...rest } = connection as pg.PoolConfig & { options?: string };
+    const url = new URL(connection.connectionString);
+    const options = withRole(`${url.searchParams.get('options') ?? ''} ${given ?? ''}`);
+    if (options) url.searchParams.set('options', options);
+    else url.searchParams.delete('options');
+    return { ...rest, connectionString: url.toString() };
+  }
+  const { options, ...rest } = connection as pg.PoolConfig & { options?: string };
+  const wanted = withRole(options);
+  return wanted ? ({ ...rest, options: wanted } as pg.PoolConfig) : rest;
+}
+
 export interface Database {
   kind: DatabaseKind;
   knex: Knex;
@@ -29,6 +59,8 @@ export interface Database {
   embeddedRole?: 'owner' | 'client';
   /** true when the embedded database was created by this open (a fresh data directory). */
   created: boolean;
+  /** Run `fn` on a connection of the tables' owner (migrations), closed afterwards. */
+  withOwner<T>(fn: (owner: Knex) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -47,6 +79,8 @@ export interface OpenOptions {
   logger: Logger;
   /** Tests put each file in a schema of its own on a shared real PostgreSQL. */
   searchPath?: string;
+  /** Serve as seatkeeper_app (the default) or as the owner (`seatkeeper migrate`). */
+  as?: 'app' | 'owner';
   onLockCompromised?: (err: Error) => void;
 }
 
@@ -61,11 +95,31 @@ function createKnex(connection: pg.PoolConfig, poolMax: number, searchPath?: str
   });
 }
 
+function ownerRunner(connection: pg.PoolConfig, searchPath?: string) {
+  return async <T>(fn: (owner: Knex) => Promise<T>): Promise<T> => {
+    const owner = createKnex(asRole(connection, 'owner'), 1, searchPath);
+    try {
+      return await fn(owner);
+    } finally {
+      await owner.destroy();
+    }
+  };
+}
+
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  const role = opts.as ?? 'app';
   if (opts.databaseUrl) {
-    const connection: pg.PoolConfig = { connectionString: opts.databaseUrl };
+    const base: pg.PoolConfig = { connectionString: opts.databaseUrl };
+    const connection = asRole(base, role);
     const knex = createKnex(connection, opts.poolMax, opts.searchPath);
-    return { kind: 'postgres', knex, connection, created: false, close: () => knex.destroy() };
+    return {
+      kind: 'postgres',
+      knex,
+      connection,
+      created: false,
+      withOwner: ownerRunner(base, opts.searchPath),
+      close: () => knex.destroy(),
+    };
   }
 
   const onCompromised =
@@ -90,13 +144,14 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     );
   }
 
-  const connection: pg.PoolConfig = {
+  const base: pg.PoolConfig = {
     host: opts.dataDir,
     port: SOCKET_PORT,
     user: 'postgres',
     password: 'postgres',
     database: 'postgres',
   };
+  const connection = asRole(base, role);
   // PGlite runs one transaction at a time, so a big pool buys nothing; a CLI beside
   // the service keeps to two connections so it never starves it.
   const poolMax = embedded ? Math.min(opts.poolMax, opts.embeddedMaxConnections - 4) : 2;
@@ -107,6 +162,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     connection,
     embeddedRole: embedded ? 'owner' : 'client',
     created: embedded?.created ?? false,
+    withOwner: ownerRunner(base, opts.searchPath),
     async close() {
       await knex.destroy();
       await embedded?.close();

@@ -78,16 +78,39 @@ export class ReadyWatcher {
   }
 }
 
-export function tooManyConnections(max: number): Buffer {
+export function fatal(sqlstate: string, message: string): Buffer {
   const field = (code: string, value: string) => Buffer.concat([Buffer.from(code), cstr(value)]);
   return typed(
     'E',
     Buffer.concat([
       field('S', 'FATAL'),
       field('V', 'FATAL'),
-      field('C', '53300'),
-      field('M', `too many connections (the embedded database accepts ${max})`),
+      field('C', sqlstate),
+      field('M', message),
       Buffer.alloc(1),
     ]),
   );
+}
+
+export function tooManyConnections(max: number): Buffer {
+  return fatal('53300', `too many connections (the embedded database accepts ${max})`);
+}
+
+/** The message of the first ErrorResponse among the backend messages in `buf`, or null. */
+export function errorMessage(buf: Buffer): string | null {
+  let pos = 0;
+  while (pos + 5 <= buf.length) {
+    const end = pos + 1 + buf.readInt32BE(pos + 1);
+    if (buf[pos] === 0x45 /* 'E' */) {
+      let at = pos + 5;
+      while (at < end && buf[at] !== 0) {
+        const stop = buf.indexOf(0, at + 1);
+        if (buf[at] === 0x4d /* 'M' */) return buf.toString('utf8', at + 1, stop);
+        at = stop + 1;
+      }
+      return 'error';
+    }
+    pos = end;
+  }
+  return null;
 }

@@ -22,6 +22,15 @@
 // connection's names are given a prefix of its own on the way in (Parse, Bind, Describe,
 // Close, Execute), and its statements are closed when it goes, as a backend's would be.
 //
+// Roles: PGlite's one session has one current role, and every connection shares it. A
+// connection may ask for a role in its startup packet, as libpq lets any client do
+// (`options=-c role=seatkeeper_app`; the service's pool does, src/db/database.ts). The
+// server switches the session to that role (SET ROLE, or RESET ROLE for a connection
+// that asked for none) before it runs a batch of a connection whose role differs from the
+// session's, which is only ever between transactions. A role that cannot be set closes
+// the connection: it never runs as anyone else. A client's own SET ROLE is not undone
+// (like any SET, it leaks to the other connections until the next switch).
+//
 // COPY … FROM STDIN is a conversation (the statement, CopyInResponse, the client's
 // CopyData messages, CopyDone) that PGlite can only hold within one call. So the server
 // answers the CopyInResponse itself, gathers the data up to CopyDone or CopyFail, and
@@ -33,6 +42,8 @@ import {
   copyFromStdin,
   copyInResponse,
   cstr,
+  errorMessage,
+  fatal,
   ReadyWatcher,
   tooManyConnections,
   typed,
@@ -77,6 +88,8 @@ interface Connection {
   statements: Set<string>;
   /** Inside a COPY … FROM STDIN: its data is gathered until CopyDone or CopyFail. */
   copying: boolean;
+  /** The role asked for in the startup packet (`-c role=…` in options), or null. */
+  role: string | null;
 }
 
 /** `data: null` marks the end of a connection, queued behind its last batch. */
@@ -100,6 +113,8 @@ export class PgliteServer {
   private pumpRunning = false;
   private stopped = false;
   private nextId = 0;
+  /** The role this server last set on the session (null: the session user's own). */
+  private sessionRole: string | null = null;
 
   constructor(opts: PgliteServerOptions) {
     this.db = opts.db;
@@ -148,6 +163,7 @@ export class PgliteServer {
       prefix: `c${++this.nextId}_`,
       statements: new Set(),
       copying: false,
+      role: null,
     };
     this.connections.add(conn);
     socket.on('data', (data) => this.receive(conn, data));
@@ -210,6 +226,7 @@ export class PgliteServer {
     } else {
       // PGlite answers the startup packet itself (AuthenticationOk, parameters, ReadyForQuery).
       conn.started = true;
+      conn.role = startupRole(msg);
       this.enqueue({ conn, data: Buffer.from(msg) });
     }
   }
@@ -290,6 +307,7 @@ export class PgliteServer {
         socket.end();
         return;
       }
+      if (conn.role !== this.sessionRole && !(await this.switchRole(conn))) return;
       const ready = new ReadyWatcher();
       const send = (chunk: Buffer) => {
         ready.feed(chunk);
@@ -313,6 +331,21 @@ export class PgliteServer {
       else if (this.owner === conn) this.owner = null;
       socket.destroy();
     }
+  }
+
+  /** Give the session `conn`'s role; false (and the connection closed) if it cannot be set. */
+  private async switchRole(conn: Connection): Promise<boolean> {
+    const sql = conn.role === null ? 'RESET ROLE' : `SET ROLE ${quoteIdent(conn.role)}`;
+    const out: Buffer[] = [];
+    await this.exec(typed('Q', cstr(sql)), (chunk) => out.push(chunk));
+    const error = errorMessage(Buffer.concat(out));
+    if (error === null) {
+      this.sessionRole = conn.role;
+      return true;
+    }
+    conn.socket.end(fatal('28000', `cannot serve as role ${conn.role ?? '(none)'}: ${error}`));
+    conn.ended = true;
+    return false;
   }
 
   /** One batch through PGlite, all of its messages in one call (PGlite loops over them). */
@@ -377,3 +410,16 @@ const RESET = Buffer.concat([
   typed('S', Buffer.alloc(0)),
   typed('Q', cstr('ROLLBACK')),
 ]);
+
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** The role a startup packet asks for: `-c role=NAME` or `--role=NAME` in its options. */
+export function startupRole(msg: Buffer): string | null {
+  const parts = msg.toString('utf8', 8).split('\0');
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    if (parts[i] !== 'options') continue;
+    const m = /(?:^|\s)(?:-c\s*|--)role=(\S+)/.exec(parts[i + 1]!);
+    return m ? m[1]! : null;
+  }
+  return null;
+}

@@ -3,7 +3,6 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
-import { GENESIS_HASH } from '../audit/chain.js';
 import type { Actor, AuditEventInput } from '../audit/types.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
@@ -107,7 +106,7 @@ export async function createTenant(knex: Knex, name: string, ctx: Ctx): Promise<
     const now = clock.now();
     const id = newId();
     await trx('tenants').insert({ tenant_id: id, name: clean, created_at: now.toISOString() });
-    await trx('audit_heads').insert({ tenant_id: id, seq: 0, hash: GENESIS_HASH });
+    // Its audit chain head comes with it (trigger tenants_open_audit_chain).
     const scim = await insertToken(trx, id, 'scim', 'SCIM provisioning', now);
     const api = await insertToken(trx, id, 'api', 'Admin API', now);
     await appendAuditEvents(

@@ -7,13 +7,14 @@ import { appendAuditEvent, appendAuditEvents } from '../../src/audit/append.js';
 import { eventHash, GENESIS_HASH, type ChainedFields } from '../../src/audit/chain.js';
 import { createCheckpoints, listCheckpoints, type Checkpoint } from '../../src/audit/checkpoint.js';
 import { eraseSubject } from '../../src/audit/erase.js';
+import { eventMac } from '../../src/audit/mac.js';
 import { readAuditEvents, type RecordWithSalt } from '../../src/audit/read.js';
 import { loadSigningKey, type SigningKey } from '../../src/audit/signing-key.js';
 import type { Actor } from '../../src/audit/types.js';
 import { verifyTenantChain } from '../../src/audit/verify.js';
 import { fixedClock } from '../../src/shared/clock.js';
 import { createTenant } from '../../src/tenancy/service.js';
-import { openTestDb, type TestDb } from '../support/db.js';
+import { openTestDb, TEST_MAC_KEY, type TestDb } from '../support/db.js';
 
 const actor: Actor = { type: 'cli', id: 'ops' };
 const clock = fixedClock('2026-12-01T09:00:00.000Z');
@@ -50,6 +51,7 @@ interface EventRow {
   payload_digest: string | null;
   prev_hash: string;
   hash: string;
+  mac?: string | null;
 }
 
 /**
@@ -100,9 +102,13 @@ async function records(tenantId: string): Promise<RecordWithSalt[]> {
   return out;
 }
 
-/** Change the trail behind the append-only triggers' back, in this file's database only. */
+/**
+ * Change the trail behind the append-only triggers' back, in this file's database only,
+ * as its owner (a superuser) could: the service's role can do none of this
+ * (test/integration/audit-roles.test.ts).
+ */
 async function tamper(fn: (trx: Knex.Transaction) => Promise<unknown>): Promise<void> {
-  await db.knex.transaction(async (trx) => {
+  await db.owner.transaction(async (trx) => {
     await trx.raw('SET LOCAL session_replication_role = replica');
     await fn(trx);
   });
@@ -127,7 +133,11 @@ async function tamperPastPayloadCheck(fn: (trx: Knex.Transaction) => Promise<unk
   });
 }
 
-/** A well-formed event, as someone who knows the hash format would forge it. */
+/**
+ * A well-formed event, as someone who knows the hash format, and holds the MAC key,
+ * would forge it: these tests are about what the hash chain alone catches. Without the
+ * key, every such forgery is caught by its MAC as well (audit-roles.test.ts).
+ */
 function forgedRow(tenantId: string, seq: number, prevHash: string): EventRow {
   const fields: ChainedFields = {
     eventId: randomUUID(),
@@ -152,6 +162,7 @@ function forgedRow(tenantId: string, seq: number, prevHash: string): EventRow {
     payload_digest: fields.payloadDigest,
     prev_hash: prevHash,
     hash: eventHash(prevHash, seq, tenantId, fields),
+    mac: eventMac(TEST_MAC_KEY, tenantId, fields),
   };
 }
 
@@ -191,6 +202,8 @@ describe('appending', () => {
       headSeq: 3,
       pending: 0,
       checkpointsChecked: 0,
+      macsChecked: true,
+      rejectedPending: 0,
       firstBroken: null,
     });
   });
@@ -275,43 +288,43 @@ describe('the append-only triggers', () => {
 
   test('refuse an UPDATE of an audit event', async () => {
     await expect(
-      db.knex('audit_events').where({ tenant_id: t, seq: 2 }).update({ action: 'edited' }),
+      db.owner('audit_events').where({ tenant_id: t, seq: 2 }).update({ action: 'edited' }),
     ).rejects.toEqual(refused('audit_events', 'UPDATE'));
   });
 
   test('refuse a DELETE of an audit event', async () => {
-    await expect(db.knex('audit_events').where({ tenant_id: t, seq: 5 }).del()).rejects.toEqual(
+    await expect(db.owner('audit_events').where({ tenant_id: t, seq: 5 }).del()).rejects.toEqual(
       refused('audit_events', 'DELETE'),
     );
   });
 
   test('refuse a TRUNCATE of the audit events', async () => {
     // CASCADE or not: the trigger refuses it.
-    await expect(db.knex.raw('TRUNCATE audit_events CASCADE')).rejects.toEqual(
+    await expect(db.owner.raw('TRUNCATE audit_events CASCADE')).rejects.toEqual(
       refused('audit_events', 'TRUNCATE'),
     );
   });
 
   test('refuse an UPDATE of a checkpoint', async () => {
     await expect(
-      db.knex('audit_checkpoints').where({ tenant_id: t }).update({ seq: 1 }),
+      db.owner('audit_checkpoints').where({ tenant_id: t }).update({ seq: 1 }),
     ).rejects.toEqual(refused('audit_checkpoints', 'UPDATE'));
   });
 
   test('refuse a DELETE of a checkpoint', async () => {
-    await expect(db.knex('audit_checkpoints').where({ tenant_id: t }).del()).rejects.toEqual(
+    await expect(db.owner('audit_checkpoints').where({ tenant_id: t }).del()).rejects.toEqual(
       refused('audit_checkpoints', 'DELETE'),
     );
   });
 
   test('refuse a TRUNCATE of the checkpoints', async () => {
-    await expect(db.knex.raw('TRUNCATE audit_checkpoints')).rejects.toEqual(
+    await expect(db.owner.raw('TRUNCATE audit_checkpoints')).rejects.toEqual(
       refused('audit_checkpoints', 'TRUNCATE'),
     );
   });
 
   test('refuse to change a payload other than by erasing it', async () => {
-    const p = db.knex('audit_events').where({ tenant_id: t, subject_id: 'user-4' });
+    const p = db.owner('audit_events').where({ tenant_id: t, subject_id: 'user-4' });
     await expect(p.clone().update({ body: JSON.stringify({ user: 'x' }) })).rejects.toEqual(
       refused('audit_events', 'UPDATE'),
     );
@@ -707,7 +720,13 @@ describe('the end of the chain', () => {
         const hash = eventHash(prev, seq, t, fields);
         await trx('audit_events')
           .where({ tenant_id: t, seq })
-          .update({ actor_id: fields.actorId, prev_hash: prev, hash });
+          // With the MAC key too: only the checkpoint can catch this.
+          .update({
+            actor_id: fields.actorId,
+            prev_hash: prev,
+            hash,
+            mac: eventMac(TEST_MAC_KEY, t, fields),
+          });
         prev = hash;
       }
       await trx('audit_heads').where({ tenant_id: t }).update({ hash: prev });
@@ -806,7 +825,13 @@ describe('erasure', () => {
     const digestsBefore = (await records(t)).map((e) => e.payloadDigest);
     clock.advance(60_000);
 
-    const erased = await eraseSubject(db.knex, t, 'alice', { type: 'user', id: 'dpo' }, clock);
+    const erased = await eraseSubject(
+      db.knex,
+      t,
+      'alice',
+      { actor: { type: 'user', id: 'dpo' }, reason: 'GDPR request' },
+      clock,
+    );
     expect(erased).toBe(2);
 
     const events = await records(t);
@@ -831,12 +856,12 @@ describe('erasure', () => {
     );
 
     expect(bySeq(8)).toMatchObject({
-      action: 'audit.subject_erased',
+      action: 'audit.payload_erased',
       actorType: 'user',
       actorId: 'dpo',
       targetType: 'subject',
       targetId: 'alice',
-      payload: { payloadsErased: 2 },
+      payload: { payloadsErased: 2, reason: 'GDPR request' },
     });
     expect(await verifyTenantChain(db.knex, t)).toMatchObject({
       ok: true,
@@ -847,12 +872,16 @@ describe('erasure', () => {
 
   test('erasing a subject again erases nothing more and the chain still verifies', async () => {
     const t = await tenantWith(2);
-    expect(await eraseSubject(db.knex, t, 'user-4', actor, clock)).toBe(1);
-    expect(await eraseSubject(db.knex, t, 'user-4', actor, clock)).toBe(0);
+    expect(await eraseSubject(db.knex, t, 'user-4', { actor, reason: 'GDPR request' }, clock)).toBe(
+      1,
+    );
+    expect(await eraseSubject(db.knex, t, 'user-4', { actor, reason: 'GDPR request' }, clock)).toBe(
+      0,
+    );
     const events = await records(t);
     expect(events.slice(-2).map((e) => [e.action, e.payload])).toEqual([
-      ['audit.subject_erased', { payloadsErased: 1 }],
-      ['audit.subject_erased', { payloadsErased: 0 }],
+      ['audit.payload_erased', { payloadsErased: 1, reason: 'GDPR request' }],
+      ['audit.payload_erased', { payloadsErased: 0, reason: 'GDPR request' }],
     ]);
     expect((await verifyTenantChain(db.knex, t)).ok).toBe(true);
   });
@@ -860,7 +889,7 @@ describe('erasure', () => {
   test("erasing a subject in one tenant leaves another tenant's payloads for the same subject id", async () => {
     const a = await tenantWith(2);
     const b = await tenantWith(2);
-    await eraseSubject(db.knex, a, 'user-4', actor, clock);
+    await eraseSubject(db.knex, a, 'user-4', { actor, reason: 'GDPR request' }, clock);
     const [kept] = (await records(b)).filter((e) => e.seq === 4);
     expect(kept!.payload).toEqual({ user: 'user-4', product: 'design-suite' });
     expect((await verifyTenantChain(db.knex, b)).ok).toBe(true);

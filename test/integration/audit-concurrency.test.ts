@@ -129,7 +129,7 @@ test("32 appenders on their own connections, contending for four tenants' heads,
   // taken; they must all append (queue) without waiting for it. Round 2: no gate, the
   // appenders race for the heads themselves (some chain, some queue).
   const gate = db.kind === 'postgres' ? await db.knex.transaction() : null;
-  if (gate) await gate('audit_heads').whereIn('tenant_id', tenants).forUpdate().select('tenant_id');
+  if (gate) for (const t of tenants) await gate.raw('SELECT * FROM audit_lock_head(?, true)', [t]);
   // (Had an appender waited for the gate, the `appended` barrier would never open.)
   const first = await appendRound('r1', { whileAppended: () => gate!.commit() });
   const second = await appendRound('r2');
@@ -216,7 +216,8 @@ describe('verifying a chain that is being appended to', () => {
       await db.knex.transaction(append);
       return verifyTenantChain(db.knex, t);
     }
-    const gate = await db.knex.transaction();
+    // LOCK TABLE needs more than the service's role may do: the owner holds the gate.
+    const gate = await db.owner.transaction();
     await gate.raw(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
     await append(gate);
     const verifying = verifyTenantChain(db.knex, t);

@@ -79,7 +79,7 @@ beforeAll(async () => {
   globex = (await createTenant(db.knex, 'Globex', { actor, clock })).id;
   big = (await createTenant(db.knex, 'Big', { actor, clock })).id;
   await db.knex.transaction((trx) => appendAuditEvents(trx, acme, acmeEvents, clock));
-  await eraseSubject(db.knex, acme, 'bob', actor, clock);
+  await eraseSubject(db.knex, acme, 'bob', { actor, reason: 'GDPR request' }, clock);
   await db.knex.transaction((trx) =>
     appendAuditEvents(
       trx,
@@ -152,7 +152,7 @@ describe('JSON lines export', () => {
       'user.updated',
       'user.created',
       'seat.checked',
-      'audit.subject_erased',
+      'audit.payload_erased',
     ]);
     for (const r of records) expect(Object.keys(r).sort()).toEqual(RECORD_KEYS);
   });
@@ -181,7 +181,10 @@ describe('JSON lines export', () => {
     });
     expect(records[5]).toMatchObject({ payload: null, erasedAt: clock.now().toISOString() });
     expect(records[5]!.payloadDigest).toMatch(/^[0-9a-f]{64}$/);
-    expect(records[7]).toMatchObject({ payload: { payloadsErased: 1 }, targetId: 'bob' });
+    expect(records[7]).toMatchObject({
+      payload: { payloadsErased: 1, reason: 'GDPR request' },
+      targetId: 'bob',
+    });
   });
 
   test('an exported chain can be verified outside the database', async () => {
@@ -220,7 +223,7 @@ describe('CSV export', () => {
   test('payload JSON round-trips through a CSV parser, newlines, quotes and commas included', async () => {
     const rows = csvRows((await exported('csv', acme)).text);
     expect(JSON.parse(rows[3]!.payload!)).toEqual(nastyPayload);
-    expect(JSON.parse(rows[7]!.payload!)).toEqual({ payloadsErased: 1 });
+    expect(JSON.parse(rows[7]!.payload!)).toEqual({ payloadsErased: 1, reason: 'GDPR request' });
     expect(rows[4]!.payload).toBe('');
     expect(rows[5]).toMatchObject({ payload: '', erasedAt: clock.now().toISOString() });
   });

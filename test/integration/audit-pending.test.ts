@@ -66,7 +66,8 @@ const pendingCount = async (t: string) =>
     )[0].n,
   );
 
-test('the queue of pending events refuses edits and truncation', async () => {
+// As the owner (the service's role can do none of this: test/integration/audit-roles.test.ts).
+test('the queue of pending events refuses edits and truncation, even by its owner', async () => {
   const t = await newTenant('Guarded');
   const row = {
     tenant_id: t,
@@ -74,16 +75,24 @@ test('the queue of pending events refuses edits and truncation', async () => {
     occurred_at: clock.now(),
     actor_type: 'job',
     action: 'seat.assigned',
+    mac: 'f'.repeat(64), // made up: its writer has no key
   };
-  await db.knex('audit_pending').insert(row);
-  await expect(db.knex('audit_pending').update({ action: 'forged' })).rejects.toThrow(
+  await db.owner('audit_pending').insert(row);
+  await expect(db.owner('audit_pending').update({ action: 'forged' })).rejects.toThrow(
     /append-only: UPDATE refused/,
   );
-  await expect(db.knex.raw('TRUNCATE audit_pending')).rejects.toThrow(
+  await expect(db.owner.raw('TRUNCATE audit_pending')).rejects.toThrow(
     /append-only: TRUNCATE refused/,
   );
+  // The row has no MAC (issue 12): it is never chained, and verify reports it.
   await settleAudit(db.knex, { tenantId: t });
-  expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, events: 4, pending: 0 });
+  expect(await verifyTenantChain(db.knex, t)).toMatchObject({
+    ok: false,
+    events: 3,
+    pending: 1,
+    rejectedPending: 1,
+    firstBroken: { reason: 'queued_mac_invalid', eventId: row.event_id },
+  });
 });
 
 test('settling with nothing queued changes nothing', async () => {
@@ -245,7 +254,9 @@ onPostgres('on a head held by another transaction', () => {
     const holder = await holdHead(t);
     await db.knex.transaction((trx) => append(trx, t, 'seat-q', { email: 'ada@example.com' }));
     await holder.commit();
-    expect(await eraseSubject(db.knex, t, 'user-1', actor, clock)).toBe(1);
+    expect(await eraseSubject(db.knex, t, 'user-1', { actor, reason: 'GDPR request' }, clock)).toBe(
+      1,
+    );
     const bodies = await db
       .knex('audit_events')
       .where({ tenant_id: t, subject_id: 'user-1' })

@@ -51,7 +51,12 @@ test('erasing a user erases the payloads of their seat events, and only theirs',
   expect((await seatPayloads(bob)).map((p) => p.action)).toContain('seat.assigned');
 
   // Her user.created event is a payload of hers too.
-  expect(await eraseSubject(db.knex, tenant.id, alice, { type: 'user', id: 'dpo' })).toBe(2);
+  expect(
+    await eraseSubject(db.knex, tenant.id, alice, {
+      actor: { type: 'user', id: 'dpo' },
+      reason: 'GDPR request',
+    }),
+  ).toBe(2);
   const hers = await seatPayloads(alice);
   expect(hers).toEqual([{ action: 'seat.granted', body: null, erased_at: expect.any(Date) }]);
   const his = await seatPayloads(bob);

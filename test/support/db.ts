@@ -4,6 +4,9 @@
 // - on the embedded database, a fresh in-memory PGlite loaded from the migrated snapshot
 //   that global-setup made, served on its own unix socket, reached through the same
 //   knex 'pg' client as production.
+// Either way `knex` serves as seatkeeper_app, as the service does (src/db/database.ts),
+// so the tests prove what that role can and cannot do; `owner` is the migrating owner
+// (a superuser here), for what only an operator or an attacker with the database does.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,11 +17,20 @@ import { PGlite } from '@electric-sql/pglite';
 import '../../src/db/database.js'; // installs the pg type parsers
 import { migrateUp } from '../../src/db/migrate.js';
 import { PgliteServer } from '../../src/db/pglite-server.js';
+import { asRole } from '../../src/db/database.js';
+import { useAuditMacKey } from '../../src/audit/mac.js';
 import { SNAPSHOT_FILE } from './snapshot.js';
+
+/** The audit MAC key of every test process (the service loads its own from DATA_DIR/keys). */
+export const TEST_MAC_KEY = Buffer.alloc(32, 7);
+useAuditMacKey(TEST_MAC_KEY);
 
 export interface TestDb {
   kind: 'postgres' | 'embedded';
+  /** Serves as seatkeeper_app. */
   knex: Knex;
+  /** The tables' owner, a superuser: migrations, and tampering as an attacker would. */
+  owner: Knex;
   /** pg settings for a second client of the same database (agenda, concurrency tests). */
   connection: pg.PoolConfig & { options?: string };
   /** The schema this file's data lives in (real PostgreSQL) or 'public'. */
@@ -45,16 +57,28 @@ export async function openTestDb(
     });
     await admin.raw(`CREATE SCHEMA ${schema}`);
     await admin.destroy();
-    const connection = {
+    const ownerConnection = {
       connectionString: process.env.DATABASE_URL,
       options: `-c search_path=${schema}`,
     };
-    const make = (max: number) => knexFactory({ client: 'pg', connection, pool: { min: 0, max } });
+    const connection = asRole(ownerConnection, 'app') as typeof ownerConnection;
+    const make = (max: number) =>
+      knexFactory({
+        client: 'pg',
+        connection: connection as Knex.PgConnectionConfig,
+        pool: { min: 0, max },
+      });
+    const owner = knexFactory({
+      client: 'pg',
+      connection: ownerConnection,
+      pool: { min: 0, max: 2 },
+    });
+    if (migrate) await migrateUp(owner);
     const knex = make(poolMax);
-    if (migrate) await migrateUp(knex);
     return {
       kind: 'postgres',
       knex,
+      owner,
       connection,
       schema,
       another(max = 5) {
@@ -64,8 +88,9 @@ export async function openTestDb(
       },
       async close() {
         await Promise.all(extra.map((k) => k.destroy()));
-        await knex.raw(`DROP SCHEMA ${schema} CASCADE`);
         await knex.destroy();
+        await owner.raw(`DROP SCHEMA ${schema} CASCADE`);
+        await owner.destroy();
       },
     };
   }
@@ -80,18 +105,32 @@ export async function openTestDb(
     maxConnections: 40,
   });
   await server.start();
-  const connection = {
+  const ownerConnection = {
     host: dir,
     port: 5432,
     user: 'postgres',
     password: 'postgres',
     database: 'postgres',
   };
-  const make = (max: number) => knexFactory({ client: 'pg', connection, pool: { min: 0, max } });
+  // Before the migrations there is no seatkeeper_app: a file that migrates itself
+  // (migrate: false) gets an owner's `knex` until it does, and uses `owner` to migrate.
+  const connection: pg.PoolConfig = migrate ? asRole(ownerConnection, 'app') : ownerConnection;
+  const make = (max: number) =>
+    knexFactory({
+      client: 'pg',
+      connection: connection as Knex.PgConnectionConfig,
+      pool: { min: 0, max },
+    });
   const knex = make(poolMax);
+  const owner = knexFactory({
+    client: 'pg',
+    connection: ownerConnection,
+    pool: { min: 0, max: 2 },
+  });
   return {
     kind: 'embedded',
     knex,
+    owner,
     connection,
     schema: 'public',
     another(max = 5) {
@@ -102,6 +141,7 @@ export async function openTestDb(
     async close() {
       await Promise.all(extra.map((k) => k.destroy()));
       await knex.destroy();
+      await owner.destroy();
       await server.stop();
       await pglite.close();
       await rm(dir, { recursive: true, force: true });

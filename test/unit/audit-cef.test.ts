@@ -170,7 +170,7 @@ describe('an event as a CEF line', () => {
   test.each([
     ['tenant.created', 5],
     ['token.revoked', 5],
-    ['audit.subject_erased', 5],
+    ['audit.payload_erased', 5],
     ['user.created', 3],
     ['seat.assigned', 3],
     ['tokens.listed', 3],

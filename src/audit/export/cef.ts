@@ -21,7 +21,7 @@ export function escapeExtension(value: string): string {
 
 // Changes to credentials and tenants matter more to a SOC than routine directory churn.
 function severity(action: string): number {
-  if (/^(token|tenant)\./.test(action) || action === 'audit.subject_erased') return 5;
+  if (/^(token|tenant)\./.test(action) || action === 'audit.payload_erased') return 5;
   return 3;
 }
 

@@ -31,9 +31,10 @@ const CSV_COLUMNS = [
   'hash',
 ] as const;
 
-function publicRecord(e: AuditRecord & { salt?: unknown }): AuditRecord {
+function publicRecord(e: AuditRecord & { salt?: unknown; mac?: unknown }): AuditRecord {
   // The salt is the secret half of the payload commitment; it never leaves the database.
-  const { salt: _salt, ...rest } = e;
+  // The MAC is for `audit verify`, which holds the key; it is not part of the record.
+  const { salt: _salt, mac: _mac, ...rest } = e;
   return rest;
 }
 

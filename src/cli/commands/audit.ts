@@ -8,6 +8,7 @@ import { EXPORT_FORMATS, exportAudit, type ExportFormat } from '../../audit/expo
 import { countAuditEvents } from '../../audit/read.js';
 import { settleAudit } from '../../audit/settle.js';
 import { loadSigningKey } from '../../audit/signing-key.js';
+import { loadMacKey } from '../../audit/mac.js';
 import { verifyTenantChain, type VerifyReport } from '../../audit/verify.js';
 import { AppError } from '../../shared/errors.js';
 import { getTenant, listTenants } from '../../tenancy/service.js';
@@ -42,6 +43,7 @@ export function auditCommands(program: Command): void {
     .action((opts: { tenant?: string; checkpoints?: string; json?: boolean }) =>
       withDatabase(async ({ db, config }) => {
         const key = loadSigningKey(config.AUDIT_SIGNING_KEY_FILE, { create: false });
+        const macKey = loadMacKey(config.AUDIT_MAC_KEY_FILE, { create: false });
         const publicKeys = new Map(key ? [[key.keyId, key.publicKey]] : []);
         const externalCheckpoints = opts.checkpoints
           ? await readCheckpointFile(opts.checkpoints)
@@ -53,14 +55,16 @@ export function auditCommands(program: Command): void {
         for (const t of tenants) await settleAudit(db.knex, { tenantId: t.id });
         const reports: VerifyReport[] = [];
         for (const t of tenants)
-          reports.push(await verifyTenantChain(db.knex, t.id, { publicKeys, externalCheckpoints }));
+          reports.push(
+            await verifyTenantChain(db.knex, t.id, { publicKeys, externalCheckpoints, macKey }),
+          );
         const ok = reports.every((r) => r.ok);
         if (opts.json) printJson({ ok, tenants: reports });
         else {
           for (const r of reports) {
             console.log(
               r.ok
-                ? `ok      ${r.tenantId}  ${r.events} events, ${r.checkpointsChecked} checkpoints${r.pending ? `, ${r.pending} waiting to be chained` : ''}`
+                ? `ok      ${r.tenantId}  ${r.events} events, ${r.checkpointsChecked} checkpoints${r.pending ? `, ${r.pending} waiting to be chained` : ''}${r.macsChecked ? '' : ' (MACs not checked: no MAC key)'}`
                 : `BROKEN  ${r.tenantId}  at event ${r.firstBroken!.seq}${r.firstBroken!.eventId ? ` (${r.firstBroken!.eventId})` : ''}: ${r.firstBroken!.message}`,
             );
           }
@@ -125,11 +129,15 @@ export function auditCommands(program: Command): void {
     )
     .requiredOption('--tenant <id>', 'tenant id')
     .requiredOption('--subject <id>', 'the user id whose data is erased')
+    .requiredOption('--reason <text>', 'why (the request or ticket); recorded in the erasure event')
     .option('--json', 'print JSON')
-    .action((opts: { tenant: string; subject: string; json?: boolean }) =>
+    .action((opts: { tenant: string; subject: string; reason: string; json?: boolean }) =>
       withDatabase(async ({ db, actor }) => {
         await getTenant(db.knex, opts.tenant);
-        const erased = await eraseSubject(db.knex, opts.tenant, opts.subject, actor);
+        const erased = await eraseSubject(db.knex, opts.tenant, opts.subject, {
+          actor,
+          reason: opts.reason,
+        });
         if (opts.json) printJson({ erased });
         else console.log(`erased ${erased} payload${erased === 1 ? '' : 's'}`);
       }),

@@ -16,7 +16,7 @@ export function migrateCommands(program: Command): void {
           else
             console.log(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
         },
-        { requireCurrentSchema: false },
+        { requireCurrentSchema: false, as: 'owner' },
       ),
     );
   migrate
@@ -31,7 +31,7 @@ export function migrateCommands(program: Command): void {
           if (opts.json) printJson({ undone });
           else console.log(undone.length ? `undone: ${undone.join(', ')}` : 'nothing to undo');
         },
-        { requireCurrentSchema: false },
+        { requireCurrentSchema: false, as: 'owner' },
       ),
     );
   migrate
@@ -46,7 +46,7 @@ export function migrateCommands(program: Command): void {
           for (const name of status.applied) console.log(`applied  ${name}`);
           for (const name of status.pending) console.log(`pending  ${name}`);
         },
-        { requireCurrentSchema: false },
+        { requireCurrentSchema: false, as: 'owner' },
       ),
     );
 }

@@ -1,0 +1,321 @@
+// Issue 12: the audit trail must not accept forgeries from the service's own database
+// role. Each test is named after the attack it proves impossible. `db.knex` serves as
+// seatkeeper_app, exactly as the service's pool does; `db.owner` is the migrating owner,
+// a superuser here, standing for an attacker with full database access.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { appendAuditEvents } from '../../src/audit/append.js';
+import { eventHash, type ChainedFields } from '../../src/audit/chain.js';
+import { listCheckpoints } from '../../src/audit/checkpoint.js';
+import { eraseSubject } from '../../src/audit/erase.js';
+import { settleAudit, startSettler } from '../../src/audit/settle.js';
+import { loadSigningKey, type SigningKey } from '../../src/audit/signing-key.js';
+import { verifyTenantChain } from '../../src/audit/verify.js';
+import { fixedClock } from '../../src/shared/clock.js';
+import { openTestDb, type TestDb } from '../support/db.js';
+import { newTenant, testActor } from '../support/fixtures.js';
+import { quietLogger } from '../support/app.js';
+
+let db: TestDb;
+let keyDir: string;
+let key: SigningKey;
+const clock = fixedClock(new Date('2026-12-01T12:00:00.000Z'));
+beforeAll(async () => {
+  db = await openTestDb();
+  keyDir = await mkdtemp(path.join(os.tmpdir(), 'sk-roles-'));
+  key = loadSigningKey(path.join(keyDir, 'checkpoint.pem'), { create: true })!;
+});
+afterAll(async () => {
+  await db.close();
+  await rm(keyDir, { recursive: true, force: true });
+});
+
+const trusted = () => new Map([[key.keyId, key.publicKey]]);
+const refused = expect.objectContaining({ code: '42501' });
+
+async function tenantWithEvents(n: number): Promise<string> {
+  const { id } = await newTenant(db.knex);
+  if (n > 0)
+    await db.knex.transaction((trx) =>
+      appendAuditEvents(
+        trx,
+        id,
+        Array.from({ length: n }, (_, i) => ({
+          action: 'seat.assigned',
+          actor: testActor,
+          target: { type: 'seat', id: `s-${i}` },
+          subject: `user-${i}`,
+          payload: { user: `user-${i}@example.com` },
+        })),
+        clock,
+      ),
+    );
+  return id;
+}
+
+function forged(tenantId: string, seq: number, prevHash: string) {
+  const fields: ChainedFields = {
+    eventId: randomUUID(),
+    occurredAt: clock.now().toISOString(),
+    actorType: 'user',
+    actorId: 'mallory',
+    action: 'token.created',
+    targetType: 'token',
+    targetId: 'backdoor',
+    payloadDigest: null,
+  };
+  return {
+    tenant_id: tenantId,
+    seq,
+    event_id: fields.eventId,
+    occurred_at: new Date(fields.occurredAt),
+    actor_type: fields.actorType,
+    actor_id: fields.actorId,
+    action: fields.action,
+    target_type: fields.targetType,
+    target_id: fields.targetId,
+    payload_digest: null,
+    prev_hash: prevHash,
+    hash: eventHash(prevHash, seq, tenantId, fields),
+    // A MAC has to be made up: the database does not hold the key.
+    mac: 'a'.repeat(64),
+  };
+}
+
+describe('the service role (seatkeeper_app) cannot forge or hide audit events (issue 12)', () => {
+  test('it is not a superuser, does not own the tables, and cannot bypass row-level security', async () => {
+    const { rows } = (await db.knex.raw(
+      `SELECT current_user AS who, r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolcreatedb
+         FROM pg_roles r WHERE r.rolname = current_user`,
+    )) as { rows: Array<Record<string, unknown>> };
+    expect(rows[0]).toEqual({
+      who: 'seatkeeper_app',
+      rolsuper: false,
+      rolbypassrls: false,
+      rolcreaterole: false,
+      rolcreatedb: false,
+    });
+    const owners = (await db
+      .knex('pg_tables')
+      .where({ schemaname: db.schema })
+      .distinct('tableowner')
+      .pluck('tableowner')) as string[];
+    expect(owners.length).toBeGreaterThan(0);
+    expect(owners).not.toContain('seatkeeper_app');
+    // Nor is it a member of the owner's role (it cannot SET ROLE to it).
+    const { rows: member } = (await db.knex.raw(
+      `SELECT pg_has_role('seatkeeper_app', ?, 'MEMBER') AS m`,
+      [owners[0]!],
+    )) as { rows: Array<{ m: boolean }> };
+    expect(member[0]!.m).toBe(false);
+  });
+
+  test('forging a queued event: a direct INSERT into audit_pending is refused', async () => {
+    const t = await tenantWithEvents(0);
+    const { mac: _mac, seq: _s, prev_hash: _p, hash: _h, ...row } = forged(t, 4, '0'.repeat(64));
+    await expect(db.knex('audit_pending').insert(row)).rejects.toEqual(refused);
+  });
+
+  test('forging a queued event through the queue view: without a valid MAC it is never chained, and verify reports it', async () => {
+    const t = await tenantWithEvents(1);
+    const { mac, seq: _s, prev_hash: _p, hash: _h, ...row } = forged(t, 5, '0'.repeat(64));
+    await db.knex('audit_queue').insert({ ...row, mac });
+    // A genuine event queued after it is still chained.
+    await db.knex.transaction(async (trx) => {
+      await appendAuditEvents(trx, t, [
+        { action: 'token.revoked', actor: testActor, target: { type: 'token', id: 'x' } },
+      ]);
+    });
+    await settleAudit(db.knex, { tenantId: t });
+    const chained = (await db
+      .knex('audit_events')
+      .where({ tenant_id: t })
+      .pluck('event_id')) as string[];
+    expect(chained).not.toContain(row.event_id);
+    expect(chained).toHaveLength(5);
+    expect(await verifyTenantChain(db.knex, t)).toMatchObject({
+      ok: false,
+      events: 5,
+      pending: 1,
+      rejectedPending: 1,
+      firstBroken: { reason: 'queued_mac_invalid', eventId: row.event_id },
+    });
+  });
+
+  test('hiding a queued event: DELETE FROM audit_pending is refused', async () => {
+    await expect(db.knex('audit_pending').del()).rejects.toEqual(refused);
+    await expect(db.knex('audit_queue').del()).rejects.toEqual(refused);
+  });
+
+  test('erasing a payload without an erasure event: an UPDATE of audit_events is refused', async () => {
+    const t = await tenantWithEvents(2);
+    await expect(
+      db
+        .knex('audit_events')
+        .where({ tenant_id: t, subject_id: 'user-0' })
+        .update({ body: null, salt: null, erased_at: clock.now() }),
+    ).rejects.toEqual(refused);
+    // audit_payloads is gone (migration 600): the payload lives in the event row.
+    expect(await db.knex.schema.hasTable('audit_payloads')).toBe(false);
+  });
+
+  test('erasing through audit_erase without an event naming the actor and a reason is refused', async () => {
+    const t = await tenantWithEvents(2);
+    const { rows } = (await db.knex.raw(`SELECT seq, hash FROM audit_heads WHERE tenant_id = ?`, [
+      t,
+    ])) as { rows: Array<{ seq: number; hash: string }> };
+    const event = {
+      event_id: randomUUID(),
+      occurred_at: clock.now().toISOString(),
+      actor_type: 'user',
+      actor_id: 'mallory',
+      action: 'seat.assigned',
+      target_type: 'subject',
+      target_id: 'user-0',
+      body: JSON.stringify({ payloadsErased: 1 }),
+    };
+    await expect(
+      db.knex.transaction((trx) =>
+        trx.raw(`SELECT audit_erase(?, ?, ?, ?, ?::json)`, [
+          t,
+          'user-0',
+          rows[0]!.seq,
+          rows[0]!.hash,
+          JSON.stringify(event),
+        ]),
+      ),
+    ).rejects.toEqual(refused);
+  });
+
+  test('an erasure writes its own audit.payload_erased event naming who and why, in the same transaction', async () => {
+    const t = await tenantWithEvents(2);
+    const erased = await eraseSubject(
+      db.knex,
+      t,
+      'user-1',
+      { actor: { type: 'user', id: 'dpo' }, reason: 'ticket GDPR-42' },
+      clock,
+    );
+    expect(erased).toBe(1);
+    const last = (await db
+      .knex('audit_events')
+      .where({ tenant_id: t })
+      .orderBy('seq', 'desc')
+      .first()) as Record<string, unknown>;
+    expect(last).toMatchObject({
+      action: 'audit.payload_erased',
+      actor_type: 'user',
+      actor_id: 'dpo',
+      target_type: 'subject',
+      target_id: 'user-1',
+      body: { reason: 'ticket GDPR-42', payloadsErased: 1 },
+    });
+    expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true });
+  });
+
+  test('appending a forged event: INSERT into audit_events is refused', async () => {
+    const t = await tenantWithEvents(1);
+    await expect(db.knex('audit_events').insert(forged(t, 5, 'b'.repeat(64)))).rejects.toEqual(
+      refused,
+    );
+  });
+
+  test('moving a chain head: UPDATE audit_heads is refused', async () => {
+    const t = await tenantWithEvents(1);
+    await expect(
+      db
+        .knex('audit_heads')
+        .where({ tenant_id: t })
+        .update({ seq: 1, hash: 'c'.repeat(64) }),
+    ).rejects.toEqual(refused);
+    await expect(db.knex('audit_heads').where({ tenant_id: t }).del()).rejects.toEqual(refused);
+  });
+
+  test('forging or removing checkpoints: writes to audit_checkpoints are refused', async () => {
+    const t = await tenantWithEvents(1);
+    await expect(
+      db.knex('audit_checkpoints').insert({
+        tenant_id: t,
+        seq: 1,
+        head_hash: 'd'.repeat(64),
+        signed_at: clock.now(),
+        key_id: 'k',
+        signature: 's',
+      }),
+    ).rejects.toEqual(refused);
+  });
+
+  test('appending through audit_chain with a made-up MAC: verify names the forgery', async () => {
+    const t = await tenantWithEvents(1);
+    const head = (await db.knex('audit_heads').where({ tenant_id: t }).first()) as {
+      seq: number;
+      hash: string;
+    };
+    const f = forged(t, head.seq + 1, head.hash);
+    await db.knex.transaction((trx) =>
+      trx.raw(`SELECT audit_chain(?, ?, ?, ?::json)`, [
+        t,
+        head.seq,
+        head.hash,
+        JSON.stringify([{ ...f, occurred_at: f.occurred_at.toISOString() }]),
+      ]),
+    );
+    expect(await verifyTenantChain(db.knex, t)).toMatchObject({
+      ok: false,
+      firstBroken: { seq: head.seq + 1, eventId: f.event_id, reason: 'mac_mismatch' },
+    });
+  });
+});
+
+describe('an attacker with the whole database (issue 12): the tail is closed by the checkpoints signed every N events', () => {
+  async function checkpointedTenant() {
+    const t = await tenantWithEvents(4); // 7 events
+    // The settler's round: a checkpoint once a chain is 5 events past its last one.
+    const settler = startSettler(db.knex, {
+      everyMs: 20,
+      logger: quietLogger,
+      checkpoints: { key, everyEvents: 5, everyMs: 3_600_000, clock },
+    });
+    const deadline = Date.now() + 10_000;
+    while ((await listCheckpoints(db.knex, t)).length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    await settler.stop();
+    expect(await listCheckpoints(db.knex, t)).toMatchObject([{ seq: 7 }]);
+    return t;
+  }
+
+  test('a forged append after the last checkpoint, with the head moved to match, is detected', async () => {
+    const t = await checkpointedTenant();
+    const head = (await db.owner('audit_heads').where({ tenant_id: t }).first()) as {
+      seq: number;
+      hash: string;
+    };
+    const f = forged(t, head.seq + 1, head.hash);
+    await db.owner.transaction(async (trx) => {
+      await trx('audit_events').insert(f);
+      await trx('audit_heads').where({ tenant_id: t }).update({ seq: f.seq, hash: f.hash });
+    });
+    expect(await verifyTenantChain(db.knex, t, { publicKeys: trusted() })).toMatchObject({
+      ok: false,
+      firstBroken: { seq: f.seq, eventId: f.event_id, reason: 'mac_mismatch' },
+    });
+  });
+
+  test('a cut after the checkpoint, with the head rewritten to match, is detected', async () => {
+    const t = await checkpointedTenant();
+    const keep = (await db.owner('audit_events').where({ tenant_id: t, seq: 5 }).first()) as {
+      hash: string;
+    };
+    await db.owner.transaction(async (trx) => {
+      await trx.raw('SET LOCAL session_replication_role = replica');
+      await trx('audit_events').where({ tenant_id: t }).where('seq', '>', 5).del();
+      await trx('audit_heads').where({ tenant_id: t }).update({ seq: 5, hash: keep.hash });
+    });
+    expect(await verifyTenantChain(db.knex, t, { publicKeys: trusted() })).toMatchObject({
+      ok: false,
+      firstBroken: { seq: 6, reason: 'truncated' },
+    });
+  });
+});
