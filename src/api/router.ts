@@ -7,9 +7,13 @@ import { principalOf, requireToken } from '../tenancy/middleware.js';
 import type { TokenCache } from '../tenancy/token-cache.js';
 import type { Logger } from '../log/logger.js';
 import { problemHandler } from '../http/problem.js';
+import { requireMediaType } from '../http/media-type.js';
 import type { Clock } from '../shared/clock.js';
 import { licensingRoutes } from './licensing-routes.js';
 import { openApiDocument } from './openapi.js';
+
+const JSON_TYPES = ['application/json', 'application/*+json'] as const;
+const CSV_TYPES = ['text/csv', 'text/plain'] as const;
 
 export function apiRouter(deps: {
   knex: Knex;
@@ -24,9 +28,11 @@ export function apiRouter(deps: {
     res.json(openApiDocument(`${req.protocol}://${req.get('host')}${req.baseUrl}`));
   });
   router.use(requireToken(deps.knex, 'api', deps.tokens));
+  // A write's body is JSON (the CSV import also takes text/csv); anything else is 415.
   router.use(
-    express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }),
+    requireMediaType(JSON_TYPES, (req) => (req.path === '/imports/licenses' ? CSV_TYPES : [])),
   );
+  router.use(express.json({ limit: deps.bodyLimit, type: [...JSON_TYPES] }));
 
   // Who am I: the tenant the token belongs to.
   router.get('/tenant', async (_req, res) => {

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import type { DirectoryHooks } from '../directory/changes.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
+import { requireMediaType } from '../http/media-type.js';
 import { principalOf, requireToken } from '../tenancy/middleware.js';
 import type { TokenCache } from '../tenancy/token-cache.js';
 import { handleBulk } from './bulk.js';
@@ -39,7 +40,8 @@ export interface ScimDeps {
   tokens?: TokenCache;
 }
 
-const SCIM_TYPES = ['application/scim+json', 'application/json', 'application/*+json'];
+// RFC 7644 §3.1: SCIM bodies are application/scim+json; plain application/json is accepted too.
+const SCIM_TYPES = ['application/scim+json', 'application/json'];
 
 export function listResponse(
   resources: unknown[],
@@ -71,6 +73,7 @@ const version = (resource: Record<string, unknown>) =>
 export function scimRouter(deps: ScimDeps): Router {
   const router = Router();
   router.use(requireToken(deps.knex, 'scim', deps.tokens));
+  router.use(requireMediaType(SCIM_TYPES));
   router.use(express.json({ limit: SCIM_BODY_LIMIT_BYTES, type: SCIM_TYPES, strict: false }));
 
   // Absolute base of /scim/v2 for meta.location and $ref (behind a proxy: trust proxy).
