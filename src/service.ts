@@ -53,7 +53,12 @@ export async function startService(
     const signingKey = loadSigningKey(config.AUDIT_SIGNING_KEY_FILE, { create: true })!;
 
     const state = { shuttingDown: false };
+    // Absolute URLs use PUBLIC_URL, else the origin this process listens on (set below).
+    let origin = config.PUBLIC_URL ?? 'http://localhost';
     const app = createApp({
+      publicUrl: () => origin,
+      trustProxy: config.TRUST_PROXY,
+      metricsToken: config.METRICS_TOKEN,
       knex: db.knex,
       logger,
       bodyLimit: config.BODY_LIMIT_BYTES,
@@ -88,6 +93,7 @@ export async function startService(
     const { port } = listening.address() as AddressInfo;
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
     const url = `http://${host}:${port}`;
+    origin = config.PUBLIC_URL ?? url;
 
     const first = await ensureFirstTenant(db.knex, config.BOOTSTRAP_TENANT_NAME, clock);
     if (first) print(firstTenantBanner(first, url));

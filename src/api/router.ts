@@ -21,11 +21,13 @@ export function apiRouter(deps: {
   bodyLimit: number;
   clock: Clock;
   tokens?: TokenCache;
+  /** The public origin (PUBLIC_URL): `servers` never echoes Host or X-Forwarded-Host. */
+  publicUrl: () => string;
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
   router.get('/openapi.json', (req, res) => {
-    res.json(openApiDocument(`${req.protocol}://${req.get('host')}${req.baseUrl}`));
+    res.json(openApiDocument(`${deps.publicUrl()}${req.baseUrl}`));
   });
   router.use(requireToken(deps.knex, 'api', deps.tokens));
   // A write's body is JSON (the CSV import also takes text/csv); anything else is 415.

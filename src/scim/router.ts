@@ -38,6 +38,8 @@ export interface ScimDeps {
   clock: Clock;
   hooks: DirectoryHooks;
   tokens?: TokenCache;
+  /** The public origin (PUBLIC_URL); default http://localhost. */
+  publicUrl?: () => string;
 }
 
 // RFC 7644 §3.1: SCIM bodies are application/scim+json; plain application/json is accepted too.
@@ -76,8 +78,10 @@ export function scimRouter(deps: ScimDeps): Router {
   router.use(requireMediaType(SCIM_TYPES));
   router.use(express.json({ limit: SCIM_BODY_LIMIT_BYTES, type: SCIM_TYPES, strict: false }));
 
-  // Absolute base of /scim/v2 for meta.location and $ref (behind a proxy: trust proxy).
-  const base = (req: Request) => `${req.protocol}://${req.get('host')}${req.baseUrl}`;
+  // Absolute base of /scim/v2 for meta.location and $ref: the configured public origin,
+  // never the Host or X-Forwarded-Host a client sent (issue 12).
+  const origin = deps.publicUrl ?? (() => 'http://localhost');
+  const base = (req: Request) => `${origin()}${req.baseUrl}`;
   const ctx = (req: Request, res: Response): ScimContext => {
     const p = principalOf(res);
     return {
