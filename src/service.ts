@@ -104,6 +104,7 @@ export async function startService(
       url,
       database: db.kind === 'embedded' ? `embedded (${config.DATA_DIR})` : 'postgres',
       startupMs: Date.now() - started,
+      pid: process.pid,
     });
 
     let closing: Promise<void> | undefined;
