@@ -8,6 +8,7 @@ import { firstTenantBanner, ensureFirstTenant } from './bootstrap/first-tenant.j
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateUp } from './db/migrate.js';
+import { waitForDatabase } from './db/connect.js';
 import { createApp } from './http/app.js';
 import { serviceJobs } from './jobs/index.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
@@ -30,6 +31,12 @@ export async function startService(
   const print = deps.print ?? ((text: string) => process.stdout.write(`${text}\n`));
   const started = Date.now();
 
+  if (config.DATABASE_URL) {
+    await waitForDatabase(
+      { connectionString: config.DATABASE_URL },
+      { timeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS, logger },
+    );
+  }
   const db = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
