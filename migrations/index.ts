@@ -9,6 +9,7 @@ import * as auditPending from './20261201000400_audit_pending.js';
 import * as directoryCounts from './20261201000500_directory_counts.js';
 import * as auditPayloadInline from './20261201000600_audit_payload_inline.js';
 import * as auditSubjectHash from './20261201000700_audit_subject_hash_index.js';
+import * as authFailures from './20261207000900_auth_failures.js';
 
 export interface Migration {
   name: string;
@@ -25,4 +26,5 @@ export const migrations: Migration[] = [
   { name: '20261201000500_directory_counts', ...directoryCounts },
   { name: '20261201000600_audit_payload_inline', ...auditPayloadInline },
   { name: '20261201000700_audit_subject_hash_index', ...auditSubjectHash },
+  { name: '20261207000900_auth_failures', ...authFailures },
 ];

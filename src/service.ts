@@ -66,6 +66,7 @@ export async function startService(
       publicUrl: () => origin,
       trustProxy: config.TRUST_PROXY,
       metricsToken: config.METRICS_TOKEN,
+      authFailureLimit: config.AUTH_FAILURE_LIMIT_PER_MINUTE,
       knex: db.knex,
       logger,
       bodyLimit: config.BODY_LIMIT_BYTES,

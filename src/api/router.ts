@@ -8,6 +8,7 @@ import type { TokenCache } from '../tenancy/token-cache.js';
 import type { Logger } from '../log/logger.js';
 import { problemHandler } from '../http/problem.js';
 import { requireMediaType } from '../http/media-type.js';
+import type { AuthFailureGuard } from '../http/auth-failures.js';
 import type { Clock } from '../shared/clock.js';
 import { licensingRoutes } from './licensing-routes.js';
 import { openApiDocument } from './openapi.js';
@@ -23,13 +24,14 @@ export function apiRouter(deps: {
   tokens?: TokenCache;
   /** The public origin (PUBLIC_URL): `servers` never echoes Host or X-Forwarded-Host. */
   publicUrl: () => string;
+  authGuard?: AuthFailureGuard | undefined;
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
   router.get('/openapi.json', (req, res) => {
     res.json(openApiDocument(`${deps.publicUrl()}${req.baseUrl}`));
   });
-  router.use(requireToken(deps.knex, 'api', deps.tokens));
+  router.use(requireToken(deps.knex, 'api', deps.tokens, deps.authGuard));
   // A write's body is JSON (the CSV import also takes text/csv); anything else is 415.
   router.use(
     requireMediaType(JSON_TYPES, (req) => (req.path === '/imports/licenses' ? CSV_TYPES : [])),

@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import type { Logger } from '../log/logger.js';
 import { AppError } from '../shared/errors.js';
 import { TokenCache } from '../tenancy/token-cache.js';
+import { authFailureGuard } from './auth-failures.js';
 import { healthRoutes } from './health.js';
 import { createMetrics, metricsAuth } from './metrics.js';
 import { problemHandler } from './problem.js';
@@ -33,6 +34,14 @@ export interface AppDeps {
   publicUrl?: string | (() => string);
   /** express' `trust proxy` (TRUST_PROXY); default false: X-Forwarded-* ignored. */
   trustProxy?: boolean | number | string;
+  /**
+   * Failed authentications a minute per address and per token id before 429
+   * (AUTH_FAILURE_LIMIT_PER_MINUTE; 0 logs failures without limiting). Unset: neither
+   * logged nor limited (tests that do not look at it).
+   */
+  authFailureLimit?: number;
+  /** Milliseconds clock of the auth-failure windows (tests). */
+  authFailureNow?: () => number;
   /** When set, /metrics wants this bearer token (METRICS_TOKEN). */
   metricsToken?: string | undefined;
 }
@@ -61,10 +70,27 @@ export function createApp(deps: AppDeps): express.Express {
   const tokens = deps.tokens ?? new TokenCache(0);
   const configured = deps.publicUrl ?? 'http://localhost';
   const publicUrl = typeof configured === 'string' ? () => configured : configured;
-  app.use('/api/v1', apiRouter({ ...deps, clock, tokens, publicUrl }));
+  const authGuard =
+    deps.authFailureLimit === undefined
+      ? undefined
+      : authFailureGuard({
+          knex: deps.knex,
+          logger: deps.logger,
+          limitPerMinute: deps.authFailureLimit,
+          ...(deps.authFailureNow ? { now: deps.authFailureNow } : {}),
+        });
+  app.use('/api/v1', apiRouter({ ...deps, clock, tokens, publicUrl, authGuard }));
   app.use(
     '/scim/v2',
-    scimRouter({ knex: deps.knex, logger: deps.logger, clock, hooks, tokens, publicUrl }),
+    scimRouter({
+      knex: deps.knex,
+      logger: deps.logger,
+      clock,
+      hooks,
+      tokens,
+      publicUrl,
+      authGuard,
+    }),
   );
 
   app.use((req) => {

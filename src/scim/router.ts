@@ -6,6 +6,7 @@ import type { DirectoryHooks } from '../directory/changes.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
 import { requireMediaType } from '../http/media-type.js';
+import type { AuthFailureGuard } from '../http/auth-failures.js';
 import { principalOf, requireToken } from '../tenancy/middleware.js';
 import type { TokenCache } from '../tenancy/token-cache.js';
 import { handleBulk } from './bulk.js';
@@ -40,6 +41,7 @@ export interface ScimDeps {
   tokens?: TokenCache;
   /** The public origin (PUBLIC_URL); default http://localhost. */
   publicUrl?: () => string;
+  authGuard?: AuthFailureGuard | undefined;
 }
 
 // RFC 7644 §3.1: SCIM bodies are application/scim+json; plain application/json is accepted too.
@@ -74,7 +76,7 @@ const version = (resource: Record<string, unknown>) =>
 
 export function scimRouter(deps: ScimDeps): Router {
   const router = Router();
-  router.use(requireToken(deps.knex, 'scim', deps.tokens));
+  router.use(requireToken(deps.knex, 'scim', deps.tokens, deps.authGuard));
   router.use(requireMediaType(SCIM_TYPES));
   router.use(express.json({ limit: SCIM_BODY_LIMIT_BYTES, type: SCIM_TYPES, strict: false }));
 
