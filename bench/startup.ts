@@ -38,7 +38,7 @@ async function timeToHealthy(
       await new Promise((r) => setTimeout(r, 10));
     }
   } finally {
-    // npm start runs a process group (npm → sh → node): stop all of it, gracefully.
+    // npm start runs a process group (npm → node, the script execs it): stop all of it.
     process.kill(-child.pid!, 'SIGTERM');
     await new Promise((r) => child.once('exit', r));
     // npm can exit before the service it started has finished shutting down: wait for

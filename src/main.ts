@@ -40,6 +40,17 @@ try {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Under `npm start` the service must not outlive npm (issue 12). npm forwards SIGTERM
+  // and SIGINT to its child, and the start script `exec`s node so that the child is this
+  // process (a `sh -c` between them died on SIGTERM without passing it on, leaving the
+  // service serving as an orphan holding the data-directory lock). Should npm itself be
+  // killed outright (SIGKILL), nothing is forwarded: notice the new parent and stop.
+  if (process.env.npm_lifecycle_event === 'start') {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) stop('parent exited');
+    }, 500).unref();
+  }
 } catch (err) {
   logger.error('seatkeeper failed to start', { error: err instanceof Error ? err.message : err });
   await new Promise((r) => setTimeout(r, 50));

@@ -9,6 +9,7 @@ import { firstTenantBanner, ensureFirstTenant } from './bootstrap/first-tenant.j
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateUp } from './db/migrate.js';
+import { waitForDatabase } from './db/connect.js';
 import { createApp } from './http/app.js';
 import { serviceJobs } from './jobs/index.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
@@ -31,6 +32,12 @@ export async function startService(
   const print = deps.print ?? ((text: string) => process.stdout.write(`${text}\n`));
   const started = Date.now();
 
+  if (config.DATABASE_URL) {
+    await waitForDatabase(
+      { connectionString: config.DATABASE_URL },
+      { timeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS, logger },
+    );
+  }
   const db = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
@@ -56,7 +63,13 @@ export async function startService(
     useAuditMacKey(loadMacKey(config.AUDIT_MAC_KEY_FILE, { create: true })!);
 
     const state = { shuttingDown: false };
+    // Absolute URLs use PUBLIC_URL, else the origin this process listens on (set below).
+    let origin = config.PUBLIC_URL ?? 'http://localhost';
     const app = createApp({
+      publicUrl: () => origin,
+      trustProxy: config.TRUST_PROXY,
+      metricsToken: config.METRICS_TOKEN,
+      authFailureLimit: config.AUTH_FAILURE_LIMIT_PER_MINUTE,
       knex: db.knex,
       logger,
       bodyLimit: config.BODY_LIMIT_BYTES,
@@ -100,6 +113,7 @@ export async function startService(
     const { port } = listening.address() as AddressInfo;
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
     const url = `http://${host}:${port}`;
+    origin = config.PUBLIC_URL ?? url;
 
     const first = await ensureFirstTenant(db.knex, config.BOOTSTRAP_TENANT_NAME, clock);
     if (first) print(firstTenantBanner(first, url));
@@ -110,6 +124,7 @@ export async function startService(
       url,
       database: db.kind === 'embedded' ? `embedded (${config.DATA_DIR})` : 'postgres',
       startupMs: Date.now() - started,
+      pid: process.pid,
     });
 
     let closing: Promise<void> | undefined;

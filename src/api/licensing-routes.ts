@@ -1,7 +1,7 @@
 // /api/v1 licensing routes: thin adapters over src/licensing. `?dryRun=true` on a licence
 // or rule write returns the seat diff and commits nothing.
 import { Router, type Request, type Response } from 'express';
-import { boundedBody, checkTextBody } from '../http/bounded-body.js';
+import { boundedBody, requireUtf8Body } from '../http/bounded-body.js';
 import type { Knex } from 'knex';
 import type { Clock } from '../shared/clock.js';
 import { invalidInput } from '../shared/errors.js';
@@ -155,7 +155,7 @@ export function licensingRoutes(deps: { knex: Knex; clock: Clock; bodyLimit: num
   // CSV import of existing licences and seats: all or nothing, ?dryRun=true to check only.
   // The body is parsed as it arrives, within BODY_LIMIT_BYTES like every other body.
   router.post('/imports/licenses', async (req, res) => {
-    checkTextBody(req, ['text/csv', 'text/plain']);
+    requireUtf8Body(req);
     const dryRun = dryRunOf(req);
     res
       .status(dryRun ? 200 : 201)

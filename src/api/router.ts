@@ -8,9 +8,14 @@ import { refuseUnsafeText } from '../http/safe-text.js';
 import type { TokenCache } from '../tenancy/token-cache.js';
 import type { Logger } from '../log/logger.js';
 import { problemHandler } from '../http/problem.js';
+import { requireMediaType } from '../http/media-type.js';
+import type { AuthFailureGuard } from '../http/auth-failures.js';
 import type { Clock } from '../shared/clock.js';
 import { licensingRoutes } from './licensing-routes.js';
 import { openApiDocument } from './openapi.js';
+
+const JSON_TYPES = ['application/json', 'application/*+json'] as const;
+const CSV_TYPES = ['text/csv', 'text/plain'] as const;
 
 export function apiRouter(deps: {
   knex: Knex;
@@ -18,17 +23,21 @@ export function apiRouter(deps: {
   bodyLimit: number;
   clock: Clock;
   tokens?: TokenCache;
+  /** The public origin (PUBLIC_URL): `servers` never echoes Host or X-Forwarded-Host. */
+  publicUrl: () => string;
+  authGuard?: AuthFailureGuard | undefined;
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
   router.get('/openapi.json', (req, res) => {
-    res.json(openApiDocument(`${req.protocol}://${req.get('host')}${req.baseUrl}`));
+    res.json(openApiDocument(`${deps.publicUrl()}${req.baseUrl}`));
   });
-  router.use(requireToken(deps.knex, 'api', deps.tokens));
+  router.use(requireToken(deps.knex, 'api', deps.tokens, deps.authGuard));
+  // A write's body is JSON (the CSV import also takes text/csv); anything else is 415.
   router.use(
-    express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }),
-    refuseUnsafeText,
+    requireMediaType(JSON_TYPES, (req) => (req.path === '/imports/licenses' ? CSV_TYPES : [])),
   );
+  router.use(express.json({ limit: deps.bodyLimit, type: [...JSON_TYPES] }), refuseUnsafeText);
 
   // Who am I: the tenant the token belongs to.
   router.get('/tenant', async (_req, res) => {

@@ -62,17 +62,44 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100, 300_000),
   DATA_DIR_LOCK_WAIT_MS: int(0, 600_000),
   BOOTSTRAP_TENANT_NAME: nonEmpty.max(200),
+  // The service's public origin (and path prefix) for absolute URLs it writes: SCIM
+  // meta.location and $ref, the OpenAPI `servers`. Never taken from Host or X-Forwarded-*.
+  PUBLIC_URL: z
+    .string()
+    .trim()
+    .refine(
+      (v) => {
+        try {
+          const u = new URL(v);
+          return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash;
+        } catch {
+          return false;
+        }
+      },
+      { error: 'must be an http:// or https:// URL without query or fragment' },
+    )
+    .optional(),
+  // express' `trust proxy`: unset trusts no proxy (X-Forwarded-* ignored).
+  TRUST_PROXY: nonEmpty.optional(),
+  // When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`.
+  METRICS_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  AUTH_FAILURE_LIMIT_PER_MINUTE: int(0, 1_000_000),
+  DATABASE_CONNECT_TIMEOUT_MS: int(0, 3_600_000),
 });
 
-const SECRET_KEYS = new Set(['DATABASE_URL']);
+const SECRET_KEYS = new Set(['DATABASE_URL', 'METRICS_TOKEN']);
 
 type Parsed = z.infer<typeof schema>;
 
 export interface Config extends Omit<
   Parsed,
-  'LOG_FORMAT' | 'AUDIT_SIGNING_KEY_FILE' | 'AUDIT_MAC_KEY_FILE'
+  'LOG_FORMAT' | 'AUDIT_SIGNING_KEY_FILE' | 'AUDIT_MAC_KEY_FILE' | 'TRUST_PROXY' | 'PUBLIC_URL'
 > {
   LOG_FORMAT: 'json' | 'pretty';
+  /** express' `trust proxy` value: false, true, a hop count, or addresses/subnets. */
+  TRUST_PROXY: boolean | number | string;
+  /** The public origin without a trailing slash, or undefined: the listening origin. */
+  PUBLIC_URL: string | undefined;
   /** Absolute path of the Ed25519 key that signs audit checkpoints (kept outside the database). */
   AUDIT_SIGNING_KEY_FILE: string;
   /** Absolute path of the HMAC key every audit event carries a MAC of (kept outside the database). */
@@ -123,6 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...parsed,
     DATA_DIR: dataDir,
+    TRUST_PROXY: trustProxy(parsed.TRUST_PROXY),
+    PUBLIC_URL: parsed.PUBLIC_URL?.replace(/\/+$/, ''),
     LOG_FORMAT: parsed.LOG_FORMAT ?? (parsed.NODE_ENV === 'production' ? 'json' : 'pretty'),
     AUDIT_SIGNING_KEY_FILE: path.resolve(
       parsed.AUDIT_SIGNING_KEY_FILE ?? path.join(dataDir, 'keys', 'audit-signing-key.pem'),
@@ -131,4 +160,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.AUDIT_MAC_KEY_FILE ?? path.join(dataDir, 'keys', 'audit-mac.key'),
     ),
   };
+}
+
+/** TRUST_PROXY as express takes it: true/false, a hop count, or a list of addresses. */
+function trustProxy(v: string | undefined): boolean | number | string {
+  if (v === undefined) return false;
+  const s = v.trim().toLowerCase();
+  if (['true', 'yes', 'on'].includes(s)) return true;
+  if (['false', 'no', 'off', '0'].includes(s)) return false;
+  if (/^\d+$/.test(s)) return Number(s);
+  return v.trim();
 }

@@ -84,8 +84,31 @@ export interface OpenOptions {
   onLockCompromised?: (err: Error) => void;
 }
 
-function createKnex(connection: pg.PoolConfig, poolMax: number, searchPath?: string): Knex {
+/** knex's own warnings through our logger, one line each (it prints stacks to stdout). */
+function knexLog(logger: Logger | undefined): Knex.Config['log'] | undefined {
+  if (!logger) return undefined;
+  const line = (m: unknown) => String(m).split('\n')[0] ?? '';
+  return {
+    // Connection errors are reported (once, clearly) by whoever waits for the connection.
+    warn: (m: unknown) =>
+      /^Acquire connection error/.test(line(m))
+        ? logger.debug('knex', { message: line(m) })
+        : logger.warn('knex', { message: line(m) }),
+    error: (m: unknown) => logger.error('knex', { message: line(m) }),
+    deprecate: (m: unknown) => logger.warn('knex deprecation', { message: line(m) }),
+    debug: (m: unknown) => logger.debug('knex', { message: line(m) }),
+  };
+}
+
+function createKnex(
+  connection: pg.PoolConfig,
+  poolMax: number,
+  searchPath?: string,
+  logger?: Logger,
+): Knex {
+  const log = knexLog(logger);
   return knexFactory({
+    ...(log ? { log } : {}),
     client: 'pg',
     connection: connection as Knex.PgConnectionConfig,
     pool: { min: 0, max: poolMax },
@@ -111,7 +134,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.databaseUrl) {
     const base: pg.PoolConfig = { connectionString: opts.databaseUrl };
     const connection = asRole(base, role);
-    const knex = createKnex(connection, opts.poolMax, opts.searchPath);
+    const knex = createKnex(connection, opts.poolMax, opts.searchPath, opts.logger);
     return {
       kind: 'postgres',
       knex,
@@ -155,7 +178,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   // PGlite runs one transaction at a time, so a big pool buys nothing; a CLI beside
   // the service keeps to two connections so it never starves it.
   const poolMax = embedded ? Math.min(opts.poolMax, opts.embeddedMaxConnections - 4) : 2;
-  const knex = createKnex(connection, poolMax, opts.searchPath);
+  const knex = createKnex(connection, poolMax, opts.searchPath, opts.logger);
   return {
     kind: 'embedded',
     knex,

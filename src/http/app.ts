@@ -10,8 +10,9 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import type { Logger } from '../log/logger.js';
 import { AppError } from '../shared/errors.js';
 import { TokenCache } from '../tenancy/token-cache.js';
+import { authFailureGuard } from './auth-failures.js';
 import { healthRoutes } from './health.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, metricsAuth } from './metrics.js';
 import { problemHandler } from './problem.js';
 import { requestContext } from './request-context.js';
 
@@ -25,12 +26,31 @@ export interface AppDeps {
   hooks?: DirectoryHooks;
   /** Token rows trusted for a moment once read (TOKEN_CACHE_TTL_MS); none by default. */
   tokens?: TokenCache;
+  /**
+   * The public origin (and path prefix) for absolute URLs: PUBLIC_URL, or the origin the
+   * service listens on (known only once it listens, hence a function). Never the Host
+   * header. Default http://localhost (tests).
+   */
+  publicUrl?: string | (() => string);
+  /** express' `trust proxy` (TRUST_PROXY); default false: X-Forwarded-* ignored. */
+  trustProxy?: boolean | number | string;
+  /**
+   * Failed authentications a minute per address and per token id before 429
+   * (AUTH_FAILURE_LIMIT_PER_MINUTE; 0 logs failures without limiting). Unset: neither
+   * logged nor limited (tests that do not look at it).
+   */
+  authFailureLimit?: number;
+  /** Milliseconds clock of the auth-failure windows (tests). */
+  authFailureNow?: () => number;
+  /** When set, /metrics wants this bearer token (METRICS_TOKEN). */
+  metricsToken?: string | undefined;
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Forwarded headers (client address, protocol) are believed only from configured proxies.
+  app.set('trust proxy', deps.trustProxy ?? false);
   // express' default "extended" parser builds nested objects from a[b]=c; simple is enough.
   app.set('query parser', 'simple');
   const metrics = createMetrics(deps.knex);
@@ -40,7 +60,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(metrics.middleware);
 
   app.use(healthRoutes(deps.knex, deps.state));
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', metricsAuth(deps.metricsToken), async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   const clock = deps.clock ?? systemClock;
@@ -48,8 +68,30 @@ export function createApp(deps: AppDeps): express.Express {
   // Directory changes reconcile seats in the same transaction (the heart of Seatkeeper).
   reconcileOnDirectoryChanges(hooks, clock);
   const tokens = deps.tokens ?? new TokenCache(0);
-  app.use('/api/v1', apiRouter({ ...deps, clock, tokens }));
-  app.use('/scim/v2', scimRouter({ knex: deps.knex, logger: deps.logger, clock, hooks, tokens }));
+  const configured = deps.publicUrl ?? 'http://localhost';
+  const publicUrl = typeof configured === 'string' ? () => configured : configured;
+  const authGuard =
+    deps.authFailureLimit === undefined
+      ? undefined
+      : authFailureGuard({
+          knex: deps.knex,
+          logger: deps.logger,
+          limitPerMinute: deps.authFailureLimit,
+          ...(deps.authFailureNow ? { now: deps.authFailureNow } : {}),
+        });
+  app.use('/api/v1', apiRouter({ ...deps, clock, tokens, publicUrl, authGuard }));
+  app.use(
+    '/scim/v2',
+    scimRouter({
+      knex: deps.knex,
+      logger: deps.logger,
+      clock,
+      hooks,
+      tokens,
+      publicUrl,
+      authGuard,
+    }),
+  );
 
   app.use((req) => {
     throw new AppError('not_found', `no route for ${req.method} ${req.path}`, { status: 404 });

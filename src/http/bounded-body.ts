@@ -9,13 +9,11 @@ const tooLarge = (limit: number) =>
     status: 413,
   });
 
-/** Refuse what is not plain UTF-8 text of one of `types`, before reading anything. */
-export function checkTextBody(req: Request, types: string[]): void {
-  if (!req.is(types)) {
-    throw new AppError('unsupported_media_type', `send the body as ${types.join(' or ')}`, {
-      status: 415,
-    });
-  }
+/**
+ * Refuse a text body that is not plain UTF-8 (the media type itself is checked for
+ * every write by src/http/media-type.ts), before reading anything.
+ */
+export function requireUtf8Body(req: Request): void {
   const encoding = (req.get('content-encoding') ?? 'identity').toLowerCase();
   const charset = /;\s*charset="?([^";\s]+)/i.exec(req.get('content-type') ?? '')?.[1];
   if (encoding !== 'identity' || (charset && !/^utf-?8$/i.test(charset))) {

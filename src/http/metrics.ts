@@ -1,10 +1,12 @@
 // Prometheus metrics (prom-client): process defaults, HTTP request durations by route,
 // and the database pool and query timings. Each app has its own registry so several
 // instances (tests) never collide.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import client from 'prom-client';
 import { unhandledRejections } from '../log/faults.js';
+import { AppError } from '../shared/errors.js';
 
 export interface Metrics {
   registry: client.Registry;
@@ -76,4 +78,27 @@ export function createMetrics(knex: Knex): Metrics {
   };
 
   return { registry, middleware };
+}
+
+/**
+ * /metrics for the operator only when METRICS_TOKEN is set (issue 12): the request
+ * must carry `Authorization: Bearer <token>`, compared in constant time (both sides
+ * hashed first, so neither the content nor the length leaks through timing).
+ */
+export function metricsAuth(token: string | undefined): RequestHandler {
+  if (!token) return (_req, _res, next) => next();
+  const want = createHash('sha256').update(token).digest();
+  return (req, _res, next) => {
+    const m = /^Bearer ([^\s]+)$/i.exec((req.get('authorization') ?? '').trim());
+    const got = createHash('sha256')
+      .update(m?.[1] ?? '')
+      .digest();
+    if (m && timingSafeEqual(got, want)) return next();
+    next(
+      new AppError('invalid_token', 'the metrics token is missing or wrong', {
+        status: 401,
+        headers: { 'WWW-Authenticate': 'Bearer realm="metrics"' },
+      }),
+    );
+  };
 }

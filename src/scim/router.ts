@@ -5,6 +5,8 @@ import type { Knex } from 'knex';
 import type { DirectoryHooks } from '../directory/changes.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
+import { requireMediaType } from '../http/media-type.js';
+import type { AuthFailureGuard } from '../http/auth-failures.js';
 import { principalOf, requireToken } from '../tenancy/middleware.js';
 import { refuseUnsafeText } from '../http/safe-text.js';
 import type { TokenCache } from '../tenancy/token-cache.js';
@@ -38,9 +40,13 @@ export interface ScimDeps {
   clock: Clock;
   hooks: DirectoryHooks;
   tokens?: TokenCache;
+  /** The public origin (PUBLIC_URL); default http://localhost. */
+  publicUrl?: () => string;
+  authGuard?: AuthFailureGuard | undefined;
 }
 
-const SCIM_TYPES = ['application/scim+json', 'application/json', 'application/*+json'];
+// RFC 7644 §3.1: SCIM bodies are application/scim+json; plain application/json is accepted too.
+const SCIM_TYPES = ['application/scim+json', 'application/json'];
 
 export function listResponse(
   resources: unknown[],
@@ -71,12 +77,15 @@ const version = (resource: Record<string, unknown>) =>
 
 export function scimRouter(deps: ScimDeps): Router {
   const router = Router();
-  router.use(requireToken(deps.knex, 'scim', deps.tokens));
+  router.use(requireToken(deps.knex, 'scim', deps.tokens, deps.authGuard));
+  router.use(requireMediaType(SCIM_TYPES));
   router.use(express.json({ limit: SCIM_BODY_LIMIT_BYTES, type: SCIM_TYPES, strict: false }));
   router.use(refuseUnsafeText);
 
-  // Absolute base of /scim/v2 for meta.location and $ref (behind a proxy: trust proxy).
-  const base = (req: Request) => `${req.protocol}://${req.get('host')}${req.baseUrl}`;
+  // Absolute base of /scim/v2 for meta.location and $ref: the configured public origin,
+  // never the Host or X-Forwarded-Host a client sent (issue 12).
+  const origin = deps.publicUrl ?? (() => 'http://localhost');
+  const base = (req: Request) => `${origin()}${req.baseUrl}`;
   const ctx = (req: Request, res: Response): ScimContext => {
     const p = principalOf(res);
     return {

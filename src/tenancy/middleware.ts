@@ -2,16 +2,31 @@
 // its scope. The resulting principal is the only source of the tenant for the request.
 import type { RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
-import { authenticate, type Principal } from './service.js';
+import type { AuthFailureGuard } from '../http/auth-failures.js';
+import { AuthError, authenticate, type Principal } from './service.js';
 import type { TokenCache } from './token-cache.js';
-import type { Scope } from './tokens.js';
+import { parseToken, type Scope } from './tokens.js';
 
-export function requireToken(knex: Knex, scope: Scope, cache?: TokenCache): RequestHandler {
+export function requireToken(
+  knex: Knex,
+  scope: Scope,
+  cache?: TokenCache,
+  /** Failed authentications are logged and rate limited here (src/http/auth-failures.ts). */
+  guard?: AuthFailureGuard,
+): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     // RFC 6750 §2.1: the scheme is case-insensitive; exactly one space, then the token.
     const m = /^Bearer ([^\s]+)$/i.exec(header.trim());
-    res.locals.principal = await authenticate(knex, m?.[1], scope, cache);
+    // The token id it names (its secret unchecked): failures are counted per id too.
+    const tokenId = guard && m?.[1] ? parseToken(m[1])?.tokenId : undefined;
+    guard?.checkToken(tokenId);
+    try {
+      res.locals.principal = await authenticate(knex, m?.[1], scope, cache);
+    } catch (err) {
+      if (guard && err instanceof AuthError) await guard.failed(req, res, err, tokenId);
+      throw err;
+    }
     next();
   };
 }

@@ -10,7 +10,8 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 // Infrastructure tables that hold no tenant data (knex's bookkeeping, agenda's queue).
-const EXEMPT = new Set(['knex_migrations', 'knex_migrations_lock', 'agenda_jobs']);
+// auth_failures: per address / token id, no tenant data (migrations/20261207000900).
+const EXEMPT = new Set(['knex_migrations', 'knex_migrations_lock', 'agenda_jobs', 'auth_failures']);
 
 async function query<T>(sql: string): Promise<T[]> {
   return (await db.knex.raw(sql, [db.schema])).rows as T[];

@@ -69,3 +69,37 @@ describe('configuration', () => {
     expect(loadConfig(base).LOG_FORMAT).toBe('pretty');
   });
 });
+
+describe('issue 12 settings', () => {
+  test('defaults: no public URL (the listening origin), no proxy trusted, metrics open', () => {
+    const c = loadConfig(base);
+    expect(c.PUBLIC_URL).toBeUndefined();
+    expect(c.TRUST_PROXY).toBe(false);
+    expect(c.METRICS_TOKEN).toBeUndefined();
+    expect(c.AUTH_FAILURE_LIMIT_PER_MINUTE).toBe(60);
+    expect(c.DATABASE_CONNECT_TIMEOUT_MS).toBe(30_000);
+  });
+
+  test('PUBLIC_URL must be an http(s) URL; a trailing slash is dropped', () => {
+    expect(loadConfig({ ...base, PUBLIC_URL: 'https://sk.example.com/base/' }).PUBLIC_URL).toBe(
+      'https://sk.example.com/base',
+    );
+    expect(problemsOf({ ...base, PUBLIC_URL: 'javascript:alert(1)' })[0]).toMatch(/^PUBLIC_URL:/);
+    expect(problemsOf({ ...base, PUBLIC_URL: 'https://x.example/?a=b' })[0]).toMatch(
+      /^PUBLIC_URL:/,
+    );
+  });
+
+  test('TRUST_PROXY takes what express takes', () => {
+    const trust = (v: string) => loadConfig({ ...base, TRUST_PROXY: v }).TRUST_PROXY;
+    expect(trust('true')).toBe(true);
+    expect(trust('false')).toBe(false);
+    expect(trust('2')).toBe(2);
+    expect(trust('loopback, 10.0.0.0/8')).toBe('loopback, 10.0.0.0/8');
+  });
+
+  test('a short METRICS_TOKEN is refused without echoing it', () => {
+    const problems = problemsOf({ ...base, METRICS_TOKEN: 'short-secret' });
+    expect(problems[0]).toMatch(/^METRICS_TOKEN: must be at least 16 characters$/);
+  });
+});
