@@ -2,6 +2,7 @@
 // or rule write returns the seat diff and commits nothing.
 import { Router, type Request, type Response } from 'express';
 import { boundedBody, requireUtf8Body } from '../http/bounded-body.js';
+import { unsupportedMediaType } from '../http/media-type.js';
 import type { Knex } from 'knex';
 import type { Clock } from '../shared/clock.js';
 import { invalidInput } from '../shared/errors.js';
@@ -155,6 +156,9 @@ export function licensingRoutes(deps: { knex: Knex; clock: Clock; bodyLimit: num
   // CSV import of existing licences and seats: all or nothing, ?dryRun=true to check only.
   // The body is parsed as it arrives, within BODY_LIMIT_BYTES like every other body.
   router.post('/imports/licenses', async (req, res) => {
+    // The door takes JSON for every other write; this route takes CSV alone.
+    if (!req.is(['text/csv', 'text/plain']))
+      throw unsupportedMediaType(['text/csv', 'text/plain'], req.method);
     requireUtf8Body(req);
     const dryRun = dryRunOf(req);
     res

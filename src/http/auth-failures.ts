@@ -9,8 +9,10 @@
 // as on PostgreSQL. Over the limit:
 // - a failing request from the address gets 429 with Retry-After instead of 401/403
 //   (a request from that address that authenticates still passes);
-// - a token id is locked: every request presenting it gets 429 before its secret is
-//   checked, the genuine client's too, until the window passes.
+// - a failing request presenting that token id gets 429 too, from any address. The
+//   genuine secret still passes: a token id is no secret (it is inside the token and in
+//   the audit trail), and locking it would let anyone who saw it shut its IdP out, while
+//   a 256-bit secret needs no lock to stay unguessable.
 // A replica that has seen a key go over the limit remembers it until the window ends
 // and answers without writing, so a flood of failures does not become a flood of writes.
 import type { Request, Response } from 'express';
@@ -46,15 +48,6 @@ export class DatabaseStore implements Store {
 
   init(options: Options): void {
     this.windowMs = options.windowMs;
-  }
-
-  /** When a key this replica knows to be over the limit is free again, if it is not yet. */
-  lockedUntil(key: string): Date | undefined {
-    const hit = this.over.get(this.prefix + key);
-    if (!hit) return undefined;
-    if (hit.resetTime.getTime() > this.now()) return hit.resetTime;
-    this.over.delete(this.prefix + key);
-    return undefined;
   }
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
@@ -121,8 +114,6 @@ export class DatabaseStore implements Store {
 }
 
 export interface AuthFailureGuard {
-  /** Throws 429 when the presented token id is locked (before its secret is checked). */
-  checkToken(tokenId: string | undefined): void;
   /** Count a failed authentication; throws 429 when over a limit, else logs and returns. */
   failed(req: Request, res: Response, err: AuthError, tokenId: string | undefined): Promise<void>;
 }
@@ -198,11 +189,6 @@ export function authFailureGuard(opts: {
     });
 
   return {
-    checkToken(tokenId) {
-      if (limit <= 0 || !tokenId) return;
-      const until = byToken.lockedUntil(tokenId);
-      if (until) throw tooMany(until, now(), 'for this token');
-    },
     async failed(req, res, err, tokenId) {
       if (limit > 0) {
         // Either throws 429 (logged once per key and window, above) or counts the failure.

@@ -14,7 +14,8 @@ export const PATCH_MAX_OPERATIONS = 1000;
 
 /**
  * Characters in the attributes that are indexed (userName, externalId, a group's
- * displayName): above PostgreSQL's b-tree row limit (~2.7 kB) a write failed with 500.
- * Okta's login and Entra's userPrincipalName are far shorter.
+ * displayName). The tables' CHECKs stop userName and displayName at 512, and a longer
+ * externalId overflowed PostgreSQL's b-tree row (~2.7 kB): each answered 500 (issue 12).
+ * 512 characters of 4-byte UTF-8 still fit an index row.
  */
-export const MAX_INDEXED_TEXT_LENGTH = 256;
+export const MAX_INDEXED_TEXT_LENGTH = 512;
