@@ -61,7 +61,11 @@ export async function openTestDb(
       connectionString: process.env.DATABASE_URL,
       options: `-c search_path=${schema}`,
     };
-    const connection = asRole(ownerConnection, 'app') as typeof ownerConnection;
+    // As on the embedded database below: a file that migrates itself (migrate: false)
+    // has no grants in its schema yet, so its `knex` is the owner's.
+    const connection = (
+      migrate ? asRole(ownerConnection, 'app') : ownerConnection
+    ) as typeof ownerConnection;
     const make = (max: number) =>
       knexFactory({
         client: 'pg',
