@@ -176,6 +176,8 @@ console.log(
 );
 for (const r of rows) console.log(r);
 
-if (process.env.DATABASE_URL) await knex.raw(`DROP SCHEMA ${schema} CASCADE`);
+// The schema is the owner's: the service role may not drop it.
+if (process.env.DATABASE_URL)
+  await db.withOwner((owner) => owner.raw(`DROP SCHEMA ${schema} CASCADE`));
 await db.close();
 if (dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -306,5 +306,6 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
 
 console.log('\n| benchmark | baseline | Seatkeeper | ratio |\n|---|---|---|---|');
 for (const r of results) console.log(r);
-await knex.raw(`DROP SCHEMA ${schema} CASCADE`);
+// The schema is the owner's: the service role may not drop it.
+await db.withOwner((owner) => owner.raw(`DROP SCHEMA ${schema} CASCADE`));
 await db.close();
