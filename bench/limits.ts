@@ -44,12 +44,13 @@ const app = createApp({
   publicUrl: () => 'http://localhost',
 });
 const tenant = await createTenant(db.knex, 'bench', { actor: { type: 'system', id: 'bench' } });
-const scim = (method: 'post' | 'patch', url: string, body: unknown) =>
-  request(app)
-    [method](`/scim/v2${url}`)
+const scim = (method: 'post' | 'patch', url: string, body: unknown) => {
+  const req = request(app);
+  return (method === 'post' ? req.post(`/scim/v2${url}`) : req.patch(`/scim/v2${url}`))
     .set('Authorization', `Bearer ${tenant.scimToken}`)
     .set('Content-Type', 'application/scim+json')
     .send(JSON.stringify(body));
+};
 
 // Users to add: created once, in bulk-sized requests.
 const userIds: string[] = [];
