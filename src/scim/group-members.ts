@@ -6,7 +6,7 @@
 // (those only, Entra), `remove members[value eq "id"]` (Okta, with `or`), `replace
 // members [...]` and `replace members []`, and path-less `{members: [...]}`.
 import { scimError } from './errors.js';
-import type { PatchOperation } from './patch.js';
+import type { PatchOperation } from './patch-operation.js';
 import { parseMembers } from './schemas.js';
 
 export type MemberStep =

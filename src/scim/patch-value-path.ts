@@ -4,7 +4,7 @@
 // replacement of the whole attribute. scimmy's own matching gets compound filters wrong:
 // with `or` it dropped the sub-attribute of one matching element instead of setting it.
 import { matchesElement, parsePatchPath } from './filter/index.js';
-import type { PatchOperation } from './patch.js';
+import type { PatchOperation } from './patch-operation.js';
 import { CORE_GROUP, CORE_USER, type ResourceKind } from './schemas.js';
 
 type Json = Record<string, unknown>;

@@ -9,6 +9,7 @@
 import { LIMITS_SCHEMA, PATCH_MAX_OPERATIONS } from './limits.js';
 import SCIMMY from 'scimmy';
 import { scimError } from './errors.js';
+import type { PatchOperation } from './patch-operation.js';
 import { resolveValuePath } from './patch-value-path.js';
 import {
   attributesOf,
@@ -19,11 +20,7 @@ import {
   type ResourceKind,
 } from './schemas.js';
 
-export interface PatchOperation {
-  op: 'add' | 'remove' | 'replace';
-  path?: string | undefined;
-  value?: unknown;
-}
+export type { PatchOperation };
 
 type Json = Record<string, unknown>;
 

@@ -12,7 +12,7 @@ import type {
   ScalarSource,
   ScimResourceKind,
   SimpleType,
-} from './attributes.js';
+} from './attribute-types.js';
 
 interface Definition {
   name: string;
