@@ -83,7 +83,6 @@ export async function startService(
       checkpoints: {
         key: signingKey,
         everyEvents: config.AUDIT_CHECKPOINT_EVERY_EVENTS,
-        everyMs: config.AUDIT_CHECKPOINT_INTERVAL_MS,
         clock,
       },
     });

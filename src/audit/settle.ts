@@ -66,12 +66,13 @@ export interface Settler {
  * Closing the tail (issue 12): a chain's end is only as safe as its last signed
  * checkpoint, since whoever controls the database can cut or replace events after it. So
  * each chain gets a checkpoint once it has grown `everyEvents` past its last one (looked
- * at on every settling round), and every chain that grew at all gets one every `everyMs`.
+ * at on every settling round). The time bound, a checkpoint for every chain that grew
+ * at all every AUDIT_CHECKPOINT_INTERVAL_MS, is the scheduled job's (src/jobs/index.ts),
+ * which runs once for all replicas.
  */
 export interface CheckpointPolicy {
   key: SigningKey;
   everyEvents: number;
-  everyMs: number;
   clock?: Clock;
 }
 
@@ -86,7 +87,6 @@ export function startSettler(
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
   let rejectedSeen = rejectedQueued.count;
-  let lastFull = Date.now();
   const policy = opts.checkpoints;
   const round = async () => {
     const n = await settleAudit(knex, { wait: false });
@@ -105,10 +105,6 @@ export function startSettler(
       ...clock,
       minEvents: policy.everyEvents,
     });
-    if (Date.now() - lastFull >= policy.everyMs) {
-      lastFull = Date.now();
-      signed.push(...(await createCheckpoints(knex, policy.key, clock)));
-    }
     if (signed.length)
       opts.logger.debug('audit checkpoints signed', { checkpoints: signed.length });
   };
