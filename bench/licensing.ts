@@ -15,7 +15,7 @@ import { openDatabase } from '../src/db/database.js';
 import { migrateUp } from '../src/db/migrate.js';
 import { useAuditMacKey } from '../src/audit/mac.js';
 import { DirectoryHooks } from '../src/directory/changes.js';
-import { createApp } from '../src/http/app.js';
+import { createApp } from '../src/app.js';
 import { createLicense, createProduct, type LicensingContext } from '../src/licensing/catalog.js';
 import { createRule, updateRule } from '../src/licensing/rules.js';
 import { reconcileTenant } from '../src/licensing/full-reconcile.js';

@@ -17,7 +17,7 @@ import request from 'supertest';
 import { loadMacKey, useAuditMacKey } from '../src/audit/mac.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrateUp } from '../src/db/migrate.js';
-import { createApp } from '../src/http/app.js';
+import { createApp } from '../src/app.js';
 import { readCsvRecords } from '../src/licensing/import-csv.js';
 import { createLogger } from '../src/log/logger.js';
 import { PATCH_MAX_OPERATIONS } from '../src/scim/limits.js';

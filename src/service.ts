@@ -10,7 +10,7 @@ import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateUp } from './db/migrate.js';
 import { waitForDatabase } from './db/connect.js';
-import { createApp } from './http/app.js';
+import { createApp } from './app.js';
 import { serviceJobs } from './jobs/index.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import type { Logger } from './log/logger.js';

@@ -6,7 +6,7 @@ import { unsupportedMediaType } from '../http/media-type.js';
 import type { Knex } from 'knex';
 import type { Clock } from '../shared/clock.js';
 import { invalidInput } from '../shared/errors.js';
-import { principalOf } from '../tenancy/middleware.js';
+import { principalOf } from '../http/require-token.js';
 import * as catalog from '../licensing/catalog.js';
 import * as rules from '../licensing/rules.js';
 import type { LicensingContext, WriteResult } from '../licensing/catalog.js';

@@ -3,7 +3,7 @@ import express, { Router } from 'express';
 import type { Knex } from 'knex';
 import { AppError } from '../shared/errors.js';
 import { getTenant } from '../tenancy/service.js';
-import { principalOf, requireToken } from '../tenancy/middleware.js';
+import { principalOf, requireToken } from '../http/require-token.js';
 import { refuseUnsafeText } from '../http/safe-text.js';
 import type { TokenCache } from '../tenancy/token-cache.js';
 import type { Logger } from '../log/logger.js';

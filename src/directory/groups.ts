@@ -1,7 +1,7 @@
 // Directory groups and memberships: tenant-scoped storage. Membership changes are
 // set-based (one statement for thousands of members) and report what really changed.
 import type { Knex } from 'knex';
-import type { GroupRow, MemberOut } from '../scim/representation.js';
+import type { GroupRow, MemberOut } from './types.js';
 import { isUuid } from '../shared/ids.js';
 import { resourceTable } from './resource-table.js';
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { withConstraintErrors } from '../db/constraints.js';
 import type { SqlFragment } from '../db/sql-fragment.js';
-import type { StoredData } from '../scim/schemas.js';
+import type { StoredData } from './types.js';
 import { isUuid, newId } from '../shared/ids.js';
 
 export interface ResourceTable<Row> {

@@ -1,8 +1,8 @@
 // Directory users: tenant-scoped storage. Columns mirror the attributes that are unique
 // or indexed; `data` is the SCIM JSON. Every statement names the tenant.
 import type { Knex } from 'knex';
-import type { GroupRef, UserRow } from '../scim/representation.js';
-import type { StoredData } from '../scim/schemas.js';
+import type { GroupRef, UserRow } from './types.js';
+import type { StoredData } from './types.js';
 import { resourceTable } from './resource-table.js';
 
 const COLUMNS = [

@@ -1,38 +1,9 @@
 // Stored rows → SCIM resources as clients see them (RFC 7643 §3.1 common attributes:
 // id, externalId, meta with resourceType, created, lastModified, location, version).
-import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, type StoredData } from './schemas.js';
+import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './schemas.js';
 
-export interface UserRow {
-  user_id: string;
-  user_name: string;
-  external_id: string | null;
-  active: boolean;
-  data: StoredData;
-  version: number;
-  created_at: Date;
-  last_modified: Date;
-}
-
-export interface GroupRow {
-  group_id: string;
-  display_name: string;
-  external_id: string | null;
-  data: StoredData;
-  version: number;
-  created_at: Date;
-  last_modified: Date;
-}
-
-export interface GroupRef {
-  id: string;
-  displayName: string;
-}
-
-export interface MemberOut {
-  id: string;
-  type: 'User' | 'Group';
-  display: string | null;
-}
+export type { GroupRef, GroupRow, MemberOut, UserRow } from '../directory/types.js';
+import type { GroupRef, GroupRow, MemberOut, UserRow } from '../directory/types.js';
 
 export const etagOf = (version: number) => `W/"${version}"`;
 

@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
 import { requireMediaType } from '../http/media-type.js';
 import type { AuthFailureGuard } from '../http/auth-failures.js';
-import { principalOf, requireToken } from '../tenancy/middleware.js';
+import { principalOf, requireToken } from '../http/require-token.js';
 import { refuseUnsafeText } from '../http/safe-text.js';
 import type { TokenCache } from '../tenancy/token-cache.js';
 import { handleBulk } from './bulk.js';

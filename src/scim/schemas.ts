@@ -98,7 +98,8 @@ export function coerceBooleanStrings(kind: ResourceKind, body: unknown): unknown
 export { enterpriseAttributes };
 
 /** The stored form of a resource: SCIM JSON without id, meta, schemas and server-computed attributes. */
-export type StoredData = Record<string, unknown>;
+export type { StoredData } from '../directory/types.js';
+import type { StoredData } from '../directory/types.js';
 
 const SERVER_MANAGED = new Set(['id', 'meta', 'schemas', 'password', 'groups', 'members']);
 

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import winston from 'winston';
 import { DirectoryHooks } from '../../src/directory/changes.js';
-import { createApp } from '../../src/http/app.js';
+import { createApp } from '../../src/app.js';
 import { createToken, revokeToken, type CreatedTenant } from '../../src/tenancy/service.js';
 import { mintToken, parseToken } from '../../src/tenancy/tokens.js';
 import { openTestDb, type TestDb } from '../support/db.js';

@@ -4,7 +4,7 @@
 // (default: the origin the service listens on), whatever the request says.
 import request from 'supertest';
 import { DirectoryHooks } from '../../src/directory/changes.js';
-import { createApp } from '../../src/http/app.js';
+import { createApp } from '../../src/app.js';
 import type { CreatedTenant } from '../../src/tenancy/service.js';
 import { quietLogger } from '../support/app.js';
 import { openTestDb, type TestDb } from '../support/db.js';

@@ -3,7 +3,7 @@
 // unset, it stays open as before.
 import request from 'supertest';
 import { DirectoryHooks } from '../../src/directory/changes.js';
-import { createApp } from '../../src/http/app.js';
+import { createApp } from '../../src/app.js';
 import { quietLogger } from '../support/app.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 

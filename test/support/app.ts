@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { DirectoryHooks } from '../../src/directory/changes.js';
-import { createApp } from '../../src/http/app.js';
+import { createApp } from '../../src/app.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Clock } from '../../src/shared/clock.js';
 import type { TokenCache } from '../../src/tenancy/token-cache.js';

@@ -1,20 +1,22 @@
-// The express application: cross-cutting middleware, then one router per door.
+// The express application, composed: the HTTP plumbing (src/http), then one router per
+// door (SCIM, the admin API), and the seat reconciler subscribed to directory changes.
+// This is the one module that knows every door; capabilities do not know each other's.
 import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
-import { apiRouter } from '../api/router.js';
-import { DirectoryHooks } from '../directory/changes.js';
-import { reconcileOnDirectoryChanges } from '../licensing/directory-listener.js';
-import { scimRouter } from '../scim/router.js';
-import { systemClock, type Clock } from '../shared/clock.js';
-import type { Logger } from '../log/logger.js';
-import { AppError } from '../shared/errors.js';
-import { TokenCache } from '../tenancy/token-cache.js';
-import { authFailureGuard } from './auth-failures.js';
-import { healthRoutes } from './health.js';
-import { createMetrics, metricsAuth } from './metrics.js';
-import { problemHandler } from './problem.js';
-import { requestContext } from './request-context.js';
+import { apiRouter } from './api/router.js';
+import { DirectoryHooks } from './directory/changes.js';
+import { reconcileOnDirectoryChanges } from './licensing/directory-listener.js';
+import { scimRouter } from './scim/router.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import type { Logger } from './log/logger.js';
+import { AppError } from './shared/errors.js';
+import { TokenCache } from './tenancy/token-cache.js';
+import { authFailureGuard } from './http/auth-failures.js';
+import { healthRoutes } from './http/health.js';
+import { createMetrics, metricsAuth } from './http/metrics.js';
+import { problemHandler } from './http/problem.js';
+import { requestContext } from './http/request-context.js';
 
 export interface AppDeps {
   knex: Knex;

@@ -2,10 +2,10 @@
 // its scope. The resulting principal is the only source of the tenant for the request.
 import type { RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
-import type { AuthFailureGuard } from '../http/auth-failures.js';
-import { AuthError, authenticate, type Principal } from './service.js';
-import type { TokenCache } from './token-cache.js';
-import { parseToken, type Scope } from './tokens.js';
+import type { AuthFailureGuard } from './auth-failures.js';
+import { AuthError, authenticate, type Principal } from '../tenancy/service.js';
+import type { TokenCache } from '../tenancy/token-cache.js';
+import { parseToken, type Scope } from '../tenancy/tokens.js';
 
 export function requireToken(
   knex: Knex,

@@ -1,0 +1,38 @@
+// The directory's rows as stored (the directory migration's tables), owned here: the
+// SCIM adapter (src/scim) renders them as resources, licensing reads them, and neither
+// defines them.
+
+/** A resource's attributes as stored in its `data` jsonb: SCIM JSON less what the server manages. */
+export type StoredData = Record<string, unknown>;
+
+export interface UserRow {
+  user_id: string;
+  user_name: string;
+  external_id: string | null;
+  active: boolean;
+  data: StoredData;
+  version: number;
+  created_at: Date;
+  last_modified: Date;
+}
+
+export interface GroupRow {
+  group_id: string;
+  display_name: string;
+  external_id: string | null;
+  data: StoredData;
+  version: number;
+  created_at: Date;
+  last_modified: Date;
+}
+
+export interface GroupRef {
+  id: string;
+  displayName: string;
+}
+
+export interface MemberOut {
+  id: string;
+  type: 'User' | 'Group';
+  display: string | null;
+}
