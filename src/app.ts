@@ -4,19 +4,22 @@
 import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
-import { apiRouter } from './api/router.js';
-import { DirectoryHooks } from './directory/changes.js';
-import { reconcileOnDirectoryChanges } from './licensing/directory-listener.js';
-import { scimRouter } from './scim/router.js';
+import { apiRouter } from './api/index.js';
+import { DirectoryHooks } from './directory/index.js';
+import { reconcileOnDirectoryChanges } from './licensing/index.js';
+import { scimRouter } from './scim/index.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './log/logger.js';
 import { AppError } from './shared/errors.js';
-import { TokenCache } from './tenancy/token-cache.js';
-import { authFailureGuard } from './http/auth-failures.js';
-import { healthRoutes } from './http/health.js';
-import { createMetrics, metricsAuth } from './http/metrics.js';
-import { problemHandler } from './http/problem.js';
-import { requestContext } from './http/request-context.js';
+import { TokenCache } from './tenancy/index.js';
+import {
+  authFailureGuard,
+  createMetrics,
+  healthRoutes,
+  metricsAuth,
+  problemHandler,
+  requestContext,
+} from './http/index.js';
 
 export interface AppDeps {
   knex: Knex;

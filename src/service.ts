@@ -1,18 +1,22 @@
 // The service: database, migrations, first tenant, jobs, HTTP, and a graceful stop.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { startSettler, type Settler } from './audit/settle.js';
-import { TokenCache } from './tenancy/token-cache.js';
-import { loadSigningKey } from './audit/signing-key.js';
-import { loadMacKey, useAuditMacKey } from './audit/mac.js';
-import { firstTenantBanner, ensureFirstTenant } from './bootstrap/first-tenant.js';
+import {
+  loadMacKey,
+  loadSigningKey,
+  type Settler,
+  startSettler,
+  useAuditMacKey,
+} from './audit/index.js';
+import { TokenCache } from './tenancy/index.js';
+import { ensureFirstTenant, firstTenantBanner } from './bootstrap/index.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateUp } from './db/migrate.js';
 import { waitForDatabase } from './db/connect.js';
 import { createApp } from './app.js';
 import { serviceJobs } from './jobs/index.js';
-import { createScheduler, type Scheduler } from './jobs/scheduler.js';
+import { createScheduler, type Scheduler } from './jobs/index.js';
 import type { Logger } from './log/logger.js';
 import { systemClock, type Clock } from './shared/clock.js';
 

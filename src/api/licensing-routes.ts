@@ -1,27 +1,30 @@
 // /api/v1 licensing routes: thin adapters over src/licensing. `?dryRun=true` on a licence
 // or rule write returns the seat diff and commits nothing.
 import { Router, type Request, type Response } from 'express';
-import { boundedBody, requireUtf8Body } from '../http/bounded-body.js';
-import { unsupportedMediaType } from '../http/media-type.js';
+import { boundedBody, principalOf, requireUtf8Body, unsupportedMediaType } from '../http/index.js';
 import type { Knex } from 'knex';
 import type { Clock } from '../shared/clock.js';
 import { invalidInput } from '../shared/errors.js';
-import { principalOf } from '../http/require-token.js';
-import * as catalog from '../licensing/catalog.js';
-import * as rules from '../licensing/rules.js';
-import type { LicensingContext, WriteResult } from '../licensing/catalog.js';
-import type { SeatDiff } from '../licensing/records.js';
-import { complianceOf, complianceSummary } from '../licensing/compliance.js';
-import { explainUser } from '../licensing/explain.js';
-import { importLicences } from '../licensing/import.js';
-import { parsePageRequest } from '../licensing/paging.js';
-import { assignSeat, listSeats, releaseSeat, transferSeat } from '../licensing/seats.js';
 import {
+  assignSeat,
+  catalog,
+  complianceOf,
+  complianceSummary,
+  explainUser,
   getDirectoryGroup,
   getDirectoryUser,
+  importLicences,
+  type LicensingContext,
   listDirectoryGroups,
   listDirectoryUsers,
-} from '../licensing/directory-view.js';
+  listSeats,
+  parsePageRequest,
+  releaseSeat,
+  rules,
+  type SeatDiff,
+  transferSeat,
+  type WriteResult,
+} from '../licensing/index.js';
 
 function dryRunOf(req: Request): boolean {
   const v = req.query.dryRun;

@@ -4,18 +4,21 @@
 // (src/licensing/records.ts), so neither side can drift from the document. A test calls
 // every operation below and checks the real answers against it.
 import { z } from 'zod';
-import { ProblemRecord } from '../http/problem.js';
-import { LicenseInput, ProductInput, RuleInput } from '../licensing/model.js';
-import { MAX_LIMIT, pageSchema } from '../licensing/paging.js';
+import { ProblemRecord } from '../http/index.js';
 import {
   ComplianceSummaryRecord,
   GroupRecord,
   ImportReportRecord,
   LicenseComplianceRecord,
+  LicenseInput,
   LicenseRecord,
   LicenseTermRecord,
   LicenseWriteRecord,
+  MAX_LIMIT,
+  pageSchema,
+  ProductInput,
   ProductRecord,
+  RuleInput,
   RuleRecord,
   RuleWriteRecord,
   SEAT_STATES,
@@ -25,8 +28,8 @@ import {
   UserDetailRecord,
   UserRecord,
   UserSeatsRecord,
-} from '../licensing/records.js';
-import { TenantRecord } from '../tenancy/service.js';
+} from '../licensing/index.js';
+import { TenantRecord } from '../tenancy/index.js';
 
 /** Every response shape, by its name in components.schemas. */
 const RESPONSES = {

@@ -2,14 +2,16 @@
 import express, { Router } from 'express';
 import type { Knex } from 'knex';
 import { AppError } from '../shared/errors.js';
-import { getTenant } from '../tenancy/service.js';
-import { principalOf, requireToken } from '../http/require-token.js';
-import { refuseUnsafeText } from '../http/safe-text.js';
-import type { TokenCache } from '../tenancy/token-cache.js';
+import { getTenant, type TokenCache } from '../tenancy/index.js';
+import {
+  type AuthFailureGuard,
+  principalOf,
+  problemHandler,
+  refuseUnsafeText,
+  requireMediaType,
+  requireToken,
+} from '../http/index.js';
 import type { Logger } from '../log/logger.js';
-import { problemHandler } from '../http/problem.js';
-import { requireMediaType } from '../http/media-type.js';
-import type { AuthFailureGuard } from '../http/auth-failures.js';
 import type { Clock } from '../shared/clock.js';
 import { licensingRoutes } from './licensing-routes.js';
 import { openApiDocument } from './openapi.js';

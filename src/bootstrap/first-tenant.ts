@@ -3,7 +3,7 @@
 // to stdout (never to the log), and cannot be shown again.
 import type { Knex } from 'knex';
 import type { Clock } from '../shared/clock.js';
-import { createTenant, type CreatedTenant } from '../tenancy/service.js';
+import { type CreatedTenant, createTenant } from '../tenancy/index.js';
 
 /**
  * Create the first tenant unless one exists. Safe with several replicas starting at

@@ -2,11 +2,10 @@
 // (the running service's socket on the embedded database, or the directory itself
 // when no service holds it).
 import os from 'node:os';
-import type { Actor } from '../audit/types.js';
+import { type Actor, loadMacKey, useAuditMacKey } from '../audit/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { migrationStatus } from '../db/migrate.js';
-import { loadMacKey, useAuditMacKey } from '../audit/mac.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { AppError } from '../shared/errors.js';
 

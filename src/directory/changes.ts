@@ -2,7 +2,7 @@
 // users' directory facts changed (attributes, active, group membership). Listeners run
 // inside the same transaction as the change, so seats and directory never disagree.
 import type { Knex } from 'knex';
-import type { Actor } from '../audit/types.js';
+import type { Actor } from '../audit/index.js';
 
 export interface DirectoryChange {
   /** Users whose attributes, active flag or direct memberships changed (or who were deleted). */

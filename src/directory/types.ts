@@ -2,6 +2,12 @@
 // SCIM adapter (src/scim) renders them as resources, licensing reads them, and neither
 // defines them.
 
+/**
+ * The enterprise extension's URN (RFC 7643 §4.3): a user's `data` keeps its attributes
+ * (department, costCenter, manager…) under this key, as SCIM JSON does.
+ */
+export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
 /** A resource's attributes as stored in its `data` jsonb: SCIM JSON less what the server manages. */
 export type StoredData = Record<string, unknown>;
 

@@ -27,7 +27,7 @@ import {
 import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.js';
 import { AppError } from '../shared/errors.js';
-import type { AuthError } from '../tenancy/service.js';
+import type { AuthError } from '../tenancy/index.js';
 
 export const WINDOW_MS = 60_000;
 

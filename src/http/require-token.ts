@@ -3,9 +3,14 @@
 import type { RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
 import type { AuthFailureGuard } from './auth-failures.js';
-import { AuthError, authenticate, type Principal } from '../tenancy/service.js';
-import type { TokenCache } from '../tenancy/token-cache.js';
-import { parseToken, type Scope } from '../tenancy/tokens.js';
+import {
+  authenticate,
+  AuthError,
+  parseToken,
+  type Principal,
+  type Scope,
+  type TokenCache,
+} from '../tenancy/index.js';
 
 export function requireToken(
   knex: Knex,

@@ -1,9 +1,7 @@
 // The service's scheduled jobs.
 import type { Knex } from 'knex';
-import { createCheckpoints } from '../audit/checkpoint.js';
-import { settleAudit } from '../audit/settle.js';
-import { reconcileAllTenants } from '../licensing/full-reconcile.js';
-import type { SigningKey } from '../audit/signing-key.js';
+import { createCheckpoints, settleAudit, type SigningKey } from '../audit/index.js';
+import { reconcileAllTenants } from '../licensing/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { JobDefinition } from './scheduler.js';
 
@@ -37,3 +35,5 @@ export function serviceJobs(deps: {
     },
   ];
 }
+
+export { createScheduler, type Scheduler } from './scheduler.js';

@@ -3,9 +3,8 @@
 // so the diff it returns is exactly what the write would have done. Licence writes lock
 // the licence before anything that hangs off it (reconcile.ts, "Lock order").
 import type { Knex } from 'knex';
-import { appendAuditEvent } from '../audit/append.js';
+import { type Actor, appendAuditEvent } from '../audit/index.js';
 import { retryingTransaction } from '../db/retry.js';
-import type { Actor } from '../audit/types.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import { LicenseInput, ProductInput } from './model.js';

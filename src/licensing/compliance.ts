@@ -1,8 +1,7 @@
 // Compliance per licence and for the tenant: purchased vs used vs available,
 // utilisation, status, and the threshold alerts recorded when utilisation crosses them.
 import type { Knex } from 'knex';
-import { appendAuditEvents } from '../audit/append.js';
-import type { Actor, AuditEventInput } from '../audit/types.js';
+import { type Actor, appendAuditEvents, type AuditEventInput } from '../audit/index.js';
 import type { Clock } from '../shared/clock.js';
 import { notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';

@@ -3,8 +3,7 @@
 // stops on cycles), active, matching the rule's SCIM filter and the licence's
 // restrictions; one seat per user and licence, from the rule with the best priority.
 import type { Knex } from 'knex';
-import { filterToSql } from '../scim/filter/index.js';
-import { ENTERPRISE_USER } from '../scim/schemas.js';
+import { ENTERPRISE_USER, filterToSql } from '../directory/index.js';
 
 export interface DesiredSeat {
   licenseId: string;

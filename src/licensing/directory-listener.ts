@@ -1,6 +1,6 @@
 // The seat reconciler listens to directory changes: whoever's groups, attributes or
 // active flag changed is reconciled in the same transaction as the change.
-import type { DirectoryHooks } from '../directory/changes.js';
+import type { DirectoryHooks } from '../directory/index.js';
 import type { Clock } from '../shared/clock.js';
 import { usersUnderGroups } from './desired.js';
 import { reconcile } from './reconcile.js';

@@ -1,5 +1,5 @@
 // The directory as the admin API shows it: users and groups by their SCIM ids.
-import { ENTERPRISE_USER } from '../scim/schemas.js';
+import { ENTERPRISE_USER } from '../directory/index.js';
 import { notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
 import { page, type Page, type PageRequest } from './paging.js';

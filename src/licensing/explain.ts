@@ -3,7 +3,7 @@
 // not: pool full and their place in line, deprovisioned, licence expired, restricted
 // department or country, or the rule's filter.
 import type { Knex } from 'knex';
-import { filterToSql } from '../scim/filter/index.js';
+import { filterToSql } from '../directory/index.js';
 import { notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';
 import { COUNTRY_SQL, DEPARTMENT_SQL } from './desired.js';

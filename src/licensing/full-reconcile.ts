@@ -1,7 +1,7 @@
 // The full reconcile: the safety net behind the in-transaction reconciles (and what
 // reclaims seats whose removal grace has run out). A second run changes nothing.
 import type { Knex } from 'knex';
-import type { Actor } from '../audit/types.js';
+import type { Actor } from '../audit/index.js';
 import { retryingTransaction } from '../db/retry.js';
 import type { Clock } from '../shared/clock.js';
 import { reconcile, type SeatChange } from './reconcile.js';

@@ -7,8 +7,7 @@
 // every bad row is reported with its line number. The writes are one transaction;
 // with dryRun it is rolled back.
 import type { Knex } from 'knex';
-import { appendAuditEvents } from '../audit/append.js';
-import type { AuditEventInput } from '../audit/types.js';
+import { appendAuditEvents, type AuditEventInput } from '../audit/index.js';
 import { insertMany } from '../db/insert-many.js';
 import { AppError } from '../shared/errors.js';
 import { MAX_IMPORT_ROWS, readCsvRecords, type CsvSource } from './import-csv.js';

@@ -32,9 +32,13 @@
 // reconcile locked the user's licences in id order, some sorting before L; a SCIM group
 // PATCH's reconcile, locking in id order, held one of those and waited for L.
 import type { Knex } from 'knex';
-import { appendAuditEvents, prepareAuditEvents } from '../audit/append.js';
+import {
+  type Actor,
+  appendAuditEvents,
+  type AuditEventInput,
+  prepareAuditEvents,
+} from '../audit/index.js';
 import { insertMany } from '../db/insert-many.js';
-import type { Actor, AuditEventInput } from '../audit/types.js';
 import type { Clock } from '../shared/clock.js';
 import { recordThresholdCrossings } from './compliance.js';
 import { desiredSeats, type DesiredSeat, type RuleRow } from './desired.js';

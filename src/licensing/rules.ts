@@ -3,7 +3,7 @@
 // its own transaction, or rolled back for a dry-run. A rule hangs off its licence: every
 // write locks the licence(s) first, then the rule (reconcile.ts, "Lock order").
 import type { Knex } from 'knex';
-import { filterToSql } from '../scim/filter/index.js';
+import { filterToSql } from '../directory/index.js';
 import { AppError } from '../shared/errors.js';
 import { audit, licenseRow, write, type LicensingContext, type WriteResult } from './catalog.js';
 import { RuleInput } from './model.js';

@@ -4,7 +4,7 @@
 // licences first, then the seat; and runs as one transaction, re-run on a deadlock or
 // serialisation failure (src/db/retry.ts).
 import type { Knex } from 'knex';
-import { appendAuditEvent } from '../audit/append.js';
+import { appendAuditEvent } from '../audit/index.js';
 import { retryingTransaction } from '../db/retry.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
 import type { LicensingContext } from './catalog.js';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { Actor } from '../audit/types.js';
-import type { DirectoryHooks } from '../directory/changes.js';
+import type { Actor } from '../audit/index.js';
+import type { DirectoryHooks } from '../directory/index.js';
 import type { Clock } from '../shared/clock.js';
 
 /** What a SCIM operation needs: the tenant (from the token), who acts, and where resources live. */

@@ -4,7 +4,7 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../log/logger.js';
 import { AppError } from '../shared/errors.js';
-import { toAppError } from '../http/problem.js';
+import { toAppError } from '../http/index.js';
 
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 

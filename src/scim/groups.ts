@@ -3,22 +3,21 @@
 // deadlock or serialisation failure (src/db/retry.ts). Locks: the group row, then its
 // memberships, then (in the reconcile) licences, as reconcile.ts's "Lock order" says.
 import type { Knex } from 'knex';
-import { appendAuditEvent } from '../audit/append.js';
+import { appendAuditEvent, canonicalJson } from '../audit/index.js';
 import { retryingTransaction } from '../db/retry.js';
-import { canonicalJson } from '../audit/chain.js';
 import {
   addMembers,
   deleteGroup,
   findGroup,
   GROUP_COLUMNS,
   insertGroup,
+  type MemberKey,
+  type MembershipChange,
   membersOfGroups,
   removeMembers,
   resolveMembers,
   updateGroup,
-  type MemberKey,
-  type MembershipChange,
-} from '../directory/groups.js';
+} from '../directory/index.js';
 import type { ScimContext } from './context.js';
 import { scimError } from './errors.js';
 import { checkIfMatch } from './etag.js';

@@ -1,8 +1,8 @@
 // Lists in SQL, never in memory: the filter becomes a WHERE clause, the database counts
 // (exact totalResults; src/directory/counts.ts without a filter), sorts (stable: the id breaks ties) and pages.
 import type { Knex } from 'knex';
-import { countResources } from '../directory/counts.js';
-import { filterToSql, sortExpression } from './filter/index.js';
+import { countResources } from '../directory/index.js';
+import { filterToSql, sortExpression } from '../directory/index.js';
 import { decodeCursor, encodeCursor, type ListQuery } from './list-query.js';
 import { anchoredPage, STRIDE } from './page-anchors.js';
 import type { ResourceKind } from './schemas.js';

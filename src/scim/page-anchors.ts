@@ -11,7 +11,7 @@
 // (largest entry, number of entries) is read in the same statement, and snapshot, as
 // the page itself, so a page is never served from anchors its snapshot does not match.
 import type { Knex } from 'knex';
-import { COUNT_STATE, foldIfPiledUp } from '../directory/counts.js';
+import { COUNT_STATE, foldIfPiledUp } from '../directory/index.js';
 import type { ResourceKind } from './schemas.js';
 
 export const STRIDE = 1000;

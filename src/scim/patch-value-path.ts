@@ -3,7 +3,7 @@
 // by our filter evaluator one element at a time, then handed to scimmy as a plain
 // replacement of the whole attribute. scimmy's own matching gets compound filters wrong:
 // with `or` it dropped the sub-attribute of one matching element instead of setting it.
-import { matchesElement, parsePatchPath } from './filter/index.js';
+import { matchesElement, parsePatchPath } from '../directory/index.js';
 import type { PatchOperation } from './patch-operation.js';
 import { CORE_GROUP, CORE_USER, type ResourceKind } from './schemas.js';
 

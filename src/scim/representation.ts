@@ -3,7 +3,7 @@
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './schemas.js';
 
 export type { GroupRef, GroupRow, MemberOut, UserRow } from '../directory/types.js';
-import type { GroupRef, GroupRow, MemberOut, UserRow } from '../directory/types.js';
+import type { GroupRef, GroupRow, MemberOut, UserRow } from '../directory/index.js';
 
 export const etagOf = (version: number) => `W/"${version}"`;
 

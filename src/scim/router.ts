@@ -2,14 +2,17 @@
 // SCIM token's; every error is a SCIM error.
 import express, { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
-import type { DirectoryHooks } from '../directory/changes.js';
+import type { DirectoryHooks } from '../directory/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
-import { requireMediaType } from '../http/media-type.js';
-import type { AuthFailureGuard } from '../http/auth-failures.js';
-import { principalOf, requireToken } from '../http/require-token.js';
-import { refuseUnsafeText } from '../http/safe-text.js';
-import type { TokenCache } from '../tenancy/token-cache.js';
+import {
+  type AuthFailureGuard,
+  principalOf,
+  refuseUnsafeText,
+  requireMediaType,
+  requireToken,
+} from '../http/index.js';
+import type { TokenCache } from '../tenancy/index.js';
 import { handleBulk } from './bulk.js';
 import type { ScimContext } from './context.js';
 import {

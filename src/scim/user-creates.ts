@@ -4,11 +4,9 @@
 // lot (src/db/coalesce.ts): under load, the statement, not the row, was most of a
 // create's cost. Each request still gets its own row or its own error.
 import type { Knex } from 'knex';
-import { queuedEventInsert, queuedEvents } from '../audit/append.js';
-import type { AuditEventInput } from '../audit/types.js';
+import { type AuditEventInput, queuedEventInsert, queuedEvents } from '../audit/index.js';
 import { coalescer, type Coalescer } from '../db/coalesce.js';
-import type { BatchRows } from '../directory/resource-table.js';
-import { insertUser, insertUsers, newUserRow } from '../directory/users.js';
+import { type BatchRows, insertUser, insertUsers, newUserRow } from '../directory/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { UserRow } from './representation.js';
 import type { StoredData } from './schemas.js';

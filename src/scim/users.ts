@@ -4,9 +4,8 @@
 // serialisation failure (src/db/retry.ts); its locks follow reconcile.ts's "Lock order":
 // the user row, then (a deletion) the groups it is in, then memberships, then licences.
 import type { Knex } from 'knex';
-import { appendAuditEvent } from '../audit/append.js';
+import { appendAuditEvent, canonicalJson } from '../audit/index.js';
 import { retryingTransaction } from '../db/retry.js';
-import { canonicalJson } from '../audit/chain.js';
 import {
   deleteUser,
   findUser,
@@ -14,7 +13,7 @@ import {
   lockGroupsOf,
   updateUser,
   USER_COLUMNS,
-} from '../directory/users.js';
+} from '../directory/index.js';
 import type { ScimContext } from './context.js';
 import { scimError } from './errors.js';
 import { checkIfMatch } from './etag.js';

@@ -2,8 +2,7 @@
 // transaction. Tokens are returned in clear exactly once, from create.
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { appendAuditEvents } from '../audit/append.js';
-import type { Actor, AuditEventInput } from '../audit/types.js';
+import { type Actor, appendAuditEvents, type AuditEventInput } from '../audit/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
 import type { TokenCache, VerifiedToken } from './token-cache.js';

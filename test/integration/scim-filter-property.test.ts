@@ -12,7 +12,7 @@ import {
   matches,
   parseFilter,
   type ScimResourceKind,
-} from '../../src/scim/filter/index.js';
+} from '../../src/directory/filter/index.js';
 import { createTenant } from '../../src/tenancy/service.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 

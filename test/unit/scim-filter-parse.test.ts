@@ -14,7 +14,7 @@ import {
   parsePatchPath,
   sortExpression,
   type FilterNode,
-} from '../../src/scim/filter/index.js';
+} from '../../src/directory/filter/index.js';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';

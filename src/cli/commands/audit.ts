@@ -2,16 +2,23 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Option, type Command } from 'commander';
-import { createCheckpoints, listCheckpoints, type Checkpoint } from '../../audit/checkpoint.js';
-import { eraseSubject } from '../../audit/erase.js';
-import { EXPORT_FORMATS, exportAudit, type ExportFormat } from '../../audit/export/index.js';
-import { countAuditEvents } from '../../audit/read.js';
-import { settleAudit } from '../../audit/settle.js';
-import { loadSigningKey } from '../../audit/signing-key.js';
-import { loadMacKey } from '../../audit/mac.js';
-import { verifyTenantChain, type VerifyReport } from '../../audit/verify.js';
+import {
+  type Checkpoint,
+  countAuditEvents,
+  createCheckpoints,
+  eraseSubject,
+  EXPORT_FORMATS,
+  exportAudit,
+  type ExportFormat,
+  listCheckpoints,
+  loadMacKey,
+  loadSigningKey,
+  settleAudit,
+  type VerifyReport,
+  verifyTenantChain,
+} from '../../audit/index.js';
 import { AppError } from '../../shared/errors.js';
-import { getTenant, listTenants } from '../../tenancy/service.js';
+import { getTenant, listTenants } from '../../tenancy/index.js';
 import { printJson, withDatabase } from '../context.js';
 import { progressBar } from '../progress.js';
 

@@ -1,11 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { reconcileAllTenants, reconcileTenant } from '../../licensing/full-reconcile.js';
-import { importLicences } from '../../licensing/import.js';
+import { importLicences, reconcileAllTenants, reconcileTenant } from '../../licensing/index.js';
 import { AppError } from '../../shared/errors.js';
 import { systemClock } from '../../shared/clock.js';
-import { getTenant } from '../../tenancy/service.js';
+import { getTenant } from '../../tenancy/index.js';
 import { printJson, withDatabase } from '../context.js';
 import { progressBar } from '../progress.js';
 

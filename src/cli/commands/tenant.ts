@@ -6,7 +6,7 @@ import {
   listTenants,
   listTokens,
   revokeToken,
-} from '../../tenancy/service.js';
+} from '../../tenancy/index.js';
 import { printJson, withDatabase } from '../context.js';
 
 export function tenantCommands(program: Command): void {

@@ -13,10 +13,8 @@
 import type { ScalarAttr } from './attributes.js';
 import type { Bound, PrimitiveOp } from './bind.js';
 
-export interface SqlFragment {
-  sql: string;
-  bindings: unknown[];
-}
+export type { SqlFragment } from '../../db/sql-fragment.js';
+import type { SqlFragment } from '../../db/sql-fragment.js';
 
 type SqlType = 'text' | 'uuid' | 'boolean' | 'timestamptz' | 'numeric';
 interface Value {

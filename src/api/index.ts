@@ -1,0 +1,2 @@
+// The admin REST API (/api/v1), described by its OpenAPI document.
+export { apiRouter } from './router.js';

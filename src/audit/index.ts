@@ -1,0 +1,19 @@
+// The audit trail's public surface: what other capabilities may use. Everything else in
+// src/audit is its own business (lint enforces it: eslint.config.js).
+export {
+  appendAuditEvent,
+  appendAuditEvents,
+  prepareAuditEvents,
+  queuedEventInsert,
+  queuedEvents,
+} from './append.js';
+export { canonicalJson } from './chain.js';
+export { createCheckpoints, listCheckpoints, type Checkpoint } from './checkpoint.js';
+export { eraseSubject } from './erase.js';
+export { EXPORT_FORMATS, exportAudit, type ExportFormat } from './export/index.js';
+export { loadMacKey, useAuditMacKey } from './mac.js';
+export { countAuditEvents } from './read.js';
+export { settleAudit, startSettler, type Settler } from './settle.js';
+export { loadSigningKey, type SigningKey } from './signing-key.js';
+export type { Actor, AuditEventInput } from './types.js';
+export { verifyTenantChain, type VerifyReport } from './verify.js';

@@ -1,0 +1,2 @@
+// The first start: a tenant and its tokens, printed once.
+export { ensureFirstTenant, firstTenantBanner } from './first-tenant.js';

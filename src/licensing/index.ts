@@ -1,0 +1,39 @@
+// Licensing's public surface: the catalogue (products, licences, rules), seats, the
+// reconciler, compliance, the import, and the records the API returns.
+export * as catalog from './catalog.js';
+export type { LicensingContext, WriteResult } from './catalog.js';
+export * as rules from './rules.js';
+export { complianceOf, complianceSummary } from './compliance.js';
+export { reconcileOnDirectoryChanges } from './directory-listener.js';
+export {
+  getDirectoryGroup,
+  getDirectoryUser,
+  listDirectoryGroups,
+  listDirectoryUsers,
+} from './directory-view.js';
+export { explainUser } from './explain.js';
+export { reconcileAllTenants, reconcileTenant } from './full-reconcile.js';
+export { importLicences } from './import.js';
+export { LicenseInput, ProductInput, RuleInput } from './model.js';
+export { MAX_LIMIT, pageSchema, parsePageRequest } from './paging.js';
+export {
+  ComplianceSummaryRecord,
+  GroupRecord,
+  ImportReportRecord,
+  LicenseComplianceRecord,
+  LicenseRecord,
+  LicenseTermRecord,
+  LicenseWriteRecord,
+  ProductRecord,
+  RuleRecord,
+  RuleWriteRecord,
+  SEAT_STATES,
+  SeatChangeRecord,
+  SeatDiffRecord,
+  SeatRecord,
+  UserDetailRecord,
+  UserRecord,
+  UserSeatsRecord,
+  type SeatDiff,
+} from './records.js';
+export { assignSeat, listSeats, releaseSeat, transferSeat } from './seats.js';
