@@ -6,7 +6,6 @@ import type { Knex } from 'knex';
 import { eligibility, type RuleRow } from './eligibility.js';
 
 export type { RuleRow };
-export { usersUnderGroups } from './nesting.js';
 
 export interface DesiredSeat {
   licenseId: string;
