@@ -3,10 +3,10 @@
 // so the diff it returns is exactly what the write would have done. Licence writes lock
 // the licence before anything that hangs off it (reconcile.ts, "Lock order").
 import type { Knex } from 'knex';
-import { type Actor, appendAuditEvent } from '../audit/index.js';
+import { appendAuditEvent } from '../audit/index.js';
 import { retryingTransaction } from '../db/retry.js';
-import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
+import type { LicensingContext } from './context.js';
 import { LicenseInput, ProductInput } from './model.js';
 import { reconcile, type SeatChange } from './reconcile.js';
 import { page, type Page, type PageRequest } from './paging.js';
@@ -15,12 +15,7 @@ import { rowById } from './rows.js';
 import { termOfRow, termWhenAutoRenewStops } from './term.js';
 import { newId } from '../shared/ids.js';
 
-export interface LicensingContext {
-  knex: Knex;
-  tenantId: string;
-  actor: Actor;
-  clock: Clock;
-}
+export type { LicensingContext };
 
 class DryRun extends Error {
   constructor(readonly result: unknown) {

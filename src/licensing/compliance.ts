@@ -4,8 +4,9 @@ import type { Knex } from 'knex';
 import { type Actor, appendAuditEvents, type AuditEventInput } from '../audit/index.js';
 import type { Clock } from '../shared/clock.js';
 import { notFound } from '../shared/errors.js';
-import type { LicensingContext } from './catalog.js';
+import type { LicensingContext } from './context.js';
 import { isUuid } from '../shared/ids.js';
+import { roomIn, type PoolTerms } from './capacity.js';
 import { countsOf, seatCounts } from './seat-counts.js';
 import type {
   ComplianceStatus,
@@ -30,11 +31,9 @@ const TERM_STATUS: Record<TermPhase, ComplianceStatus | null> = {
   expired: 'expired',
 };
 
-interface Row extends LicenseTermRow {
+interface Row extends LicenseTermRow, PoolTerms {
   license_id: string;
   name: string;
-  type: string;
-  quantity: number | null;
   alert_thresholds: number[];
   cost: { annualCost?: number; unitCost?: number; currency?: string };
   alerted_threshold: number;
@@ -43,8 +42,9 @@ interface Row extends LicenseTermRow {
 }
 
 function evaluate(r: Row, now: Date): LicenseCompliance {
-  const purchased = r.type === 'site' ? null : r.quantity;
   const used = Number(r.used);
+  const room = roomIn(r, used);
+  const purchased = room.purchased;
   const utilisation =
     purchased === null
       ? null
@@ -74,7 +74,7 @@ function evaluate(r: Row, now: Date): LicenseCompliance {
     purchased,
     used,
     waitlisted: Number(r.waitlisted),
-    available: purchased === null ? null : Math.max(0, purchased - used),
+    available: purchased === null ? null : room.available,
     utilisationPercent:
       utilisation === null || !Number.isFinite(utilisation)
         ? utilisation === null
@@ -115,6 +115,8 @@ async function rows(db: Knex, tenantId: string, only?: string[]): Promise<Row[]>
       'l.name',
       'l.type',
       'l.quantity',
+      'l.full_policy',
+      'l.overdeploy_limit',
       'l.starts_at',
       'l.ends_at',
       'l.grace_days',

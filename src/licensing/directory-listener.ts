@@ -2,7 +2,7 @@
 // active flag changed is reconciled in the same transaction as the change.
 import type { DirectoryHooks } from '../directory/index.js';
 import type { Clock } from '../shared/clock.js';
-import { usersUnderGroups } from './desired.js';
+import { usersUnderGroups } from './nesting.js';
 import { reconcile } from './reconcile.js';
 
 export function reconcileOnDirectoryChanges(hooks: DirectoryHooks, clock: Clock): () => void {

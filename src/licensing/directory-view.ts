@@ -1,7 +1,7 @@
 // The directory as the admin API shows it: users and groups by their SCIM ids.
 import { ENTERPRISE_USER } from '../directory/index.js';
 import { notFound } from '../shared/errors.js';
-import type { LicensingContext } from './catalog.js';
+import type { LicensingContext } from './context.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import type { Group, User, UserDetail } from './records.js';
 import { isUuid } from '../shared/ids.js';

@@ -1,37 +1,26 @@
 // Explain: for a user, each seat and why they hold it (which rule, through which group,
 // or manual and by whom), and for each licence a rule would give them but doesn't, why
-// not: pool full and their place in line, deprovisioned, licence expired, restricted
-// department or country, or the rule's filter.
+// not: pool full and their place in line, deprovisioned, licence not in force,
+// restricted department or country, or the rule's filter.
+//
+// Explain decides nothing itself: who is eligible through which rule, and why not, is
+// eligibility.ts's verdict (the same query and the same choice of rule the reconciler's
+// plan uses); the room in a pool is capacity.ts's, over seat-counts.ts's count; the
+// place in line is pool.ts's order. This module only puts them into words.
 import type { Knex } from 'knex';
-import { filterToSql } from '../directory/index.js';
 import { notFound } from '../shared/errors.js';
-import type { LicensingContext } from './catalog.js';
-import { COUNTRY_SQL, DEPARTMENT_SQL } from './desired.js';
-import { capacityOf } from './pool.js';
-import type { UserSeats } from './records.js';
-import { termAt, termOfRow } from './term.js';
 import { isUuid } from '../shared/ids.js';
+import { roomIn } from './capacity.js';
+import type { LicensingContext } from './context.js';
+import { candidates, decide, licencesInForce, type Candidate } from './eligibility.js';
+import { groupsOfUser } from './nesting.js';
+import { placeInLine } from './pool.js';
+import type { UserSeats } from './records.js';
+import { countsOf, seatCounts } from './seat-counts.js';
+import { termAt, termOfRow } from './term.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Row = any;
-
-/** Groups the user is in, directly or through nested groups, each with the direct group it came through. */
-async function groupsAbove(
-  db: Knex,
-  tenantId: string,
-  userId: string,
-): Promise<Map<string, string>> {
-  const { rows } = await db.raw(
-    `WITH RECURSIVE up(group_id, via) AS (
-       SELECT group_id, group_id FROM directory_memberships WHERE tenant_id = ? AND member_id = ?
-       UNION
-       SELECT m.group_id, up.via FROM up JOIN directory_memberships m
-         ON m.tenant_id = ? AND m.member_id = up.group_id AND m.member_type = 'Group'
-     ) SELECT group_id, min(via::text) AS via FROM up GROUP BY group_id`,
-    [tenantId, userId, tenantId],
-  );
-  return new Map(rows.map((r: { group_id: string; via: string }) => [r.group_id, r.via]));
-}
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
@@ -53,144 +42,202 @@ function graceNote(licence: Row, now: Date): string {
     : '';
 }
 
-async function ruleReason(
-  db: Knex,
-  tenantId: string,
-  user: Row,
-  rule: Row,
-  licence: Row,
-  now: Date,
-): Promise<string | null> {
-  if (!user.active) return 'deprovisioned: the user is inactive in the directory';
-  const notInForce = termReason(licence, now);
-  if (notInForce) return notInForce;
-  const checks = await db.raw(
-    `SELECT ${DEPARTMENT_SQL} AS department, ${COUNTRY_SQL} AS country FROM directory_users u WHERE u.tenant_id = ? AND u.user_id = ?`,
-    [tenantId, user.user_id],
-  );
-  const { department, country } = checks.rows[0] as { department: string | null; country: string };
-  const departments: string[] = licence.restrictions?.departments ?? [];
-  const countries: string[] = licence.restrictions?.countries ?? [];
-  if (departments.length && !departments.includes(department ?? ''))
-    return `restricted: department ${department ?? '(none)'} is not one of ${departments.join(', ')}`;
-  if (countries.length && !countries.map((c) => c.toUpperCase()).includes(country.toUpperCase()))
-    return `restricted: country ${country || '(none)'} is not one of ${countries.join(', ')}`;
-  if (rule.filter) {
-    const f = filterToSql(rule.filter, 'User', 'u');
-    const { rows } = await db.raw(
-      `SELECT 1 FROM directory_users u WHERE u.tenant_id = ? AND u.user_id = ? AND (${f.sql})`,
-      [tenantId, user.user_id, ...(f.bindings as Knex.RawBinding[])],
-    );
-    if (rows.length === 0) return `the rule's filter does not match: ${rule.filter}`;
-  }
-  return null;
+/** What explain reads, for one user. */
+interface Facts {
+  db: Knex;
+  tenantId: string;
+  now: Date;
+  user: Row;
+  licences: Map<string, Row>;
+  rules: Map<string, Row>;
+  /** Eligibility candidates of this user, by rule. */
+  byRule: Map<string, Candidate>;
+  /** The deciding candidate per licence (eligibility's decide). */
+  byLicence: Map<string, Candidate>;
+  /** The user's groups (nested included), each with the direct group it is reached through. */
+  above: Map<string, string>;
+  groupNames: Map<string, string>;
 }
 
-export async function explainUser(ctx: LicensingContext, userId: string): Promise<UserSeats> {
-  if (!isUuid(userId)) throw notFound('user');
+async function facts(ctx: LicensingContext, user: Row): Promise<Facts> {
   const db = ctx.knex;
-  const user = await db('directory_users')
-    .where({ tenant_id: ctx.tenantId, user_id: userId })
-    .first();
-  if (!user) throw notFound('user');
   const now = ctx.clock.now();
-  const above = await groupsAbove(db, ctx.tenantId, userId);
-  const groupNames = new Map<string, string>(
-    (
-      await db('directory_groups')
-        .where({ tenant_id: ctx.tenantId })
-        .whereIn('group_id', [...above.keys(), ...above.values()])
-        .select('group_id', 'display_name')
-    ).map((g: Row) => [g.group_id, g.display_name]),
-  );
   const licences = new Map<string, Row>(
     (await db('licenses').where({ tenant_id: ctx.tenantId }).whereNull('deleted_at')).map(
       (l: Row) => [l.license_id, l],
     ),
   );
-  const rules: Row[] = await db('license_rules')
+  const ruleRows: Row[] = await db('license_rules')
     .where({ tenant_id: ctx.tenantId })
     .orderBy(['priority', 'rule_id']);
-  const seats: Row[] = await db('seats')
-    .where({ tenant_id: ctx.tenantId, user_id: userId })
-    .whereNot('state', 'released');
-
-  const through = (groupId: string) => {
-    const via = above.get(groupId);
-    const name = groupNames.get(groupId) ?? groupId;
-    return via && via !== groupId
-      ? `group '${name}' (through '${groupNames.get(via) ?? via}')`
-      : `group '${name}'`;
+  const all = await candidates(db, ctx.tenantId, {
+    rules: ruleRows,
+    inForce: licencesInForce(licences.values(), now),
+    userIds: [user.user_id],
+    explain: true,
+  });
+  const above = await groupsOfUser(db, ctx.tenantId, user.user_id);
+  const named = [...above.keys(), ...above.values(), ...ruleRows.map((r) => r.group_id)];
+  const groupNames = new Map<string, string>(
+    (
+      await db('directory_groups')
+        .where({ tenant_id: ctx.tenantId })
+        .whereIn('group_id', [...new Set(named)])
+        .select('group_id', 'display_name')
+    ).map((g: Row) => [g.group_id, g.display_name]),
+  );
+  return {
+    db,
+    tenantId: ctx.tenantId,
+    now,
+    user,
+    licences,
+    rules: new Map(ruleRows.map((r) => [r.rule_id, r])),
+    byRule: new Map(all.map((c) => [c.ruleId, c])),
+    byLicence: new Map(decide(all).map((c) => [c.licenseId, c])),
+    above,
+    groupNames,
   };
+}
 
-  const explained = [];
-  for (const s of seats) {
-    const licence = licences.get(s.license_id);
-    const rule = rules.find((r) => r.rule_id === s.rule_id);
-    let why: string;
-    let position: number | null = null;
-    if (s.source === 'manual') why = `assigned manually by ${s.assigned_by ?? 'an admin'}`;
-    else
-      why = rule
-        ? `via rule '${rule.name ?? rule.rule_id}' because the user is in ${through(rule.group_id)}`
-        : 'via a rule that no longer exists';
-    const notInForce = licence ? termReason(licence, now) : null;
-    if (s.state === 'waitlisted' && notInForce) {
-      // The fill seats nobody from the line of a licence that is not in force.
-      why += `; waiting because ${notInForce}`;
-    } else if (s.state === 'waitlisted') {
-      const [ahead] = await db('seats')
-        .where({ tenant_id: ctx.tenantId, license_id: s.license_id, state: 'waitlisted' })
-        .whereRaw('(eligible_since, queue_priority, seat_id) < (?, ?, ?)', [
-          s.eligible_since,
-          s.queue_priority,
-          s.seat_id,
-        ])
-        .count({ n: '*' });
-      position = Number(ahead?.n ?? 0) + 1;
-      const used = await db('seats')
-        .where({ tenant_id: ctx.tenantId, license_id: s.license_id })
-        .whereIn('state', ['active', 'pending_reclaim'])
-        .count({ n: '*' });
-      why += `; the pool is full (${Number(used[0]!.n)} of ${licence ? capacityOf(licence) : '?'} in use): number ${position} in line`;
+const groupName = (f: Facts, id: string) => `group '${f.groupNames.get(id) ?? id}'`;
+
+/** The rule's group, and the group of the user's it is reached through. */
+function through(f: Facts, groupId: string): string {
+  const via = f.above.get(groupId);
+  return via && via !== groupId
+    ? `${groupName(f, groupId)} (through '${f.groupNames.get(via) ?? via}')`
+    : groupName(f, groupId);
+}
+
+/** Why a candidate is not eligible, in words (its verdict). */
+function whyNot(f: Facts, c: Candidate): string {
+  const licence = f.licences.get(c.licenseId);
+  switch (c.verdict) {
+    case 'eligible':
+      return 'eligible: the next reconcile grants it';
+    case 'deprovisioned':
+      return 'deprovisioned: the user is inactive in the directory';
+    case 'not_in_force':
+      return (licence && termReason(licence, f.now)) ?? 'the licence is not in force';
+    case 'department': {
+      const departments: string[] = licence?.restrictions?.departments ?? [];
+      return `restricted: department ${c.department ?? '(none)'} is not one of ${departments.join(', ')}`;
     }
-    if (s.state === 'pending_reclaim')
-      why += `; no longer eligible, reclaimed after ${s.reclaim_after?.toISOString()} unless eligible again`;
-    if (s.state !== 'waitlisted' && licence)
-      why += notInForce ? `; ${notInForce}` : graceNote(licence, now);
-    explained.push({
-      seatId: s.seat_id,
-      licenseId: s.license_id,
-      license: licence?.name ?? null,
-      state: s.state,
-      source: s.source,
-      ruleId: s.rule_id,
-      position,
-      explanation: why,
-    });
+    case 'country': {
+      const countries: string[] = licence?.restrictions?.countries ?? [];
+      return `restricted: country ${c.country || '(none)'} is not one of ${countries.join(', ')}`;
+    }
+    case 'filter':
+      return `the rule's filter does not match: ${f.rules.get(c.ruleId)?.filter}`;
   }
+}
 
-  const notSeated = [];
-  const held = new Set(seats.map((s) => s.license_id));
-  for (const rule of rules) {
-    if (!above.has(rule.group_id) || held.has(rule.license_id)) continue;
-    const licence = licences.get(rule.license_id);
+/** How a rule seat came to be, and, for one in its removal grace, why it is going. */
+function ruleSeatWhy(f: Facts, seat: Row): string {
+  const rule = f.rules.get(seat.rule_id);
+  const named = rule
+    ? `via rule '${rule.name ?? rule.rule_id}'`
+    : 'via a rule that no longer exists';
+  if (seat.state !== 'pending_reclaim')
+    return rule ? `${named} because the user is in ${through(f, rule.group_id)}` : named;
+  const verdict = rule && f.byLicence.get(rule.license_id);
+  if (verdict?.verdict === 'eligible')
+    return `${named}; eligible again: the next reconcile restores it`;
+  const why = !rule
+    ? 'no longer eligible'
+    : !f.byRule.has(rule.rule_id)
+      ? `no longer eligible: the user was removed from ${groupName(f, rule.group_id)} and is no longer in it`
+      : `no longer eligible: ${whyNot(f, f.byRule.get(rule.rule_id)!)}`;
+  return `${named}; ${why}, reclaimed after ${seat.reclaim_after?.toISOString()} unless eligible again`;
+}
+
+/** Why a waiting seat waits: the licence is not in force, or the pool has no free seat. */
+async function waitingWhy(f: Facts, seat: Row, licence: Row | undefined) {
+  const notInForce = licence ? termReason(licence, f.now) : null;
+  // The fill seats nobody from the line of a licence that is not in force.
+  if (notInForce) return { why: `; waiting because ${notInForce}`, position: null };
+  const position = await placeInLine(f.db, f.tenantId, seat);
+  if (!licence) return { why: `; number ${position} in line`, position };
+  const { occupied } = countsOf(
+    await seatCounts(f.db, f.tenantId, [seat.license_id]),
+    seat.license_id,
+  );
+  const room = roomIn(licence, occupied);
+  const of = room.purchased ?? 'unlimited';
+  return {
+    why:
+      room.free > 0
+        ? `; a seat is free (${occupied} of ${of} in use): number ${position} in line, seated by the next reconcile`
+        : `; the pool is full (${occupied} of ${of} in use): number ${position} in line`,
+    position,
+  };
+}
+
+async function explainSeat(f: Facts, s: Row) {
+  const licence = f.licences.get(s.license_id);
+  let why =
+    s.source === 'manual'
+      ? `assigned manually by ${s.assigned_by ?? 'an admin'}`
+      : ruleSeatWhy(f, s);
+  let position: number | null = null;
+  if (s.state === 'waitlisted') {
+    const waiting = await waitingWhy(f, s, licence);
+    why += waiting.why;
+    position = waiting.position;
+  } else if (licence) {
+    const notInForce = termReason(licence, f.now);
+    why += notInForce ? `; ${notInForce}` : graceNote(licence, f.now);
+  }
+  return {
+    seatId: s.seat_id,
+    licenseId: s.license_id,
+    license: licence?.name ?? null,
+    state: s.state,
+    source: s.source,
+    ruleId: s.rule_id,
+    position,
+    explanation: why,
+  };
+}
+
+/** Licences a rule reaches the user for but no seat is held or awaited: why not. */
+function notSeated(f: Facts, held: Set<string>) {
+  const out = [];
+  // In the deciding rules' order: priority, then rule id.
+  for (const rule of f.rules.values()) {
+    const decision = f.byLicence.get(rule.license_id);
+    if (!decision || decision.ruleId !== rule.rule_id || held.has(rule.license_id)) continue;
+    const licence = f.licences.get(rule.license_id);
     if (!licence) continue;
-    const reason =
-      (await ruleReason(db, ctx.tenantId, user, rule, licence, now)) ??
-      'eligible: the next reconcile grants it';
-    notSeated.push({
+    out.push({
       licenseId: rule.license_id,
       license: licence.name,
       ruleId: rule.rule_id,
-      group: through(rule.group_id),
-      reason,
+      group: through(f, rule.group_id),
+      reason: whyNot(f, decision),
     });
-    held.add(rule.license_id);
   }
+  return out;
+}
+
+export async function explainUser(ctx: LicensingContext, userId: string): Promise<UserSeats> {
+  if (!isUuid(userId)) throw notFound('user');
+  const user = await ctx
+    .knex('directory_users')
+    .where({ tenant_id: ctx.tenantId, user_id: userId })
+    .first();
+  if (!user) throw notFound('user');
+  const f = await facts(ctx, user);
+  const seats: Row[] = await ctx
+    .knex('seats')
+    .where({ tenant_id: ctx.tenantId, user_id: userId })
+    .whereNot('state', 'released');
+  const explained = [];
+  for (const s of seats) explained.push(await explainSeat(f, s));
   return {
     user: { id: user.user_id, userName: user.user_name, active: user.active },
     seats: explained,
-    notSeated,
+    notSeated: notSeated(f, new Set(seats.map((s) => s.license_id))),
   };
 }

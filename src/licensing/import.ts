@@ -16,12 +16,9 @@ import { write, type LicensingContext } from './catalog.js';
 import { DATE_FORMAT_HINT, parseLicenceDate } from './dates.js';
 import { LICENSE_TYPES } from './model.js';
 import { manualSeatRow, SEAT_INSERT_COLUMNS, type ImportReport } from './records.js';
-import {
-  LICENSE_TERM_COLUMNS,
-  licenseInForce,
-  termDatesProblem,
-  type LicenseTermRow,
-} from './term.js';
+import { LICENSE_TERM_COLUMNS, termDatesProblem, type LicenseTermRow } from './term.js';
+import { roomIn } from './capacity.js';
+import { licenceInForce } from './eligibility.js';
 import { newId } from '../shared/ids.js';
 
 export const IMPORT_COLUMNS = [
@@ -186,7 +183,9 @@ export async function planImport(source: CsvSource): Promise<{
     }
   }
   for (const l of byKey.values()) {
-    if (l.type !== 'site' && l.quantity !== null && l.assignees.length > l.quantity) {
+    // A new licence holds no seat yet, and imported licences waitlist when full.
+    const room = roomIn({ ...l, full_policy: 'waitlist', overdeploy_limit: 0 }, 0);
+    if (l.assignees.length > room.free) {
       errors.push({
         line: l.line,
         message: `licence "${l.name}" has ${l.assignees.length} assignees but a quantity of ${l.quantity}`,
@@ -316,7 +315,7 @@ export async function importLicences(
         .returning(LICENSE_TERM_COLUMNS)) as Array<LicenseTermRow & { deleted_at: Date | null }>;
       // The one rule for who may hold a seat: a licence not in force (not started yet,
       // or expired) seats nobody, so its imported assignees wait in line.
-      const state = licenseInForce(stored!, ctx.clock.now()) ? 'active' : 'waitlisted';
+      const state = licenceInForce(stored!, ctx.clock.now()) ? 'active' : 'waitlisted';
       events.push({
         action: 'license.created',
         actor: ctx.actor,

@@ -1,7 +1,8 @@
 // Licensing's public surface: the catalogue (products, licences, rules), seats, the
 // reconciler, compliance, the import, and the records the API returns.
 export * as catalog from './catalog.js';
-export type { LicensingContext, WriteResult } from './catalog.js';
+export type { WriteResult } from './catalog.js';
+export type { LicensingContext } from './context.js';
 export * as rules from './rules.js';
 export { complianceOf, complianceSummary } from './compliance.js';
 export { reconcileOnDirectoryChanges } from './directory-listener.js';

@@ -1,14 +1,14 @@
-// A licence's pool: its capacity, and seating its waitlist while there is room. Called
-// by the reconciler with the licences locked, so counts and promotions are exact.
+// A licence's pool: its waiting line, and seating it while there is room. Called by the
+// reconciler with the licences locked, so counts and promotions are exact. How much room
+// there is comes from capacity.ts; how many seats are held, from seat-counts.ts.
 import type { Knex } from 'knex';
+import { place, roomIn, type PoolRoom, type PoolTerms } from './capacity.js';
 import { countsOf, seatCounts } from './seat-counts.js';
 
-export interface PoolLicense {
+export { capacityOf } from './capacity.js';
+
+export interface PoolLicense extends PoolTerms {
   license_id: string;
-  type: string;
-  quantity: number | null;
-  full_policy: 'waitlist' | 'overdeploy';
-  overdeploy_limit: number;
 }
 
 export interface PromotedSeat {
@@ -19,63 +19,47 @@ export interface PromotedSeat {
   overdeployed: boolean;
 }
 
-/** Capacity of a pool: Infinity for unlimited and site licences. */
-export function capacityOf(l: Pick<PoolLicense, 'type' | 'quantity'>): number {
-  return l.type === 'site' || l.quantity === null ? Infinity : l.quantity;
-}
-
-export interface Room {
-  /** Seats still free for the newly eligible, over-deployment headroom included. */
-  left: number;
-  /** Free seats within the purchased quantity; below zero means over-deployed. */
-  beyondCapacityAfter: number;
-}
+/** The line's order: first eligible first served; rule priority, then the seat id, break ties. */
+export const QUEUE_ORDER = ['eligible_since', 'queue_priority', 'seat_id'] as const;
 
 /**
  * Seat the waitlist in order while there is room; report the room left per licence. A
  * licence not in force (not started, expired) seats nobody: manual seats assigned to it
- * wait in line until it starts or is renewed.
+ * wait in line until it starts or is renewed, and it has no room for newcomers.
  */
 export async function fill(
   trx: Knex.Transaction,
   tenantId: string,
   licences: PoolLicense[],
-  inForce: Set<string>,
+  inForce: ReadonlySet<string>,
   at: string,
-): Promise<{ promoted: PromotedSeat[]; room: Map<string, Room> }> {
+): Promise<{ promoted: PromotedSeat[]; room: Map<string, PoolRoom> }> {
   const promoted: PromotedSeat[] = [];
-  const room = new Map<string, Room>();
+  const room = new Map<string, PoolRoom>();
   const counts = await seatCounts(
     trx,
     tenantId,
     licences.map((l) => l.license_id),
   );
   for (const l of licences) {
-    const capacity = capacityOf(l);
     const { occupied, waiting } = countsOf(counts, l.license_id);
-    const headroom = l.full_policy === 'overdeploy' ? l.overdeploy_limit : 0;
-    const free = capacity + headroom - occupied;
+    const before = roomIn(l, occupied);
     let ids: string[] = [];
-    if (free > 0 && waiting > 0 && inForce.has(l.license_id)) {
+    if (before.free > 0 && waiting > 0 && inForce.has(l.license_id)) {
       // The first in line (an index scan of seats_queue_idx), promoted by primary key: a
       // join between the queue and the table is planned on stale statistics right after
       // a bulk insert, and crawled through as a nested loop.
       const next = trx('seats')
         .where({ tenant_id: tenantId, license_id: l.license_id, state: 'waitlisted' })
-        .orderBy([
-          { column: 'eligible_since' },
-          { column: 'queue_priority' },
-          { column: 'seat_id' },
-        ])
+        .orderBy(QUEUE_ORDER.map((column) => ({ column })))
         .pluck('seat_id');
-      if (Number.isFinite(free)) next.limit(free);
+      if (Number.isFinite(before.free)) next.limit(before.free);
       ids = await next;
     }
-    // Seats beyond the purchased quantity are recorded as over-deployed.
-    const within = Math.max(0, Math.min(ids.length, capacity - occupied));
+    const within = ids.filter((_, k) => !place(before, k).overdeployed);
     for (const [part, overdeployed] of [
-      [ids.slice(0, within), false],
-      [ids.slice(within), true],
+      [within, false],
+      [ids.slice(within.length), true],
     ] as const) {
       for (let i = 0; i < part.length; i += 5000) {
         promoted.push(
@@ -96,10 +80,29 @@ export async function fill(
         );
       }
     }
-    room.set(l.license_id, {
-      left: inForce.has(l.license_id) ? Math.max(0, free - ids.length) : 0,
-      beyondCapacityAfter: capacity - occupied - ids.length,
-    });
+    room.set(
+      l.license_id,
+      inForce.has(l.license_id)
+        ? roomIn(l, occupied + ids.length)
+        : { ...roomIn(l, occupied), free: 0 },
+    );
   }
   return { promoted, room };
+}
+
+/** A waiting seat's place in its licence's line (1 is next), in QUEUE_ORDER. */
+export async function placeInLine(
+  db: Knex,
+  tenantId: string,
+  seat: { license_id: string; eligible_since: Date; queue_priority: number; seat_id: string },
+): Promise<number> {
+  const [ahead] = await db('seats')
+    .where({ tenant_id: tenantId, license_id: seat.license_id, state: 'waitlisted' })
+    .whereRaw(`(${QUEUE_ORDER.join(', ')}) < (?, ?, ?)`, [
+      seat.eligible_since,
+      seat.queue_priority,
+      seat.seat_id,
+    ])
+    .count({ n: '*' });
+  return Number(ahead?.n ?? 0) + 1;
 }

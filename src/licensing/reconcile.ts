@@ -1,5 +1,7 @@
-// The reconciler: desired seats (desired.ts) against the seats that exist, applied as
-// one diff inside the caller's transaction, with an audit event for every seat change.
+// The reconciler: desired seats against the seats that exist, applied as one diff inside
+// the caller's transaction, with an audit event for every seat change. This module takes
+// the locks and loads the inputs; the plan (plan.ts) is pure: who is eligible for what
+// (eligibility.ts) and the diff; apply.ts writes it; pool.ts seats the waitlist.
 //
 // Concurrency: the licences in play are locked (FOR UPDATE, in id order) before seats are
 // counted or written. Every change to a licence's seats therefore happens one
@@ -32,25 +34,17 @@
 // reconcile locked the user's licences in id order, some sorting before L; a SCIM group
 // PATCH's reconcile, locking in id order, held one of those and waited for L.
 import type { Knex } from 'knex';
-import {
-  type Actor,
-  appendAuditEvents,
-  type AuditEventInput,
-  prepareAuditEvents,
-} from '../audit/index.js';
+import { type Actor, appendAuditEvents, prepareAuditEvents } from '../audit/index.js';
 import { insertMany } from '../db/insert-many.js';
 import type { Clock } from '../shared/clock.js';
+import { applySeatUpdates, newSeatRows, seatChange, seatEvent } from './apply.js';
 import { recordThresholdCrossings } from './compliance.js';
-import { desiredSeats, type DesiredSeat, type RuleRow } from './desired.js';
-import {
-  SEAT_INSERT_COLUMNS,
-  type SeatChange,
-  type SeatChangeReason,
-  type SeatState,
-} from './records.js';
-import { LICENSE_TERM_COLUMNS, licenseInForce, type LicenseTermRow } from './term.js';
+import { candidates, licencesInForce, type RuleRow } from './eligibility.js';
+import { nestedGroups } from './nesting.js';
+import { planSeats, type PlanInput, type SeatRow } from './plan.js';
 import { fill, type PoolLicense } from './pool.js';
-import { newId } from '../shared/ids.js';
+import { SEAT_INSERT_COLUMNS, type SeatChange, type SeatState } from './records.js';
+import { LICENSE_TERM_COLUMNS, type LicenseTermRow } from './term.js';
 
 export type { SeatChange, SeatState };
 
@@ -67,18 +61,6 @@ export interface LicenseRow extends LicenseTermRow, PoolLicense {
   deleted_at: Date | null;
 }
 
-interface SeatRow {
-  seat_id: string;
-  license_id: string;
-  user_id: string;
-  state: SeatState;
-  source: 'rule' | 'manual';
-  rule_id: string | null;
-  reclaim_after: Date | null;
-}
-
-const DAY = 86_400_000;
-
 /** The licences a reconcile of `scope` locks (read, not locked; see lockLicences). */
 export async function licencesInPlay(
   trx: Knex.Transaction,
@@ -94,21 +76,20 @@ export async function licencesInPlay(
   // Only these are locked, so directory writes for unrelated users don't queue up. This
   // runs on every directory write, in one round trip; the ids are joined (unnest) so the
   // (tenant_id, member_id) index serves both columns.
-  const { rows } = await trx.raw(
+  const up = nestedGroups('up', 'up', tenantId, {
     // The EXISTS is evaluated once: a tenant without rules skips the membership walk.
-    `WITH RECURSIVE up(group_id) AS (
-       SELECT m.group_id FROM unnest(?::uuid[]) AS x(id)
-         JOIN directory_memberships m ON m.tenant_id = ? AND m.member_id = x.id
-        WHERE EXISTS (SELECT 1 FROM license_rules WHERE tenant_id = ?)
-       UNION
-       SELECT m.group_id FROM up JOIN directory_memberships m
-         ON m.tenant_id = ? AND m.member_id = up.group_id AND m.member_type = 'Group'
-     )
+    sql: `SELECT NULL::uuid, m.group_id FROM unnest(?::uuid[]) AS x(id)
+            JOIN directory_memberships m ON m.tenant_id = ? AND m.member_id = x.id
+           WHERE EXISTS (SELECT 1 FROM license_rules WHERE tenant_id = ?)`,
+    bindings: [users, tenantId, tenantId],
+  });
+  const { rows } = await trx.raw(
+    `WITH RECURSIVE ${up.sql}
      SELECT r.license_id FROM license_rules r JOIN up ON r.tenant_id = ? AND r.group_id = up.group_id
      UNION
      SELECT s.license_id FROM unnest(?::uuid[]) AS x(id)
        JOIN seats s ON s.tenant_id = ? AND s.user_id = x.id AND s.state <> 'released'`,
-    [users, tenantId, tenantId, tenantId, tenantId, users, tenantId],
+    [...up.bindings, tenantId, users, tenantId],
   );
   return rows.map((r: { license_id: string }) => r.license_id);
 }
@@ -140,6 +121,65 @@ export async function lockLicences(
     )) as LicenseRow[];
 }
 
+/** Whether each of these users still exists, and if so whether they are active. */
+async function userStates(
+  trx: Knex.Transaction,
+  tenantId: string,
+  userIds: string[],
+): Promise<Map<string, boolean>> {
+  if (userIds.length === 0) return new Map();
+  const rows = (await trx('directory_users')
+    .where({ tenant_id: tenantId })
+    .whereRaw('user_id = ANY(?::uuid[])', [userIds])
+    .select('user_id', 'active')) as Array<{ user_id: string; active: boolean }>;
+  return new Map(rows.map((u) => [u.user_id, u.active]));
+}
+
+/**
+ * The plan's inputs, read with the licences locked. Users to recompute: the given ones,
+ * or everyone (licence edits, full reconcile); a licence scope with `userIds: []` only
+ * settles the pools (seats the waitlist).
+ */
+async function loadPlanInput(
+  trx: Knex.Transaction,
+  tenantId: string,
+  scope: ReconcileScope,
+  licences: LicenseRow[],
+  now: Date,
+): Promise<PlanInput> {
+  const ids = licences.map((l) => l.license_id);
+  const inForce = licencesInForce(licences, now);
+  const rules = (await trx('license_rules')
+    .where({ tenant_id: tenantId })
+    .whereIn('license_id', ids)
+    .select(
+      'rule_id',
+      'license_id',
+      'group_id',
+      'filter',
+      'priority',
+      'removal_grace_days',
+    )) as RuleRow[];
+  const userScope = scope.all ? null : (scope.userIds ?? null);
+  const eligible = await candidates(trx, tenantId, {
+    rules,
+    inForce,
+    userIds: userScope,
+    explain: false,
+  });
+  const liveQuery = trx('seats')
+    .where({ tenant_id: tenantId })
+    .whereIn('license_id', ids)
+    .whereNot('state', 'released')
+    .select('seat_id', 'license_id', 'user_id', 'state', 'source', 'rule_id', 'reclaim_after');
+  // Arrays are bound as one parameter: a full reconcile names 100,000 users and more
+  // than PostgreSQL's 65,535 bound parameters.
+  if (userScope) liveQuery.whereRaw('user_id = ANY(?::uuid[])', [userScope]);
+  const live = (await liveQuery) as SeatRow[];
+  const users = await userStates(trx, tenantId, [...new Set(live.map((s) => s.user_id))]);
+  return { now, licences, inForce, rules, candidates: eligible, live, users };
+}
+
 export async function reconcile(
   trx: Knex.Transaction,
   tenantId: string,
@@ -152,193 +192,37 @@ export async function reconcile(
   // locked again at no cost; see "Lock order" above.
   const licences = await lockLicences(trx, tenantId, ids);
   const now = ctx.clock.now();
-  const byId = new Map(licences.map((l) => [l.license_id, l]));
-  const inForce = licences.filter((l) => licenseInForce(l, now)).map((l) => l.license_id);
-  const rules = (await trx('license_rules')
-    .where({ tenant_id: tenantId })
-    .whereIn('license_id', [...byId.keys()])
-    .select(
-      'rule_id',
-      'license_id',
-      'group_id',
-      'filter',
-      'priority',
-      'removal_grace_days',
-    )) as RuleRow[];
-  // Users to recompute: the given ones, or everyone (licence edits, full reconcile). A
-  // licence scope with `userIds: []` only settles the pools (seats the waitlist).
-  const userScope = scope.all ? null : (scope.userIds ?? null);
-
-  const desired = await desiredSeats(trx, tenantId, rules, inForce, userScope);
-  const want = new Map<string, DesiredSeat>(desired.map((d) => [`${d.licenseId}:${d.userId}`, d]));
-
-  const liveQuery = trx('seats')
-    .where({ tenant_id: tenantId })
-    .whereIn('license_id', [...byId.keys()])
-    .whereNot('state', 'released')
-    .select('seat_id', 'license_id', 'user_id', 'state', 'source', 'rule_id', 'reclaim_after');
-  // Arrays are bound as one parameter: a full reconcile names 100,000 users and more
-  // than PostgreSQL's 65,535 bound parameters.
-  if (userScope) liveQuery.whereRaw('user_id = ANY(?::uuid[])', [userScope]);
-  const live = (await liveQuery) as SeatRow[];
-
-  // Why a seat is no longer wanted, for users that have one.
-  const seatUsers = [...new Set(live.map((s) => s.user_id))];
-  const userState = new Map<string, boolean>(
-    seatUsers.length
-      ? (
-          (await trx('directory_users')
-            .where({ tenant_id: tenantId })
-            .whereRaw('user_id = ANY(?::uuid[])', [seatUsers])
-            .select('user_id', 'active')) as Array<{
-            user_id: string;
-            active: boolean;
-          }>
-        ).map((u) => [u.user_id, u.active])
-      : [],
-  );
-  const graceOf = new Map(rules.map((r) => [r.rule_id, r.removal_grace_days]));
-  const changes: SeatChange[] = [];
-  const release: Array<{ seat: SeatRow; reason: SeatChangeReason }> = [];
-  const pending: Array<{ seat: SeatRow; until: Date; reason: SeatChangeReason }> = [];
-  const restore: SeatRow[] = [];
-  const retag: Array<{ seat: SeatRow; ruleId: string; priority: number }> = [];
-
-  for (const seat of live) {
-    const key = `${seat.license_id}:${seat.user_id}`;
-    const wanted = want.get(key);
-    want.delete(key);
-    const exists = userState.has(seat.user_id);
-    if (seat.source === 'manual') {
-      // Manual assignments are never removed by rules; only by the user's deletion.
-      if (!exists) release.push({ seat, reason: 'user_deleted' });
-      continue;
-    }
-    if (wanted) {
-      if (seat.state === 'pending_reclaim') restore.push(seat);
-      if (seat.rule_id !== wanted.ruleId)
-        retag.push({ seat, ruleId: wanted.ruleId, priority: wanted.priority });
-      continue;
-    }
-    const reason: SeatChangeReason = !exists
-      ? 'user_deleted'
-      : userState.get(seat.user_id) === false
-        ? 'deprovisioned'
-        : byId.get(seat.license_id)?.deleted_at
-          ? 'license_deleted'
-          : !inForce.includes(seat.license_id)
-            ? 'license_expired'
-            : 'no_longer_eligible';
-    const grace = seat.rule_id ? (graceOf.get(seat.rule_id) ?? 0) : 0;
-    if (seat.state === 'active' && grace > 0 && reason === 'no_longer_eligible') {
-      pending.push({ seat, until: new Date(now.getTime() + grace * DAY), reason });
-    } else if (
-      seat.state === 'pending_reclaim' &&
-      reason === 'no_longer_eligible' &&
-      seat.reclaim_after &&
-      seat.reclaim_after > now
-    ) {
-      continue; // still in its grace period
-    } else {
-      release.push({ seat, reason });
-    }
-  }
-
+  const input = await loadPlanInput(trx, tenantId, scope, licences, now);
+  const plan = planSeats(input);
   const at = now.toISOString();
-  const change = (
-    s: { seat_id: string; license_id: string; user_id: string; rule_id: string | null },
-    from: SeatState | null,
-    to: SeatState,
-    reason: SeatChangeReason,
-  ) =>
-    changes.push({
-      seatId: s.seat_id,
-      licenseId: s.license_id,
-      userId: s.user_id,
-      from,
-      to,
-      reason,
-      ruleId: s.rule_id,
-    });
-
-  for (const reason of new Set(release.map((r) => r.reason))) {
-    const seats = release.filter((r) => r.reason === reason);
-    await trx('seats')
-      .where({ tenant_id: tenantId })
-      .whereRaw('seat_id = ANY(?::uuid[])', [seats.map((r) => r.seat.seat_id)])
-      .update({ state: 'released', released_at: at, updated_at: at, release_reason: reason });
-    for (const r of seats) change(r.seat, r.seat.state, 'released', reason);
-  }
-  // Seats leaving a rule's group start their grace; one statement per end date.
-  for (const until of new Set(pending.map((p) => p.until.toISOString()))) {
-    const seats = pending.filter((p) => p.until.toISOString() === until);
-    await trx('seats')
-      .where({ tenant_id: tenantId })
-      .whereRaw('seat_id = ANY(?::uuid[])', [seats.map((p) => p.seat.seat_id)])
-      .update({ state: 'pending_reclaim', reclaim_after: until, updated_at: at });
-    for (const p of seats) change(p.seat, 'active', 'pending_reclaim', p.reason);
-  }
-  if (restore.length) {
-    await trx('seats')
-      .where({ tenant_id: tenantId })
-      .whereRaw('seat_id = ANY(?::uuid[])', [restore.map((s) => s.seat_id)])
-      .update({ state: 'active', reclaim_after: null, updated_at: at });
-    for (const s of restore) change(s, 'pending_reclaim', 'active', 'eligible_again');
-  }
-  // A seat now held through a better rule records that rule (the "why"), one statement per rule.
-  for (const ruleId of new Set(retag.map((r) => r.ruleId))) {
-    const moved = retag.filter((r) => r.ruleId === ruleId);
-    await trx('seats')
-      .where({ tenant_id: tenantId })
-      .whereRaw('seat_id = ANY(?::uuid[])', [moved.map((r) => r.seat.seat_id)])
-      .update({ rule_id: ruleId, queue_priority: moved[0]!.priority, updated_at: at });
-  }
-
+  const changes = await applySeatUpdates(trx, tenantId, plan, at);
   // Seat those already waiting first (they became eligible earlier), then the newly
   // eligible in priority order while room remains; the rest join the back of the queue.
-  // New seats are inserted in their final state, so granting 10,000 seats is one INSERT.
-  const { promoted, room } = await fill(trx, tenantId, licences, new Set(inForce), at);
-  for (const p of promoted) change(p, 'waitlisted', 'active', 'seat_freed');
-  const fresh = [...want.values()]
-    .map((d) => ({ d, seatId: newId() }))
-    // Plain code-unit order: the ids are ASCII, and localeCompare collates (slower, and
-    // locale-dependent) on every one of the ~1.7 million comparisons of 100,000 seats.
-    .sort(
-      (a, b) =>
-        (a.d.licenseId < b.d.licenseId ? -1 : a.d.licenseId > b.d.licenseId ? 1 : 0) ||
-        a.d.priority - b.d.priority ||
-        (a.seatId < b.seatId ? -1 : 1),
-    );
-  const rows = fresh.map(({ d, seatId }) => {
-    const r = room.get(d.licenseId) ?? { left: 0, beyondCapacityAfter: 0 };
-    const seated = r.left > 0;
-    if (seated) {
-      r.left -= 1;
-      r.beyondCapacityAfter -= 1;
-    }
-    return {
-      tenant_id: tenantId,
-      seat_id: seatId,
-      license_id: d.licenseId,
-      user_id: d.userId,
-      state: seated ? 'active' : 'waitlisted',
-      source: 'rule',
-      rule_id: d.ruleId,
-      eligible_since: at,
-      queue_priority: d.priority,
-      granted_at: seated ? at : null,
-      // Seats taken from the over-deployment headroom are recorded as such.
-      overdeployed: seated && r.beyondCapacityAfter < 0,
-      created_at: at,
-      updated_at: at,
-    };
-  });
+  const { promoted, room } = await fill(trx, tenantId, licences, input.inForce, at);
+  for (const p of promoted) changes.push(seatChange(p, 'waitlisted', 'active', 'seat_freed'));
+  const rows = newSeatRows(tenantId, plan.grant, room, at);
   for (const r of rows)
-    change(r, null, r.state as SeatState, r.state === 'active' ? 'eligible' : 'pool_full');
-  // The audit events are prepared (ids, salts, digests: half a second for 100,000) while
-  // the server inserts the seats, then chained and appended after them.
-  const [, events] = await Promise.all([
+    changes.push(seatChange(r, null, r.state, r.state === 'active' ? 'eligible' : 'pool_full'));
+  await record(trx, tenantId, changes, ctx, () =>
     insertMany(trx, 'seats', SEAT_INSERT_COLUMNS, rows),
+  );
+  return changes;
+}
+
+/**
+ * The audit events of the changes, and the utilisation alerts they cause. The events are
+ * prepared (ids, salts, digests: half a second for 100,000) while `insert` writes the new
+ * seats, then chained and appended after them.
+ */
+async function record(
+  trx: Knex.Transaction,
+  tenantId: string,
+  changes: SeatChange[],
+  ctx: { clock: Clock; actor: Actor },
+  insert: () => Promise<unknown>,
+): Promise<void> {
+  const [, events] = await Promise.all([
+    insert(),
     prepareAuditEvents(
       changes.map((c) => seatEvent(c, ctx.actor)),
       ctx.clock,
@@ -352,33 +236,4 @@ export async function reconcile(
       [...new Set(changes.map((c) => c.licenseId))],
       ctx,
     );
-  return changes;
-}
-
-function seatEvent(c: SeatChange, actor: Actor): AuditEventInput {
-  const action =
-    c.to === 'active'
-      ? c.from === 'pending_reclaim'
-        ? 'seat.restored'
-        : 'seat.granted'
-      : c.to === 'waitlisted'
-        ? 'seat.waitlisted'
-        : c.to === 'pending_reclaim'
-          ? 'seat.reclaim_scheduled'
-          : 'seat.released';
-  return {
-    action,
-    actor,
-    target: { type: 'seat', id: c.seatId },
-    // The holder is whose data this is: erasing them erases their seat history's details.
-    subject: c.userId,
-    payload: {
-      licenseId: c.licenseId,
-      userId: c.userId,
-      from: c.from,
-      to: c.to,
-      reason: c.reason,
-      ruleId: c.ruleId,
-    },
-  };
 }

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/index.js';
 import { retryingTransaction } from '../db/retry.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
-import type { LicensingContext } from './catalog.js';
+import type { LicensingContext } from './context.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { licencesInPlay, lockLicences, reconcile } from './reconcile.js';
 import { manualSeatRow, SEAT_STATES, seatRecord, type Seat, type SeatState } from './records.js';

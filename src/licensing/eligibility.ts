@@ -1,0 +1,246 @@
+// Eligibility: who may hold a seat of which licence, through which rule, and if not, why
+// not. The one definition: the reconciler's plan takes its desired seats from it (and a
+// dry-run is that reconcile rolled back), explain reads its verdicts, and the CSV import
+// asks it whether a licence seats anyone now.
+//
+// A user is eligible for licence L through rule R when, checked in this order (the first
+// that fails is the reason given):
+//   1. they are in R's group, directly or through nested groups (nesting.ts): users who
+//      are not are no candidates at all;
+//   2. they are active in the directory ('deprovisioned' otherwise);
+//   3. L is in force: started, not past its end plus grace, not deleted (term.ts;
+//      'not_in_force');
+//   4. L's restrictions admit their department ('department') and country ('country');
+//   5. R's SCIM filter matches them ('filter').
+// Of the rules that reach a user for one licence, the best eligible one decides (lowest
+// priority number, then lowest rule id); when none is eligible, the best of the rest
+// says why not (decide, below).
+//
+// Why the checks are SQL: a rule's filter is a SCIM filter, which src/scim/filter
+// translates to SQL; deciding in TypeScript would need a second evaluator of SCIM filters
+// (a second definition, free to drift) and every candidate's attributes loaded (100,000
+// users on a full reconcile). So each check is one SQL predicate, written once in
+// `checks` below, used two ways from that one list: ANDed as the WHERE of the
+// reconciler's query (only eligible rows come back, as fast as a plain join), and as a
+// CASE naming the first failing check, which explain reads. A row passes the WHERE
+// exactly when the CASE says 'eligible' (both treat NULL as failing).
+import type { Knex } from 'knex';
+import { ENTERPRISE_USER, filterToSql } from '../directory/index.js';
+import { nestedGroups, type Sql } from './nesting.js';
+import { licenseInForce, type LicenseTermRow } from './term.js';
+
+export interface RuleRow {
+  rule_id: string;
+  license_id: string;
+  group_id: string;
+  filter: string | null;
+  priority: number;
+  removal_grace_days: number;
+}
+
+export const VERDICTS = [
+  'eligible',
+  'deprovisioned',
+  'not_in_force',
+  'department',
+  'country',
+  'filter',
+] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** One rule reaching one user for its licence, and the verdict of its checks. */
+export interface Candidate {
+  licenseId: string;
+  userId: string;
+  ruleId: string;
+  priority: number;
+  verdict: Verdict;
+  /** With `explain`: the user's department and country, as the restrictions read them. */
+  department?: string | null;
+  country?: string;
+}
+
+/** The user's department and country, as restrictions read them. */
+export const DEPARTMENT_SQL = `(u.data -> '${ENTERPRISE_USER}' ->> 'department')`;
+export const COUNTRY_SQL = `coalesce(
+  (SELECT a ->> 'country' FROM jsonb_array_elements(CASE WHEN jsonb_typeof(u.data -> 'addresses') = 'array' THEN u.data -> 'addresses' ELSE '[]'::jsonb END) a
+   ORDER BY (a ->> 'primary')::boolean IS TRUE DESC LIMIT 1), '')`;
+
+/** A licence's term lets its seats be held now (check 3): not deleted, and in force. */
+export const licenceInForce = (
+  l: LicenseTermRow & { deleted_at: Date | null },
+  now: Date,
+): boolean => licenseInForce(l, now);
+
+/** The ids of the licences in force now, of those given (check 3, for the SQL). */
+export function licencesInForce(
+  licences: Iterable<LicenseTermRow & { deleted_at: Date | null; license_id: string }>,
+  now: Date,
+): Set<string> {
+  const out = new Set<string>();
+  for (const l of licences) if (licenceInForce(l, now)) out.add(l.license_id);
+  return out;
+}
+
+/** Checks 2 to 5 over a candidate `c`, its user `u` and its licence `l`, in order. */
+function checks(rules: RuleRow[], inForce: ReadonlySet<string>) {
+  const filters: string[] = [];
+  const filterBindings: Knex.RawBinding[] = [];
+  // Each rule's filter becomes its own clause; the rule ids and filters come from our table.
+  for (const r of rules) {
+    if (!r.filter) {
+      filters.push('c.rule_id = ?');
+      filterBindings.push(r.rule_id);
+      continue;
+    }
+    const f = filterToSql(r.filter, 'User', 'u');
+    filters.push(`(c.rule_id = ? AND (${f.sql}))`);
+    filterBindings.push(r.rule_id, ...(f.bindings as Knex.RawBinding[]));
+  }
+  const list: Array<{ verdict: Exclude<Verdict, 'eligible'>; passes: Sql }> = [
+    { verdict: 'deprovisioned', passes: { sql: 'u.active', bindings: [] } },
+    {
+      verdict: 'not_in_force',
+      passes: { sql: 'c.license_id = ANY(?::uuid[])', bindings: [[...inForce]] },
+    },
+    {
+      verdict: 'department',
+      passes: {
+        sql: `(coalesce(jsonb_array_length(l.restrictions -> 'departments'), 0) = 0
+             OR ${DEPARTMENT_SQL} IN (SELECT jsonb_array_elements_text(l.restrictions -> 'departments')))`,
+        bindings: [],
+      },
+    },
+    {
+      verdict: 'country',
+      passes: {
+        sql: `(coalesce(jsonb_array_length(l.restrictions -> 'countries'), 0) = 0
+             OR upper(${COUNTRY_SQL}) IN (SELECT upper(jsonb_array_elements_text(l.restrictions -> 'countries'))))`,
+        bindings: [],
+      },
+    },
+    { verdict: 'filter', passes: { sql: `(${filters.join(' OR ')})`, bindings: filterBindings } },
+  ];
+  return list;
+}
+
+export interface EligibilityQuery {
+  rules: RuleRow[];
+  /** The licences in force now (licencesInForce): rules of the others make nobody eligible. */
+  inForce: ReadonlySet<string>;
+  /** The users to decide for; null: everyone. */
+  userIds: string[] | null;
+  /**
+   * false (the reconciler): only eligible candidates, the checks as a WHERE.
+   * true (explain): every candidate with its verdict, department and country.
+   */
+  explain: boolean;
+}
+
+/** Every (rule, user) candidate of these rules, with its verdict; in licence, user order. */
+export async function candidates(
+  db: Knex,
+  tenantId: string,
+  q: EligibilityQuery,
+): Promise<Candidate[]> {
+  // A rule of a licence not in force fails check 3 for everyone: without `explain`, skip it.
+  const rules = q.explain ? q.rules : q.rules.filter((r) => q.inForce.has(r.license_id));
+  if (rules.length === 0 || (q.userIds !== null && q.userIds.length === 0)) return [];
+  const list = checks(rules, q.inForce);
+  const tree = nestedGroups('tree', 'down', tenantId, {
+    sql: 'SELECT x, x FROM unnest(?::uuid[]) AS x',
+    bindings: [[...new Set(rules.map((r) => r.group_id))]],
+  });
+  const verdict: Sql = q.explain
+    ? {
+        sql: `CASE ${list.map((c) => `WHEN (${c.passes.sql}) IS NOT TRUE THEN '${c.verdict}'`).join(' ')} ELSE 'eligible' END AS verdict,
+              ${DEPARTMENT_SQL} AS department, ${COUNTRY_SQL} AS country`,
+        bindings: list.flatMap((c) => c.passes.bindings),
+      }
+    : { sql: `'eligible' AS verdict`, bindings: [] };
+  const where: Sql = q.explain
+    ? { sql: '', bindings: [] }
+    : {
+        sql: `WHERE ${list.map((c) => `(${c.passes.sql})`).join(' AND ')}`,
+        bindings: list.flatMap((c) => c.passes.bindings),
+      };
+  const { rows } = await db.raw(
+    `WITH RECURSIVE ${tree.sql},
+     c AS (
+       SELECT DISTINCT r.rule_id, r.license_id, r.priority, m.member_id AS user_id
+         FROM license_rules r
+         JOIN tree ON tree.root = r.group_id
+         JOIN directory_memberships m
+           ON m.tenant_id = ? AND m.group_id = tree.group_id AND m.member_type = 'User'
+        WHERE r.tenant_id = ? AND r.rule_id = ANY(?::uuid[])
+          AND (?::uuid[] IS NULL OR m.member_id = ANY(?::uuid[]))
+     )
+     SELECT c.license_id, c.user_id, c.rule_id, c.priority, ${verdict.sql}
+       FROM c
+       JOIN directory_users u ON u.tenant_id = ? AND u.user_id = c.user_id
+       JOIN licenses l ON l.tenant_id = ? AND l.license_id = c.license_id
+      ${where.sql}
+      ORDER BY c.license_id, c.user_id`,
+    [
+      ...tree.bindings,
+      tenantId,
+      tenantId,
+      rules.map((r) => r.rule_id),
+      q.userIds,
+      q.userIds,
+      ...verdict.bindings,
+      tenantId,
+      tenantId,
+      ...where.bindings,
+    ],
+  );
+  return rows.map(
+    (r: {
+      license_id: string;
+      user_id: string;
+      rule_id: string;
+      priority: number;
+      verdict: Verdict;
+      department?: string | null;
+      country?: string;
+    }) => ({
+      licenseId: r.license_id,
+      userId: r.user_id,
+      ruleId: r.rule_id,
+      priority: r.priority,
+      verdict: r.verdict,
+      ...(q.explain ? { department: r.department ?? null, country: r.country ?? '' } : {}),
+    }),
+  );
+}
+
+/** Whether candidate a decides before b for the same licence and user. */
+function before(a: Candidate, b: Candidate): boolean {
+  const ea = a.verdict === 'eligible';
+  if (ea !== (b.verdict === 'eligible')) return ea;
+  if (a.priority !== b.priority) return a.priority < b.priority;
+  return a.ruleId < b.ruleId;
+}
+
+/**
+ * One decision per licence and user: the best eligible rule, or, when none is, the best
+ * of the rest (its verdict is why not). In the candidates' order of first appearance.
+ */
+export function decide(all: Iterable<Candidate>): Candidate[] {
+  const best = new Map<string, Candidate>();
+  for (const c of all) {
+    const key = `${c.licenseId}:${c.userId}`;
+    const current = best.get(key);
+    if (!current || before(c, current)) best.set(key, c);
+  }
+  return [...best.values()];
+}
+
+/** Decisions for these users (null: everyone) under these rules. */
+export async function eligibility(
+  db: Knex,
+  tenantId: string,
+  q: EligibilityQuery,
+): Promise<Candidate[]> {
+  return decide(await candidates(db, tenantId, q));
+}

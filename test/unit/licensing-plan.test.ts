@@ -1,0 +1,180 @@
+// The reconciler's plan, pure (issue 13): from the eligibility candidates, the live seats
+// and who still exists, the desired seats and the diff, with no database and no clock.
+import type { Candidate } from '../../src/licensing/eligibility.js';
+import {
+  DAY_MS,
+  desiredOf,
+  planSeats,
+  type PlanInput,
+  type SeatRow,
+} from '../../src/licensing/plan.js';
+
+const now = new Date('2026-06-01T09:00:00Z');
+const L = 'licence-1';
+const L2 = 'licence-2';
+
+const candidate = (userId: string, ruleId: string, priority = 100, licenseId = L): Candidate => ({
+  licenseId,
+  userId,
+  ruleId,
+  priority,
+  verdict: 'eligible',
+});
+const seat = (userId: string, s: Partial<SeatRow> = {}): SeatRow => ({
+  seat_id: `seat-${userId}`,
+  license_id: L,
+  user_id: userId,
+  state: 'active',
+  source: 'rule',
+  rule_id: 'rule-a',
+  reclaim_after: null,
+  ...s,
+});
+const input = (p: Partial<PlanInput>): PlanInput => ({
+  now,
+  licences: [
+    { license_id: L, deleted_at: null },
+    { license_id: L2, deleted_at: null },
+  ],
+  inForce: new Set([L, L2]),
+  rules: [
+    { rule_id: 'rule-a', removal_grace_days: 0 },
+    { rule_id: 'rule-b', removal_grace_days: 7 },
+  ],
+  candidates: [],
+  live: [],
+  users: new Map(),
+  ...p,
+});
+
+describe('desired seats', () => {
+  test('one per user and licence, from the best priority, then the lowest rule id', () => {
+    expect(
+      desiredOf([
+        candidate('u1', 'rule-b', 50),
+        candidate('u1', 'rule-a', 10),
+        candidate('u2', 'rule-b', 5),
+        candidate('u2', 'rule-a', 5),
+        candidate('u2', 'rule-c', 5, L2),
+      ]),
+    ).toEqual([
+      { licenseId: L, userId: 'u1', ruleId: 'rule-a', priority: 10 },
+      { licenseId: L, userId: 'u2', ruleId: 'rule-a', priority: 5 },
+      { licenseId: L2, userId: 'u2', ruleId: 'rule-c', priority: 5 },
+    ]);
+  });
+
+  test('an ineligible candidate grants nothing, even with a better priority', () => {
+    const filtered: Candidate = { ...candidate('u1', 'rule-a', 1), verdict: 'filter' };
+    expect(desiredOf([filtered, candidate('u1', 'rule-b', 9)])).toEqual([
+      { licenseId: L, userId: 'u1', ruleId: 'rule-b', priority: 9 },
+    ]);
+    expect(desiredOf([filtered])).toEqual([]);
+  });
+});
+
+describe('the diff against the seats that exist', () => {
+  test('the newly eligible are granted; a held seat stays as it is', () => {
+    const plan = planSeats(
+      input({
+        candidates: [candidate('u1', 'rule-a'), candidate('u2', 'rule-a')],
+        live: [seat('u1')],
+        users: new Map([['u1', true]]),
+      }),
+    );
+    expect(plan.grant.map((d) => d.userId)).toEqual(['u2']);
+    expect([plan.release, plan.pending, plan.restore, plan.retag]).toEqual([[], [], [], []]);
+  });
+
+  test('a seat nobody should hold goes, with the reason why', () => {
+    const reasons = (p: Partial<PlanInput>) =>
+      planSeats(input({ live: [seat('u1')], ...p })).release.map((r) => r.reason);
+    expect(reasons({ users: new Map() })).toEqual(['user_deleted']);
+    expect(reasons({ users: new Map([['u1', false]]) })).toEqual(['deprovisioned']);
+    expect(
+      reasons({
+        users: new Map([['u1', true]]),
+        licences: [{ license_id: L, deleted_at: now }],
+        inForce: new Set(),
+      }),
+    ).toEqual(['license_deleted']);
+    expect(reasons({ users: new Map([['u1', true]]), inForce: new Set() })).toEqual([
+      'license_expired',
+    ]);
+    expect(reasons({ users: new Map([['u1', true]]) })).toEqual(['no_longer_eligible']);
+  });
+
+  test('leaving a rule with a removal grace starts the grace; within it the seat stays; after it, it goes', () => {
+    const users = new Map([['u1', true]]);
+    const graced = seat('u1', { rule_id: 'rule-b' });
+    expect(planSeats(input({ live: [graced], users })).pending).toEqual([
+      { seat: graced, until: new Date(now.getTime() + 7 * DAY_MS), reason: 'no_longer_eligible' },
+    ]);
+    const waiting = seat('u1', {
+      rule_id: 'rule-b',
+      state: 'pending_reclaim',
+      reclaim_after: new Date(now.getTime() + DAY_MS),
+    });
+    const within = planSeats(input({ live: [waiting], users }));
+    expect([within.release, within.pending]).toEqual([[], []]);
+    const over = planSeats(
+      input({ live: [waiting], users, now: new Date(now.getTime() + 2 * DAY_MS) }),
+    );
+    expect(over.release).toEqual([{ seat: waiting, reason: 'no_longer_eligible' }]);
+  });
+
+  test('a deprovisioned holder loses the seat at once, grace or not', () => {
+    const plan = planSeats(
+      input({ live: [seat('u1', { rule_id: 'rule-b' })], users: new Map([['u1', false]]) }),
+    );
+    expect(plan.release.map((r) => r.reason)).toEqual(['deprovisioned']);
+    expect(plan.pending).toEqual([]);
+  });
+
+  test('eligible again within the grace: restored; through a better rule: the seat records it', () => {
+    const waiting = seat('u1', { rule_id: 'rule-b', state: 'pending_reclaim', reclaim_after: now });
+    const plan = planSeats(
+      input({
+        candidates: [candidate('u1', 'rule-a', 10)],
+        live: [waiting],
+        users: new Map([['u1', true]]),
+      }),
+    );
+    expect(plan.restore).toEqual([waiting]);
+    expect(plan.retag).toEqual([{ seat: waiting, ruleId: 'rule-a', priority: 10 }]);
+    expect(plan.grant).toEqual([]);
+  });
+
+  test('manual seats are never touched by rules, only by the holder being deleted', () => {
+    const manual = seat('u1', { source: 'manual', rule_id: null });
+    expect(planSeats(input({ live: [manual], users: new Map([['u1', false]]) })).release).toEqual(
+      [],
+    );
+    expect(planSeats(input({ live: [manual], users: new Map() })).release).toEqual([
+      { seat: manual, reason: 'user_deleted' },
+    ]);
+    // Eligible through a rule as well: the manual seat stands for it, nothing is granted.
+    expect(
+      planSeats(
+        input({
+          live: [manual],
+          candidates: [candidate('u1', 'rule-a')],
+          users: new Map([['u1', true]]),
+        }),
+      ).grant,
+    ).toEqual([]);
+  });
+
+  test('the plan is a function of its inputs: the same inputs give the same plan', () => {
+    const make = () =>
+      input({
+        candidates: [candidate('u2', 'rule-a'), candidate('u3', 'rule-b', 1)],
+        live: [seat('u1'), seat('u3', { rule_id: 'rule-a' })],
+        users: new Map([
+          ['u1', true],
+          ['u3', true],
+        ]),
+      });
+    expect(planSeats(make())).toEqual(planSeats(make()));
+  });
+});
