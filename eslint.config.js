@@ -1,6 +1,32 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Capabilities (src/<name>/) use each other only through their public module, index.ts
+// (issue 13); shared, log, config and db are infrastructure any module may use.
+const CAPABILITIES = [
+  'api',
+  'audit',
+  'bootstrap',
+  'cli',
+  'directory',
+  'http',
+  'jobs',
+  'licensing',
+  'scim',
+  'tenancy',
+];
+const throughFacades = {
+  regex: `^(\\./|(\\.\\./)+)(${CAPABILITIES.join('|')})/(?!index\\.js$).+`,
+  message:
+    "import another capability through its index.js, its public surface; what it doesn't export is its own business",
+};
+// Domain code knows nothing of HTTP: only the doors (api, scim), the HTTP plumbing and
+// the composition (src/app.ts) speak express.
+const noExpress = ['express', 'express-rate-limit', 'helmet', 'supertest'].map((name) => ({
+  name,
+  message: 'domain code knows nothing of HTTP: put this in src/http, src/api or src/scim',
+}));
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'coverage/', '.tmp/'] },
   js.configs.recommended,
@@ -13,6 +39,18 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       'no-console': ['error', { allow: ['error'] }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [throughFacades] }] },
+  },
+  {
+    files: [
+      'src/{audit,bootstrap,cli,config,db,directory,jobs,licensing,log,shared,tenancy}/**/*.ts',
+    ],
+    rules: {
+      'no-restricted-imports': ['error', { paths: noExpress, patterns: [throughFacades] }],
     },
   },
   {

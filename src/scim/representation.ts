@@ -2,7 +2,7 @@
 // id, externalId, meta with resourceType, created, lastModified, location, version).
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './schemas.js';
 
-export type { GroupRef, GroupRow, MemberOut, UserRow } from '../directory/types.js';
+export type { GroupRef, GroupRow, MemberOut, UserRow } from '../directory/index.js';
 import type { GroupRef, GroupRow, MemberOut, UserRow } from '../directory/index.js';
 
 export const etagOf = (version: number) => `W/"${version}"`;

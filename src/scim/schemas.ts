@@ -99,7 +99,7 @@ export function coerceBooleanStrings(kind: ResourceKind, body: unknown): unknown
 export { enterpriseAttributes };
 
 /** The stored form of a resource: SCIM JSON without id, meta, schemas and server-computed attributes. */
-export type { StoredData } from '../directory/types.js';
+export type { StoredData } from '../directory/index.js';
 import type { StoredData } from '../directory/index.js';
 
 const SERVER_MANAGED = new Set(['id', 'meta', 'schemas', 'password', 'groups', 'members']);
