@@ -1,5 +1,6 @@
 // The audit trail's public surface: what other capabilities may use. Everything else in
 // src/audit is its own business (lint enforces it: eslint.config.js).
+export { AUDIT_ACTIONS, type AuditAction } from './actions.js';
 export {
   appendAuditEvent,
   appendAuditEvents,

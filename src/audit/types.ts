@@ -1,3 +1,5 @@
+import type { AuditAction } from './actions.js';
+
 export type ActorType = 'system' | 'cli' | 'token' | 'user' | 'job';
 
 export interface Actor {
@@ -6,8 +8,8 @@ export interface Actor {
 }
 
 export interface AuditEventInput {
-  /** Dotted verb, e.g. `tenant.created`, `token.revoked`. */
-  action: string;
+  /** One of the catalogue (src/audit/actions.ts), e.g. `tenant.created`, `token.revoked`. */
+  action: AuditAction;
   actor: Actor;
   target?: { type: string; id: string } | undefined;
   /** The person whose personal data the payload holds (a user id), for erasure. */

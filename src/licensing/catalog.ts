@@ -3,7 +3,7 @@
 // so the diff it returns is exactly what the write would have done. Licence writes lock
 // the licence before anything that hangs off it (reconcile.ts, "Lock order").
 import type { Knex } from 'knex';
-import { appendAuditEvent } from '../audit/index.js';
+import { appendAuditEvent, type AuditAction } from '../audit/index.js';
 import { retryingTransaction } from '../db/retry.js';
 import { AppError } from '../shared/errors.js';
 import type { LicensingContext } from './context.js';
@@ -47,7 +47,7 @@ export async function write<T>(
 export async function audit(
   trx: Knex.Transaction,
   ctx: LicensingContext,
-  action: string,
+  action: AuditAction,
   type: string,
   id: string,
   payload: Record<string, unknown>,

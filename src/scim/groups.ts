@@ -3,7 +3,7 @@
 // deadlock or serialisation failure (src/db/retry.ts). Locks: the group row, then its
 // memberships, then (in the reconcile) licences, as reconcile.ts's "Lock order" says.
 import type { Knex } from 'knex';
-import { appendAuditEvent, canonicalJson } from '../audit/index.js';
+import { appendAuditEvent, canonicalJson, type AuditAction } from '../audit/index.js';
 import { retryingTransaction } from '../db/retry.js';
 import {
   addMembers,
@@ -108,7 +108,7 @@ async function applySteps(
 async function audited(
   trx: Knex.Transaction,
   ctx: ScimContext,
-  action: string,
+  action: AuditAction,
   groupId: string,
   data: StoredData | undefined,
   change: MembershipChange,
@@ -179,7 +179,7 @@ async function write(
   ctx: ScimContext,
   id: string,
   ifMatch: string | undefined,
-  action: string,
+  action: AuditAction,
   plan: (row: GroupRow) => Promise<{ data: StoredData; steps: MemberStep[] }>,
 ) {
   return retryingTransaction(ctx.knex, async (trx) => {

@@ -4,7 +4,7 @@
 // serialisation failure (src/db/retry.ts); its locks follow reconcile.ts's "Lock order":
 // the user row, then (a deletion) the groups it is in, then memberships, then licences.
 import type { Knex } from 'knex';
-import { appendAuditEvent, canonicalJson } from '../audit/index.js';
+import { appendAuditEvent, canonicalJson, type AuditAction } from '../audit/index.js';
 import { retryingTransaction } from '../db/retry.js';
 import {
   deleteUser,
@@ -36,7 +36,7 @@ async function render(ctx: ScimContext, db: Knex, row: UserRow) {
 async function audited(
   trx: Knex.Transaction,
   ctx: ScimContext,
-  action: string,
+  action: AuditAction,
   row: UserRow | { user_id: string },
   data?: StoredData,
 ) {
@@ -104,7 +104,7 @@ async function write(
   ctx: ScimContext,
   id: string,
   ifMatch: string | undefined,
-  action: string,
+  action: AuditAction,
   next: (row: UserRow, trx: Knex.Transaction) => Promise<StoredData>,
 ) {
   return retryingTransaction(ctx.knex, async (trx) => {

@@ -2,7 +2,12 @@
 // transaction. Tokens are returned in clear exactly once, from create.
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { type Actor, appendAuditEvents, type AuditEventInput } from '../audit/index.js';
+import {
+  type Actor,
+  appendAuditEvents,
+  type AuditEventInput,
+  type AuditAction,
+} from '../audit/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
 import type { TokenCache, VerifiedToken } from './token-cache.js';
@@ -90,7 +95,7 @@ async function insertToken(
   };
 }
 
-const tokenEvent = (action: string, t: TokenInfo, actor: Actor): AuditEventInput => ({
+const tokenEvent = (action: AuditAction, t: TokenInfo, actor: Actor): AuditEventInput => ({
   action,
   actor,
   target: { type: 'token', id: t.id },

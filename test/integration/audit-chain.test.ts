@@ -76,7 +76,7 @@ async function tenantWith(extra: number): Promise<string> {
                 subject: `user-${seq}`,
                 payload: { user: `user-${seq}`, product: 'design-suite' },
               }
-            : { action: 'seat.checked', actor: { type: 'job' as const } };
+            : { action: 'seat.granted', actor: { type: 'job' as const } };
         }),
         clock,
       ),
@@ -744,7 +744,7 @@ describe('checkpoints', () => {
     expect(await createCheckpoints(db.knex, key, { clock, tenantId: t })).toHaveLength(1);
     expect(await createCheckpoints(db.knex, key, { clock, tenantId: t })).toEqual([]);
     await db.knex.transaction((trx) =>
-      appendAuditEvent(trx, t, { action: 'seat.checked', actor }, clock),
+      appendAuditEvent(trx, t, { action: 'seat.granted', actor }, clock),
     );
     expect(await createCheckpoints(db.knex, key, { clock, tenantId: t })).toMatchObject([
       { tenantId: t, seq: 5 },
@@ -816,8 +816,8 @@ describe('erasure', () => {
         [
           { action: 'user.created', actor, subject: 'alice', payload: { email: 'a@example.com' } },
           { action: 'user.created', actor, subject: 'bob', payload: { email: 'b@example.com' } },
-          { action: 'user.updated', actor, subject: 'alice', payload: { name: 'Alice A.' } },
-          { action: 'seat.checked', actor },
+          { action: 'user.patched', actor, subject: 'alice', payload: { name: 'Alice A.' } },
+          { action: 'seat.granted', actor },
         ],
         clock,
       ),

@@ -65,12 +65,12 @@ const BIG_EXTRA = 2_600;
 const acmeEvents: AuditEventInput[] = [
   { action: 'user.created', actor, subject: 'alice', payload: nastyPayload },
   {
-    action: 'user.updated',
+    action: 'user.patched',
     actor: { type: 'token', id: FORMULA },
     target: { type: 'user', id: '@SUM(A1:A9)' },
   },
   { action: 'user.created', actor, subject: 'bob', payload: { email: 'bob@example.com' } },
-  { action: 'seat.checked', actor: { type: 'job' } },
+  { action: 'seat.granted', actor: { type: 'job' } },
 ];
 
 beforeAll(async () => {
@@ -149,9 +149,9 @@ describe('JSON lines export', () => {
       'token.created',
       'token.created',
       'user.created',
-      'user.updated',
+      'user.patched',
       'user.created',
-      'seat.checked',
+      'seat.granted',
       'audit.payload_erased',
     ]);
     for (const r of records) expect(Object.keys(r).sort()).toEqual(RECORD_KEYS);

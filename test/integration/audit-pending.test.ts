@@ -103,7 +103,7 @@ test('settling with nothing queued changes nothing', async () => {
 
 const many = (n: number, tag: string) =>
   Array.from({ length: n }, (_, i) => ({
-    action: 'seat.granted',
+    action: 'seat.granted' as const,
     actor,
     target: { type: 'seat', id: `${tag}-${i}` },
     subject: `user-${i % 7}`,
