@@ -12,7 +12,7 @@ import {
   SOCKET_PORT,
   waitForSocket,
   type EmbeddedServer,
-} from './embedded.js';
+} from './embedded/index.js';
 
 // bigint columns (audit sequence numbers, counts) as JS numbers: they stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { migrations } from '../../migrations/index.js';
 import { migrateUp } from '../../src/db/migrate.js';
-import { PgliteServer } from '../../src/db/pglite-server.js';
+import { PgliteServer } from '../../src/db/embedded/pglite-server.js';
 import { from as copyFrom } from 'pg-copy-streams';
 
 interface Served {

@@ -16,7 +16,7 @@ import type pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import '../../src/db/database.js'; // installs the pg type parsers
 import { migrateUp } from '../../src/db/migrate.js';
-import { PgliteServer } from '../../src/db/pglite-server.js';
+import { PgliteServer } from '../../src/db/embedded/pglite-server.js';
 import { asRole } from '../../src/db/database.js';
 import { useAuditMacKey } from '../../src/audit/mac.js';
 import { SNAPSHOT_FILE } from './snapshot.js';

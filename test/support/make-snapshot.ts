@@ -7,7 +7,7 @@ import path from 'node:path';
 import knexFactory from 'knex';
 import { PGlite } from '@electric-sql/pglite';
 import { migrateUp } from '../../src/db/migrate.js';
-import { PgliteServer } from '../../src/db/pglite-server.js';
+import { PgliteServer } from '../../src/db/embedded/pglite-server.js';
 
 export async function makeSnapshot(): Promise<void> {
   process.env.SK_TEST_RUN = `${process.pid}`;

@@ -1,5 +1,5 @@
 // The PostgreSQL frontend/backend protocol (PostgreSQL manual, "Frontend/Backend
-// Protocol"), as much of it as the embedded server (src/db/pglite-server.ts) needs to
+// Protocol"), as much of it as the embedded server (src/db/embedded/pglite-server.ts) needs to
 // frame, answer and filter messages without understanding them.
 
 export const READY_FOR_QUERY = 0x5a; // 'Z'

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import lockfile from 'proper-lockfile';
-import { AppError } from '../shared/errors.js';
+import { AppError } from '../../shared/errors.js';
 import { PgliteServer } from './pglite-server.js';
 
 /** PostgreSQL's socket naming: a client given host=<dir>, port=5432 connects to <dir>/.s.PGSQL.5432. */
