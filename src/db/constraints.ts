@@ -1,5 +1,6 @@
 // Database constraint names mapped to error codes, in one place: a unique violation
-// becomes a clear 409 wherever it happens, with no check-then-insert race.
+// becomes a clear 409 wherever it happens, with no check-then-insert race. Each door
+// renders the code in its own format (SCIM's `uniqueness` scimType: src/scim/errors.ts).
 import { AppError } from '../shared/errors.js';
 
 interface PgError {
@@ -7,16 +8,14 @@ interface PgError {
   constraint?: string;
 }
 
-const UNIQUE: Record<string, { code: string; message: string; scimType?: string }> = {
+const UNIQUE: Record<string, { code: string; message: string }> = {
   directory_users_user_name_key: {
     code: 'uniqueness',
     message: 'a user with this userName already exists',
-    scimType: 'uniqueness',
   },
   directory_users_pkey: {
     code: 'uniqueness',
     message: 'a user with this id already exists',
-    scimType: 'uniqueness',
   },
   seats_one_live_per_user_key: {
     code: 'conflict',
@@ -25,7 +24,6 @@ const UNIQUE: Record<string, { code: string; message: string; scimType?: string 
   directory_groups_pkey: {
     code: 'uniqueness',
     message: 'a group with this id already exists',
-    scimType: 'uniqueness',
   },
 };
 
@@ -34,11 +32,7 @@ export function mapConstraintError(err: unknown): never {
   const e = err as PgError;
   if (e?.code === '23505' && e.constraint && UNIQUE[e.constraint]) {
     const m = UNIQUE[e.constraint]!;
-    throw new AppError(m.code, m.message, {
-      status: 409,
-      detail: m.scimType ? { scimType: m.scimType } : {},
-      cause: err,
-    });
+    throw new AppError(m.code, m.message, { status: 409, cause: err });
   }
   throw err;
 }
