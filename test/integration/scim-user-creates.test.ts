@@ -126,8 +126,7 @@ test('duplicate userNames in one batch, or of a stored user: one wins, the rest 
   for (const r of [results[2]!, results[3]!]) {
     expect((r as PromiseRejectedResult).reason).toMatchObject({
       status: 409,
-      code: 'uniqueness',
-      detail: { scimType: 'uniqueness' },
+      code: 'uniqueness', // rendered as SCIM's scimType "uniqueness" (src/scim/errors.ts)
     });
   }
   const names = (await usersOf(a.id)).map((u) => u.user_name.toLowerCase());
