@@ -25,7 +25,7 @@ export {
   type MembershipChange,
 } from './groups.js';
 export type { BatchRows } from './resource-table.js';
-export { ENTERPRISE_USER } from './types.js';
+export { ENTERPRISE_USER, RESOURCE_STORAGE } from './types.js';
 export type { GroupRef, GroupRow, MemberOut, StoredData, UserRow } from './types.js';
 export {
   USER_COLUMNS,
@@ -38,3 +38,26 @@ export {
   newUserRow,
   updateUser,
 } from './users.js';
+// How other capabilities read the directory (issue 13): nothing outside src/directory
+// names its tables. Set-based readers (licensing's eligibility and reconciler) embed its
+// relations, attribute expressions and the nested-group walk in their own SQL; the rest
+// use the lookups.
+export {
+  membershipsRelation,
+  userAttributeSql,
+  usersRelation,
+  type Sql,
+  type UserAttributeSql,
+} from './relations.js';
+export { groupsOfUser, nestedGroups, usersUnderGroups } from './nesting.js';
+export {
+  activeStates,
+  groupExists,
+  groupListing,
+  groupNames,
+  memberIdsOf,
+  userExists,
+  userIdsByUserName,
+  userListing,
+  type Listing,
+} from './lookups.js';

@@ -8,6 +8,16 @@
  */
 export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
+/**
+ * Where each kind of resource is stored, for the SCIM door's lists: it builds their
+ * paged, filtered and sorted queries itself (the filter and sort translated by this
+ * module's filter/), over these tables aliased as the translation's alias.
+ */
+export const RESOURCE_STORAGE = {
+  User: { table: 'directory_users', idColumn: 'user_id' },
+  Group: { table: 'directory_groups', idColumn: 'group_id' },
+} as const;
+
 /** A resource's attributes as stored in its `data` jsonb: SCIM JSON less what the server manages. */
 export type StoredData = Record<string, unknown>;
 

@@ -1,8 +1,7 @@
 // The seat reconciler listens to directory changes: whoever's groups, attributes or
 // active flag changed is reconciled in the same transaction as the change.
-import type { DirectoryHooks } from '../directory/index.js';
+import { usersUnderGroups, type DirectoryHooks } from '../directory/index.js';
 import type { Clock } from '../shared/clock.js';
-import { usersUnderGroups } from './nesting.js';
 import { reconcile } from './reconcile.js';
 
 export function reconcileOnDirectoryChanges(hooks: DirectoryHooks, clock: Clock): () => void {

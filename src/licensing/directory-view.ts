@@ -1,5 +1,6 @@
-// The directory as the admin API shows it: users and groups by their SCIM ids.
-import { ENTERPRISE_USER } from '../directory/index.js';
+// The directory as the admin API shows it: users and groups by their SCIM ids. The rows
+// are the directory's (its listings and lookups); this module only shapes and pages them.
+import { ENTERPRISE_USER, groupListing, groupsOfUsers, userListing } from '../directory/index.js';
 import { notFound } from '../shared/errors.js';
 import type { LicensingContext } from './context.js';
 import { page, type Page, type PageRequest } from './paging.js';
@@ -30,46 +31,29 @@ const groupRecord = (r: Row): Group => ({
   updatedAt: r.last_modified.toISOString(),
 });
 
-export const listDirectoryUsers = (ctx: LicensingContext, req: PageRequest): Promise<Page<User>> =>
-  page(ctx.knex('directory_users').where({ tenant_id: ctx.tenantId }), 'user_id', req, userRecord);
+export function listDirectoryUsers(ctx: LicensingContext, req: PageRequest): Promise<Page<User>> {
+  const { query, idColumn } = userListing(ctx.knex, ctx.tenantId);
+  return page(query, idColumn, req, userRecord);
+}
 
 export async function getDirectoryUser(ctx: LicensingContext, id: string): Promise<UserDetail> {
   if (!isUuid(id)) throw notFound('user');
-  const row = await ctx
-    .knex('directory_users')
-    .where({ tenant_id: ctx.tenantId, user_id: id })
-    .first();
+  const { query, idColumn } = userListing(ctx.knex, ctx.tenantId);
+  const row = await query.where(idColumn, id).first();
   if (!row) throw notFound('user');
-  const groups = await ctx
-    .knex('directory_memberships as m')
-    .join('directory_groups as g', function () {
-      this.on('g.tenant_id', 'm.tenant_id').andOn('g.group_id', 'm.group_id');
-    })
-    .where({ 'm.tenant_id': ctx.tenantId, 'm.member_id': id })
-    .select('g.group_id as id', 'g.display_name as displayName')
-    .orderBy('g.display_name');
-  return { ...userRecord(row), groups };
+  const groups = (await groupsOfUsers(ctx.knex, ctx.tenantId, [row.user_id])).get(row.user_id);
+  return { ...userRecord(row), groups: groups ?? [] };
 }
 
-const groupsQuery = (ctx: LicensingContext) =>
-  ctx
-    .knex('directory_groups as g')
-    .where('g.tenant_id', ctx.tenantId)
-    .select(
-      'g.*',
-      ctx.knex.raw(
-        '(SELECT count(*) FROM directory_memberships m WHERE m.tenant_id = g.tenant_id AND m.group_id = g.group_id) AS member_count',
-      ),
-    );
-
-export const listDirectoryGroups = (
-  ctx: LicensingContext,
-  req: PageRequest,
-): Promise<Page<Group>> => page(groupsQuery(ctx), 'g.group_id', req, groupRecord);
+export function listDirectoryGroups(ctx: LicensingContext, req: PageRequest): Promise<Page<Group>> {
+  const { query, idColumn } = groupListing(ctx.knex, ctx.tenantId);
+  return page(query, idColumn, req, groupRecord);
+}
 
 export async function getDirectoryGroup(ctx: LicensingContext, id: string): Promise<Group> {
   if (!isUuid(id)) throw notFound('group');
-  const row = await groupsQuery(ctx).where('g.group_id', id).first();
+  const { query, idColumn } = groupListing(ctx.knex, ctx.tenantId);
+  const row = await query.where(idColumn, id).first();
   if (!row) throw notFound('group');
   return groupRecord(row);
 }

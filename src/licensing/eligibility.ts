@@ -5,7 +5,7 @@
 //
 // A user is eligible for licence L through rule R when, checked in this order (the first
 // that fails is the reason given):
-//   1. they are in R's group, directly or through nested groups (nesting.ts): users who
+//   1. they are in R's group, directly or through nested groups (the directory's walk): users who
 //      are not are no candidates at all;
 //   2. they are active in the directory ('deprovisioned' otherwise);
 //   3. L is in force: started, not past its end plus grace, not deleted (term.ts;
@@ -25,8 +25,14 @@
 // CASE naming the first failing check, which explain reads. A row passes the WHERE
 // exactly when the CASE says 'eligible' (both treat NULL as failing).
 import type { Knex } from 'knex';
-import { ENTERPRISE_USER, filterToSql } from '../directory/index.js';
-import { nestedGroups, type Sql } from './nesting.js';
+import {
+  filterToSql,
+  membershipsRelation,
+  nestedGroups,
+  userAttributeSql,
+  usersRelation,
+  type Sql,
+} from '../directory/index.js';
 import { licenseInForce, type LicenseTermRow } from './term.js';
 
 export interface RuleRow {
@@ -60,11 +66,11 @@ export interface Candidate {
   country?: string;
 }
 
+/** The candidate user's attributes (the directory's user relation, aliased `u`). */
+const U = userAttributeSql('u');
 /** The user's department and country, as restrictions read them. */
-export const DEPARTMENT_SQL = `(u.data -> '${ENTERPRISE_USER}' ->> 'department')`;
-export const COUNTRY_SQL = `coalesce(
-  (SELECT a ->> 'country' FROM jsonb_array_elements(CASE WHEN jsonb_typeof(u.data -> 'addresses') = 'array' THEN u.data -> 'addresses' ELSE '[]'::jsonb END) a
-   ORDER BY (a ->> 'primary')::boolean IS TRUE DESC LIMIT 1), '')`;
+export const DEPARTMENT_SQL = U.department;
+export const COUNTRY_SQL = U.country;
 
 /** A licence's term lets its seats be held now (check 3): not deleted, and in force. */
 export const licenceInForce = (
@@ -98,7 +104,7 @@ function checks(rules: RuleRow[], inForce: ReadonlySet<string>) {
     filterBindings.push(r.rule_id, ...(f.bindings as Knex.RawBinding[]));
   }
   const list: Array<{ verdict: Exclude<Verdict, 'eligible'>; passes: Sql }> = [
-    { verdict: 'deprovisioned', passes: { sql: 'u.active', bindings: [] } },
+    { verdict: 'deprovisioned', passes: { sql: U.active, bindings: [] } },
     {
       verdict: 'not_in_force',
       passes: { sql: 'c.license_id = ANY(?::uuid[])', bindings: [[...inForce]] },
@@ -164,32 +170,33 @@ export async function candidates(
         sql: `WHERE ${list.map((c) => `(${c.passes.sql})`).join(' AND ')}`,
         bindings: list.flatMap((c) => c.passes.bindings),
       };
+  const members = membershipsRelation(tenantId, 'User');
+  const users = usersRelation(tenantId);
   const { rows } = await db.raw(
     `WITH RECURSIVE ${tree.sql},
      c AS (
        SELECT DISTINCT r.rule_id, r.license_id, r.priority, m.member_id AS user_id
          FROM license_rules r
          JOIN tree ON tree.root = r.group_id
-         JOIN directory_memberships m
-           ON m.tenant_id = ? AND m.group_id = tree.group_id AND m.member_type = 'User'
+         JOIN ${members.sql} m ON m.group_id = tree.group_id
         WHERE r.tenant_id = ? AND r.rule_id = ANY(?::uuid[])
           AND (?::uuid[] IS NULL OR m.member_id = ANY(?::uuid[]))
      )
      SELECT c.license_id, c.user_id, c.rule_id, c.priority, ${verdict.sql}
        FROM c
-       JOIN directory_users u ON u.tenant_id = ? AND u.user_id = c.user_id
+       JOIN ${users.sql} u ON u.user_id = c.user_id
        JOIN licenses l ON l.tenant_id = ? AND l.license_id = c.license_id
       ${where.sql}
       ORDER BY c.license_id, c.user_id`,
     [
       ...tree.bindings,
-      tenantId,
+      ...members.bindings,
       tenantId,
       rules.map((r) => r.rule_id),
       q.userIds,
       q.userIds,
       ...verdict.bindings,
-      tenantId,
+      ...users.bindings,
       tenantId,
       ...where.bindings,
     ],

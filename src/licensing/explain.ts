@@ -8,12 +8,12 @@
 // plan uses); the room in a pool is capacity.ts's, over seat-counts.ts's count; the
 // place in line is pool.ts's order. This module only puts them into words.
 import type { Knex } from 'knex';
+import { findUser, groupNames, groupsOfUser } from '../directory/index.js';
 import { notFound } from '../shared/errors.js';
 import { isUuid } from '../shared/ids.js';
 import { roomIn } from './capacity.js';
 import type { LicensingContext } from './context.js';
 import { candidates, decide, licencesInForce, type Candidate } from './eligibility.js';
-import { groupsOfUser } from './nesting.js';
 import { placeInLine } from './pool.js';
 import type { UserSeats } from './records.js';
 import { countsOf, seatCounts } from './seat-counts.js';
@@ -78,14 +78,7 @@ async function facts(ctx: LicensingContext, user: Row): Promise<Facts> {
   });
   const above = await groupsOfUser(db, ctx.tenantId, user.user_id);
   const named = [...above.keys(), ...above.values(), ...ruleRows.map((r) => r.group_id)];
-  const groupNames = new Map<string, string>(
-    (
-      await db('directory_groups')
-        .where({ tenant_id: ctx.tenantId })
-        .whereIn('group_id', [...new Set(named)])
-        .select('group_id', 'display_name')
-    ).map((g: Row) => [g.group_id, g.display_name]),
-  );
+  const names = await groupNames(db, ctx.tenantId, named);
   return {
     db,
     tenantId: ctx.tenantId,
@@ -96,7 +89,7 @@ async function facts(ctx: LicensingContext, user: Row): Promise<Facts> {
     byRule: new Map(all.map((c) => [c.ruleId, c])),
     byLicence: new Map(decide(all).map((c) => [c.licenseId, c])),
     above,
-    groupNames,
+    groupNames: names,
   };
 }
 
@@ -223,10 +216,7 @@ function notSeated(f: Facts, held: Set<string>) {
 
 export async function explainUser(ctx: LicensingContext, userId: string): Promise<UserSeats> {
   if (!isUuid(userId)) throw notFound('user');
-  const user = await ctx
-    .knex('directory_users')
-    .where({ tenant_id: ctx.tenantId, user_id: userId })
-    .first();
+  const user = await findUser(ctx.knex, ctx.tenantId, userId);
   if (!user) throw notFound('user');
   const f = await facts(ctx, user);
   const seats: Row[] = await ctx

@@ -9,6 +9,7 @@
 import type { Knex } from 'knex';
 import { appendAuditEvents, type AuditEventInput } from '../audit/index.js';
 import { insertMany } from '../db/insert-many.js';
+import { userIdsByUserName } from '../directory/index.js';
 import { AppError } from '../shared/errors.js';
 import { MAX_IMPORT_ROWS, readCsvRecords, type CsvSource } from './import-csv.js';
 import { textDefect } from '../shared/text.js';
@@ -202,15 +203,8 @@ async function resolveAssignees(
   plan: PlannedLicense[],
   errors: ImportError[],
 ): Promise<Map<string, string>> {
-  const names = [...new Set(plan.flatMap((l) => l.assignees.map((a) => a.userName.toLowerCase())))];
-  const ids = new Map<string, string>();
-  for (let i = 0; i < names.length; i += 5000) {
-    const rows = await trx('directory_users')
-      .where({ tenant_id: ctx.tenantId })
-      .whereRaw('lower(user_name) = ANY(?)', [names.slice(i, i + 5000)])
-      .select('user_id', 'user_name');
-    for (const r of rows) ids.set(String(r.user_name).toLowerCase(), r.user_id);
-  }
+  const names = plan.flatMap((l) => l.assignees.map((a) => a.userName));
+  const ids = await userIdsByUserName(trx, ctx.tenantId, names);
   for (const l of plan)
     for (const a of l.assignees)
       if (!ids.has(a.userName.toLowerCase()))

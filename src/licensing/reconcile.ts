@@ -36,11 +36,11 @@
 import type { Knex } from 'knex';
 import { type Actor, appendAuditEvents, prepareAuditEvents } from '../audit/index.js';
 import { insertMany } from '../db/insert-many.js';
+import { activeStates, membershipsRelation, nestedGroups } from '../directory/index.js';
 import type { Clock } from '../shared/clock.js';
 import { applySeatUpdates, newSeatRows, seatChange, seatEvent } from './apply.js';
 import { recordThresholdCrossings } from './compliance.js';
 import { candidates, licencesInForce, type RuleRow } from './eligibility.js';
-import { nestedGroups } from './nesting.js';
 import { planSeats, type PlanInput, type SeatRow } from './plan.js';
 import { fill, type PoolLicense } from './pool.js';
 import { SEAT_INSERT_COLUMNS, type SeatChange, type SeatState } from './records.js';
@@ -76,12 +76,13 @@ export async function licencesInPlay(
   // Only these are locked, so directory writes for unrelated users don't queue up. This
   // runs on every directory write, in one round trip; the ids are joined (unnest) so the
   // (tenant_id, member_id) index serves both columns.
+  const memberships = membershipsRelation(tenantId);
   const up = nestedGroups('up', 'up', tenantId, {
     // The EXISTS is evaluated once: a tenant without rules skips the membership walk.
     sql: `SELECT NULL::uuid, m.group_id FROM unnest(?::uuid[]) AS x(id)
-            JOIN directory_memberships m ON m.tenant_id = ? AND m.member_id = x.id
+            JOIN ${memberships.sql} m ON m.member_id = x.id
            WHERE EXISTS (SELECT 1 FROM license_rules WHERE tenant_id = ?)`,
-    bindings: [users, tenantId, tenantId],
+    bindings: [users, ...memberships.bindings, tenantId],
   });
   const { rows } = await trx.raw(
     `WITH RECURSIVE ${up.sql}
@@ -119,20 +120,6 @@ export async function lockLicences(
       'overdeploy_limit',
       ...LICENSE_TERM_COLUMNS,
     )) as LicenseRow[];
-}
-
-/** Whether each of these users still exists, and if so whether they are active. */
-async function userStates(
-  trx: Knex.Transaction,
-  tenantId: string,
-  userIds: string[],
-): Promise<Map<string, boolean>> {
-  if (userIds.length === 0) return new Map();
-  const rows = (await trx('directory_users')
-    .where({ tenant_id: tenantId })
-    .whereRaw('user_id = ANY(?::uuid[])', [userIds])
-    .select('user_id', 'active')) as Array<{ user_id: string; active: boolean }>;
-  return new Map(rows.map((u) => [u.user_id, u.active]));
 }
 
 /**
@@ -176,7 +163,8 @@ async function loadPlanInput(
   // than PostgreSQL's 65,535 bound parameters.
   if (userScope) liveQuery.whereRaw('user_id = ANY(?::uuid[])', [userScope]);
   const live = (await liveQuery) as SeatRow[];
-  const users = await userStates(trx, tenantId, [...new Set(live.map((s) => s.user_id))]);
+  // Whether each seat holder still exists, and if so whether they are active.
+  const users = await activeStates(trx, tenantId, [...new Set(live.map((s) => s.user_id))]);
   return { now, licences, inForce, rules, candidates: eligible, live, users };
 }
 

@@ -3,7 +3,7 @@
 // its own transaction, or rolled back for a dry-run. A rule hangs off its licence: every
 // write locks the licence(s) first, then the rule (reconcile.ts, "Lock order").
 import type { Knex } from 'knex';
-import { filterToSql } from '../directory/index.js';
+import { filterToSql, groupExists } from '../directory/index.js';
 import { AppError } from '../shared/errors.js';
 import { audit, licenseRow, write, type LicensingContext, type WriteResult } from './catalog.js';
 import { RuleInput } from './model.js';
@@ -66,10 +66,7 @@ function ruleColumns(input: RuleInput) {
 
 /** A rule names a directory group that exists (it may be deleted later by the IdP). */
 async function groupMustExist(trx: Knex.Transaction, ctx: LicensingContext, groupId: string) {
-  const group = await trx('directory_groups')
-    .where({ tenant_id: ctx.tenantId, group_id: groupId })
-    .first('group_id');
-  if (!group)
+  if (!(await groupExists(trx, ctx.tenantId, groupId)))
     throw new AppError('invalid_input', `group ${groupId} does not exist`, { status: 422 });
 }
 

@@ -5,6 +5,7 @@
 // serialisation failure (src/db/retry.ts).
 import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/index.js';
+import { userExists } from '../directory/index.js';
 import { retryingTransaction } from '../db/retry.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
 import type { LicensingContext } from './context.js';
@@ -58,12 +59,7 @@ async function requireUser(
   ctx: LicensingContext,
   userId: unknown,
 ): Promise<string> {
-  if (
-    !isUuid(userId) ||
-    !(await trx('directory_users')
-      .where({ tenant_id: ctx.tenantId, user_id: userId })
-      .first('user_id'))
-  ) {
+  if (!isUuid(userId) || !(await userExists(trx, ctx.tenantId, userId))) {
     throw new AppError('invalid_input', `user ${String(userId)} does not exist`, { status: 422 });
   }
   return userId;

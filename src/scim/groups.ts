@@ -13,6 +13,7 @@ import {
   insertGroup,
   type MemberKey,
   type MembershipChange,
+  memberIdsOf,
   membersOfGroups,
   removeMembers,
   resolveMembers,
@@ -83,9 +84,7 @@ async function applySteps(
     );
     if (step.kind === 'set') {
       const keep = new Set(members.map((m) => m.id));
-      const current: string[] = await trx('directory_memberships')
-        .where({ tenant_id: ctx.tenantId, group_id: groupId })
-        .pluck('member_id');
+      const current = await memberIdsOf(trx, ctx.tenantId, groupId);
       record(
         await removeMembers(
           trx,

@@ -2,13 +2,13 @@
 // (exact totalResults; src/directory/counts.ts without a filter), sorts (stable: the id breaks ties) and pages.
 import type { Knex } from 'knex';
 import { countResources } from '../directory/index.js';
-import { filterToSql, sortExpression } from '../directory/index.js';
+import { filterToSql, RESOURCE_STORAGE, sortExpression } from '../directory/index.js';
 import { decodeCursor, encodeCursor, type ListQuery } from './list-query.js';
 import { anchoredPage, STRIDE } from './page-anchors.js';
 import type { ResourceKind } from './schemas.js';
 
-const TABLE = { User: 'directory_users', Group: 'directory_groups' } as const;
-const ID = { User: 'user_id', Group: 'group_id' } as const;
+const TABLE = { User: RESOURCE_STORAGE.User.table, Group: RESOURCE_STORAGE.Group.table };
+const ID = { User: RESOURCE_STORAGE.User.idColumn, Group: RESOURCE_STORAGE.Group.idColumn };
 
 export interface Page<Row> {
   rows: Row[];

@@ -98,6 +98,24 @@ describe('architecture (issue 13)', () => {
     expect(offenders).toEqual([]);
   });
 
+  test("only the directory names the directory's tables: others read it through its API", () => {
+    // Licensing embeds the directory's relations, attribute expressions and nested-group
+    // walk (src/directory/relations.ts, nesting.ts) and calls its lookups; the SCIM door
+    // takes its lists' tables from RESOURCE_STORAGE. Constraint names (src/db/constraints.ts,
+    // e.g. directory_users_pkey) are not table names and do not match.
+    const TABLES = /\bdirectory_(?:users|groups|memberships)\b/;
+    const offenders = files
+      .filter((f) => capabilityOf(f) !== 'directory')
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .flatMap((line, i) =>
+            TABLES.test(line) ? [`${path.relative(SRC, f)}:${i + 1}: ${line.trim()}`] : [],
+          ),
+      );
+    expect(offenders).toEqual([]);
+  });
+
   describe('lint refuses', () => {
     const eslint = new ESLint({ cwd: ROOT });
     const lint = async (filePath: string, code: string) => {

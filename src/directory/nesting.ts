@@ -2,15 +2,11 @@
 // "the members of G" means users in G or in any group inside it, at any depth, and "the
 // groups of a user" means the groups they are in directly and every group containing
 // those. Both are the same recursive walk over group-in-group memberships, one direction
-// or the other, written once here as a SQL fragment (a recursive CTE) that the
-// eligibility query, the reconciler's scoping and explain all embed.
+// or the other, written once here as a SQL fragment (a recursive CTE) that licensing's
+// eligibility query, its reconciler's scoping and explain all embed (issue 13: the
+// directory answers questions about its graph; licensing asks them).
 import type { Knex } from 'knex';
-
-/** A piece of SQL with its positional bindings, in order. */
-export interface Sql {
-  sql: string;
-  bindings: Knex.RawBinding[];
-}
+import type { Sql } from './relations.js';
 
 /**
  * The recursive CTE `name(root, group_id)` (to follow `WITH RECURSIVE`): from each row of
