@@ -246,14 +246,18 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
      SELECT DISTINCT ON (rg.license_id, m.member_id) rg.license_id, m.member_id AS user_id, rg.rule_id
        FROM rg JOIN directory_memberships m ON m.tenant_id = :t AND m.group_id = rg.group_id AND m.member_type = 'User'
        JOIN directory_users u ON u.tenant_id = :t AND u.user_id = m.member_id AND u.active`;
-  await knex.raw(
-    'CREATE TABLE floor_seats (tenant_id uuid, license_id uuid, user_id uuid, rule_id uuid)',
-  );
-  await knex.raw('CREATE TABLE floor_full_seats (LIKE seats INCLUDING ALL)');
-  await knex.raw(
-    `ALTER TABLE floor_full_seats ADD FOREIGN KEY (tenant_id, license_id)
-       REFERENCES licenses (tenant_id, license_id)`,
-  );
+  // The floor's tables are the owner's (the service's role creates none); the service
+  // role writes them, as it would its own, through the schema's default privileges.
+  await db.withOwner(async (owner) => {
+    await owner.raw(
+      'CREATE TABLE floor_seats (tenant_id uuid, license_id uuid, user_id uuid, rule_id uuid)',
+    );
+    await owner.raw('CREATE TABLE floor_full_seats (LIKE seats INCLUDING ALL)');
+    await owner.raw(
+      `ALTER TABLE floor_full_seats ADD FOREIGN KEY (tenant_id, license_id)
+         REFERENCES licenses (tenant_id, license_id)`,
+    );
+  });
   let start = process.hrtime.bigint();
   await knex.raw(
     `INSERT INTO floor_seats SELECT :t::uuid, d.license_id, d.user_id, d.rule_id FROM (${desiredSql}) d`,
