@@ -16,9 +16,16 @@ import type { SqlFragment } from '../db/sql-fragment.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { chainedFieldsOf, type StoredFields } from './read.js';
-import { eventHash, newSalts, payloadDigest, type ChainedFields } from './chain.js';
+import {
+  canonicalFields,
+  eventHash,
+  hashOfCanonical,
+  newSalts,
+  payloadDigest,
+  type ChainedFields,
+} from './chain.js';
 import type { AuditEventInput } from './types.js';
-import { auditMacKey, eventMac, macValid } from './mac.js';
+import { auditMacKey, macOfCanonical, macValid } from './mac.js';
 import { newId } from '../shared/ids.js';
 
 // Up to this many events go in as one multi-row INSERT (well under PostgreSQL's 65,535
@@ -168,7 +175,7 @@ const PAYLOAD_FIELDS = { subject_id: 'text', salt: 'bytea', body: 'jsonb' };
 const PENDING_COLUMNS = { ...EVENT_FIELDS, ...PAYLOAD_FIELDS, mac: 'text' };
 
 /** An event's own fields and payload as stored, chained or queued. */
-const eventRow = (tenantId: string, e: PreparedEvent) => ({
+const eventRow = (tenantId: string, e: PreparedEvent, canonical = canonicalFields(e)) => ({
   tenant_id: tenantId,
   event_id: e.eventId,
   occurred_at: e.occurredAt,
@@ -182,7 +189,7 @@ const eventRow = (tenantId: string, e: PreparedEvent) => ({
   // A Buffer: the driver binds it as bytea, insertMany writes it in bytea's hex form.
   salt: e.salt,
   body: e.salt ? JSON.stringify(e.body) : null,
-  mac: eventMac(auditMacKey(), tenantId, e),
+  mac: macOfCanonical(auditMacKey(), tenantId, canonical),
 });
 
 /**
@@ -244,9 +251,11 @@ function chainer(tenantId: string, head: Head) {
     row(e: PreparedEvent): Record<string, unknown> {
       seq += 1;
       const prevHash = hash;
-      hash = eventHash(prevHash, seq, tenantId, e);
+      // The fields' canonical JSON, written once for the hash and the MAC.
+      const canonical = canonicalFields(e);
+      hash = hashOfCanonical(prevHash, seq, tenantId, canonical);
       appended.push({ eventId: e.eventId, seq, hash });
-      const row: Record<string, unknown> = eventRow(tenantId, e);
+      const row: Record<string, unknown> = eventRow(tenantId, e, canonical);
       // The rows travel as one JSON document: the salt in bytea's hex form.
       row.salt = byteaHex(e.salt);
       row.seq = seq;

@@ -112,7 +112,17 @@ export function eventHash(
   tenantId: string,
   fields: ChainedFields,
 ): string {
-  const material = chainMaterial(canonicalFields(fields), prevHash, seq, tenantId);
+  return hashOfCanonical(prevHash, seq, tenantId, canonicalFields(fields));
+}
+
+/** eventHash of fields already written by canonicalFields (an append writes them once). */
+export function hashOfCanonical(
+  prevHash: string,
+  seq: number,
+  tenantId: string,
+  canonical: string,
+): string {
+  const material = chainMaterial(canonical, prevHash, seq, tenantId);
   return createHash('sha256').update(material, 'utf8').digest('hex');
 }
 

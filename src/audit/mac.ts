@@ -71,9 +71,14 @@ export function auditMacKey(): Buffer {
 
 /** The MAC of an event of `tenantId`, as hex. */
 export function eventMac(key: Buffer, tenantId: string, fields: ChainedFields): string {
+  return macOfCanonical(key, tenantId, canonicalFields(fields));
+}
+
+/** eventMac of fields already written by canonicalFields (an append writes them once). */
+export function macOfCanonical(key: Buffer, tenantId: string, canonical: string): string {
   return createHmac('sha256', key)
     .update(`${tenantId}\n`, 'utf8')
-    .update(canonicalFields(fields), 'utf8')
+    .update(canonical, 'utf8')
     .digest('hex');
 }
 
