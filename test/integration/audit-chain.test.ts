@@ -14,6 +14,7 @@ import type { Actor } from '../../src/audit/types.js';
 import { verifyTenantChain } from '../../src/audit/verify.js';
 import { fixedClock } from '../../src/shared/clock.js';
 import { createTenant } from '../../src/tenancy/service.js';
+import { forgedEventRow } from '../support/forge.js';
 import { openTestDb, TEST_MAC_KEY, type TestDb } from '../support/db.js';
 
 const actor: Actor = { type: 'cli', id: 'ops' };
@@ -138,33 +139,8 @@ async function tamperPastPayloadCheck(fn: (trx: Knex.Transaction) => Promise<unk
  * would forge it: these tests are about what the hash chain alone catches. Without the
  * key, every such forgery is caught by its MAC as well (audit-roles.test.ts).
  */
-function forgedRow(tenantId: string, seq: number, prevHash: string): EventRow {
-  const fields: ChainedFields = {
-    eventId: randomUUID(),
-    occurredAt: clock.now().toISOString(),
-    actorType: 'user',
-    actorId: 'mallory',
-    action: 'token.created',
-    targetType: 'token',
-    targetId: 'backdoor',
-    payloadDigest: null,
-  };
-  return {
-    tenant_id: tenantId,
-    seq,
-    event_id: fields.eventId,
-    occurred_at: new Date(fields.occurredAt),
-    actor_type: fields.actorType,
-    actor_id: fields.actorId,
-    action: fields.action,
-    target_type: fields.targetType,
-    target_id: fields.targetId,
-    payload_digest: fields.payloadDigest,
-    prev_hash: prevHash,
-    hash: eventHash(prevHash, seq, tenantId, fields),
-    mac: eventMac(TEST_MAC_KEY, tenantId, fields),
-  };
-}
+const forgedRow = (tenantId: string, seq: number, prevHash: string): EventRow =>
+  forgedEventRow(tenantId, seq, prevHash, { at: clock.now(), mac: 'with-key' });
 
 /** Renumber events seq >= from by `by`, out of the way first so the primary key holds. */
 async function renumber(trx: Knex.Transaction, tenantId: string, from: number, by: number) {

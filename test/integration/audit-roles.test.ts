@@ -7,13 +7,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { appendAuditEvents } from '../../src/audit/append.js';
-import { eventHash, type ChainedFields } from '../../src/audit/chain.js';
 import { listCheckpoints } from '../../src/audit/checkpoint.js';
 import { eraseSubject } from '../../src/audit/erase.js';
 import { settleAudit, startSettler } from '../../src/audit/settle.js';
 import { loadSigningKey, type SigningKey } from '../../src/audit/signing-key.js';
 import { verifyTenantChain } from '../../src/audit/verify.js';
 import { fixedClock } from '../../src/shared/clock.js';
+import { forgedEventRow } from '../support/forge.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { newTenant, testActor } from '../support/fixtures.js';
 import { quietLogger } from '../support/app.js';
@@ -55,34 +55,9 @@ async function tenantWithEvents(n: number): Promise<string> {
   return id;
 }
 
-function forged(tenantId: string, seq: number, prevHash: string) {
-  const fields: ChainedFields = {
-    eventId: randomUUID(),
-    occurredAt: clock.now().toISOString(),
-    actorType: 'user',
-    actorId: 'mallory',
-    action: 'token.created',
-    targetType: 'token',
-    targetId: 'backdoor',
-    payloadDigest: null,
-  };
-  return {
-    tenant_id: tenantId,
-    seq,
-    event_id: fields.eventId,
-    occurred_at: new Date(fields.occurredAt),
-    actor_type: fields.actorType,
-    actor_id: fields.actorId,
-    action: fields.action,
-    target_type: fields.targetType,
-    target_id: fields.targetId,
-    payload_digest: null,
-    prev_hash: prevHash,
-    hash: eventHash(prevHash, seq, tenantId, fields),
-    // A MAC has to be made up: the database does not hold the key.
-    mac: 'a'.repeat(64),
-  };
-}
+const forged = (tenantId: string, seq: number, prevHash: string) =>
+  // A MAC has to be made up: the database does not hold the key.
+  forgedEventRow(tenantId, seq, prevHash, { at: clock.now(), mac: 'made-up' });
 
 describe('the service role (seatkeeper_app) cannot forge or hide audit events (issue 12)', () => {
   test('it is not a superuser, does not own the tables, and cannot bypass row-level security', async () => {
