@@ -291,8 +291,8 @@ export function queuedEventInsert(
   clock: Clock = systemClock,
 ): SqlFragment {
   const event = prepare([input], clock.now().toISOString())[0]!;
-  const row = eventRow(tenantId, event) as Record<string, unknown>;
-  return { sql: PENDING_INSERT, bindings: PENDING_NAMES.map((c) => row[c]) };
+  const row = eventRow(tenantId, event) as Record<string, Knex.RawBinding>;
+  return { sql: PENDING_INSERT, bindings: PENDING_NAMES.map((c) => row[c]!) };
 }
 
 /**

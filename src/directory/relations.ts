@@ -7,14 +7,11 @@
 // Each relation is a plain tenant-scoped subquery: PostgreSQL pulls it up into the outer
 // query, so a join on it is planned exactly as a join on the table (same indexes, no
 // materialisation).
-import type { Knex } from 'knex';
+import type { SqlFragment } from '../db/sql-fragment.js';
 import { ENTERPRISE_USER } from './types.js';
 
-/** A piece of SQL with its positional bindings, in order. */
-export interface Sql {
-  sql: string;
-  bindings: Knex.RawBinding[];
-}
+/** A piece of SQL with its positional bindings, in order (the one SqlFragment of src/db). */
+export type Sql = SqlFragment;
 
 /**
  * The tenant's users, as a FROM item (give it an alias): every stored column, among

@@ -13,6 +13,7 @@
 import type { ScalarAttr } from './attributes.js';
 import type { Bound, PrimitiveOp } from './bind.js';
 
+import type { Knex } from 'knex';
 export type { SqlFragment } from '../../db/sql-fragment.js';
 import type { SqlFragment } from '../../db/sql-fragment.js';
 
@@ -33,7 +34,7 @@ type Element = { from: 'json'; expr: string } | { from: 'membership'; alias: str
 
 interface Ctx {
   alias: string;
-  bindings: unknown[];
+  bindings: Knex.RawBinding[];
   next: () => number;
   /** Set inside an `any`: the element sub-attributes are read from. */
   element?: Element;
@@ -159,7 +160,7 @@ function likePattern(op: 'co' | 'sw' | 'ew', value: string): string {
 function compareSql(b: Extract<Bound, { k: 'cmp' }>, ctx: Ctx): string {
   const v = valueOf(b.attr, ctx);
   const op = SQL_OP[b.op];
-  const bind = (x: unknown) => ctx.bindings.push(x);
+  const bind = (x: Knex.RawBinding) => ctx.bindings.push(x);
   if (v.type === 'uuid' && b.op === 'eq') {
     // The stored text form is canonical lower case: only such a value can be equal, and
     // comparing as uuid lets the primary key / membership indexes serve `id eq`.
