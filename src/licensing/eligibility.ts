@@ -101,7 +101,7 @@ function checks(rules: RuleRow[], inForce: ReadonlySet<string>) {
     }
     const f = filterToSql(r.filter, 'User', 'u');
     filters.push(`(c.rule_id = ? AND (${f.sql}))`);
-    filterBindings.push(r.rule_id, ...(f.bindings as Knex.RawBinding[]));
+    filterBindings.push(r.rule_id, ...f.bindings);
   }
   const list: Array<{ verdict: Exclude<Verdict, 'eligible'>; passes: Sql }> = [
     { verdict: 'deprovisioned', passes: { sql: U.active, bindings: [] } },

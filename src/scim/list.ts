@@ -38,7 +38,7 @@ export async function listRows<Row>(
     const q = knex(`${TABLE[kind]} as r`).where('r.tenant_id', tenantId);
     if (query.filter) {
       const where = filterToSql(query.filter, kind, 'r');
-      q.whereRaw(where.sql, where.bindings as Knex.RawBinding[]);
+      q.whereRaw(where.sql, where.bindings);
     }
     return q;
   };
