@@ -15,8 +15,6 @@ import { rowById } from './rows.js';
 import { termOfRow, termWhenAutoRenewStops } from './term.js';
 import { newId } from '../shared/ids.js';
 
-export type { LicensingContext };
-
 class DryRun extends Error {
   constructor(readonly result: unknown) {
     super('dry run');

@@ -5,8 +5,6 @@ import type { Knex } from 'knex';
 import { place, roomIn, type PoolRoom, type PoolTerms } from './capacity.js';
 import { countsOf, seatCounts } from './seat-counts.js';
 
-export { capacityOf } from './capacity.js';
-
 export interface PoolLicense extends PoolTerms {
   license_id: string;
 }

@@ -5,7 +5,8 @@
 import type { Knex } from 'knex';
 import { filterToSql, groupExists } from '../directory/index.js';
 import { AppError } from '../shared/errors.js';
-import { audit, licenseRow, write, type LicensingContext, type WriteResult } from './catalog.js';
+import { audit, licenseRow, write, type WriteResult } from './catalog.js';
+import type { LicensingContext } from './context.js';
 import { RuleInput } from './model.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { lockLicences, reconcile } from './reconcile.js';

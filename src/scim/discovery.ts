@@ -2,7 +2,8 @@
 import SCIMMY from 'scimmy';
 import { MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE } from './list-query.js';
 import { LIMITS_SCHEMA, MAX_INDEXED_TEXT_LENGTH, PATCH_MAX_OPERATIONS } from './limits.js';
-import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './schemas.js';
+import { CORE_GROUP, CORE_USER } from './schemas.js';
+import { ENTERPRISE_USER } from '../directory/index.js';
 
 export const BULK_MAX_OPERATIONS = 1000;
 export const BULK_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;

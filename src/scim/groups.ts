@@ -10,13 +10,15 @@ import {
   deleteGroup,
   findGroup,
   GROUP_COLUMNS,
+  type GroupRow,
   insertGroup,
+  memberIdsOf,
   type MemberKey,
   type MembershipChange,
-  memberIdsOf,
   membersOfGroups,
   removeMembers,
   resolveMembers,
+  type StoredData,
   updateGroup,
 } from '../directory/index.js';
 import type { ScimContext } from './context.js';
@@ -27,8 +29,8 @@ import { listRows } from './list.js';
 import type { ListQuery } from './list-query.js';
 import { applyPatch, parsePatchBody } from './patch.js';
 import { project, wants } from './projection.js';
-import { groupResource, type GroupRow } from './representation.js';
-import { validateGroup, type StoredData } from './schemas.js';
+import { groupResource } from './representation.js';
+import { validateGroup } from './schemas.js';
 
 const notFound = (id: string) => scimError(404, undefined, `Group ${id} not found`, 'not_found');
 

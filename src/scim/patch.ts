@@ -9,18 +9,16 @@
 import { LIMITS_SCHEMA, PATCH_MAX_OPERATIONS } from './limits.js';
 import SCIMMY from 'scimmy';
 import { scimError } from './errors.js';
+import { ENTERPRISE_USER } from '../directory/index.js';
 import type { PatchOperation } from './patch-operation.js';
 import { resolveValuePath } from './patch-value-path.js';
 import {
   attributesOf,
   coerceAttributeValue,
   enterpriseAttributes,
-  ENTERPRISE_USER,
   PATCH_OP,
   type ResourceKind,
 } from './schemas.js';
-
-export type { PatchOperation };
 
 type Json = Record<string, unknown>;
 

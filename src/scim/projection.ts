@@ -1,7 +1,8 @@
 // attributes / excludedAttributes (RFC 7644 §3.9, §3.4.2.5). Names are case-insensitive,
 // may carry their schema URN, and may name a sub-attribute ("name.givenName",
 // "emails.value"). `id` and `schemas` are always returned.
-import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, type ResourceKind } from './schemas.js';
+import { CORE_GROUP, CORE_USER, type ResourceKind } from './schemas.js';
+import { ENTERPRISE_USER } from '../directory/index.js';
 
 type Json = Record<string, unknown>;
 

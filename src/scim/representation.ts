@@ -1,8 +1,8 @@
 // Stored rows → SCIM resources as clients see them (RFC 7643 §3.1 common attributes:
 // id, externalId, meta with resourceType, created, lastModified, location, version).
-import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './schemas.js';
+import { CORE_GROUP, CORE_USER } from './schemas.js';
+import { ENTERPRISE_USER } from '../directory/index.js';
 
-export type { GroupRef, GroupRow, MemberOut, UserRow } from '../directory/index.js';
 import type { GroupRef, GroupRow, MemberOut, UserRow } from '../directory/index.js';
 
 export const etagOf = (version: number) => `W/"${version}"`;

@@ -7,7 +7,6 @@ import { scimError } from './errors.js';
 import { plainUser } from './plain-user.js';
 
 export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-export { ENTERPRISE_USER } from '../directory/index.js';
 import { ENTERPRISE_USER } from '../directory/index.js';
 export const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -99,7 +98,6 @@ export function coerceBooleanStrings(kind: ResourceKind, body: unknown): unknown
 export { enterpriseAttributes };
 
 /** The stored form of a resource: SCIM JSON without id, meta, schemas and server-computed attributes. */
-export type { StoredData } from '../directory/index.js';
 import type { StoredData } from '../directory/index.js';
 
 const SERVER_MANAGED = new Set(['id', 'meta', 'schemas', 'password', 'groups', 'members']);

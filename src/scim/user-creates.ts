@@ -6,10 +6,15 @@
 import type { Knex } from 'knex';
 import { type AuditEventInput, queuedEventInsert, queuedEvents } from '../audit/index.js';
 import { coalescer, type Coalescer } from '../db/coalesce.js';
-import { type BatchRows, insertUser, insertUsers, newUserRow } from '../directory/index.js';
+import {
+  type BatchRows,
+  insertUser,
+  insertUsers,
+  newUserRow,
+  type StoredData,
+  type UserRow,
+} from '../directory/index.js';
 import type { Clock } from '../shared/clock.js';
-import type { UserRow } from './representation.js';
-import type { StoredData } from './schemas.js';
 
 export interface UserCreate {
   tenantId: string;

@@ -11,8 +11,10 @@ import {
   findUser,
   groupsOfUsers,
   lockGroupsOf,
+  type StoredData,
   updateUser,
   USER_COLUMNS,
+  type UserRow,
 } from '../directory/index.js';
 import type { ScimContext } from './context.js';
 import { scimError } from './errors.js';
@@ -21,8 +23,8 @@ import { listRows } from './list.js';
 import type { ListQuery } from './list-query.js';
 import { applyPatch, parsePatchBody } from './patch.js';
 import { project, wants } from './projection.js';
-import { userResource, type UserRow } from './representation.js';
-import { validateUser, type StoredData } from './schemas.js';
+import { userResource } from './representation.js';
+import { validateUser } from './schemas.js';
 import { insertCreate, writeCreate, type UserCreate } from './user-creates.js';
 import { newId } from '../shared/ids.js';
 

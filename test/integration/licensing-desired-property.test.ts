@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { desiredSeats, type RuleRow } from '../../src/licensing/desired.js';
-import { ENTERPRISE_USER } from '../../src/scim/schemas.js';
+import { ENTERPRISE_USER } from '../../src/directory/index.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { newTenant } from '../support/fixtures.js';
 

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { explainUser } from '../../src/licensing/explain.js';
 import { reconcileTenant } from '../../src/licensing/full-reconcile.js';
-import { ENTERPRISE_USER } from '../../src/scim/schemas.js';
+import { ENTERPRISE_USER } from '../../src/directory/index.js';
 import { fixedClock } from '../../src/shared/clock.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { newTenant, testActor } from '../support/fixtures.js';

@@ -1,6 +1,6 @@
 // The pure parts of seat allocation: when a licence is in force, a pool's capacity, and
 // how a waitlist position and compliance status are derived.
-import { capacityOf } from '../../src/licensing/pool.js';
+import { capacityOf } from '../../src/licensing/capacity.js';
 import { licenseInForce } from '../../src/licensing/term.js';
 import { LicenseInput, RuleInput } from '../../src/licensing/model.js';
 import { planImport } from '../../src/licensing/import.js';

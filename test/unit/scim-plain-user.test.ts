@@ -5,12 +5,12 @@
 import fc from 'fast-check';
 import SCIMMY from 'scimmy';
 import { canonicalJson } from '../../src/audit/chain.js';
+import { ENTERPRISE_USER } from '../../src/directory/index.js';
 import { plainUser } from '../../src/scim/plain-user.js';
 import { ENTRA_CREATE_USER, OKTA_CREATE_USER } from '../support/idp-bodies.js';
 import {
   coerceBooleanStrings,
   CORE_USER,
-  ENTERPRISE_USER,
   userThroughScimmy,
   validateUser,
 } from '../../src/scim/schemas.js';

@@ -7,16 +7,6 @@ import { AppError } from '../../shared/errors.js';
 import { echo, invalidFilter } from './errors.js';
 import { TABLES } from './schema.js';
 
-export type {
-  Attr,
-  ComplexAttr,
-  MultiAttr,
-  ScalarAttr,
-  ScalarSource,
-  SchemaTable,
-  ScimResourceKind,
-  SimpleType,
-} from './attribute-types.js';
 import type {
   Attr,
   ComplexAttr,

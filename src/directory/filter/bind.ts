@@ -18,15 +18,14 @@
 //    least one sub-attribute that is itself present.
 //  - A value whose JSON type is not the attribute's type (a number in a string attribute,
 //    "true" in a boolean one) is treated as unassigned.
-import {
-  resolvePath,
-  resolveSub,
-  type ComplexAttr,
-  type MultiAttr,
-  type ScalarAttr,
-  type ScimResourceKind,
-  type SimpleType,
-} from './attributes.js';
+import type {
+  ComplexAttr,
+  MultiAttr,
+  ScalarAttr,
+  ScimResourceKind,
+  SimpleType,
+} from './attribute-types.js';
+import { resolvePath, resolveSub } from './attributes.js';
 import { parseDateTime } from './datetime.js';
 import { echo, invalidFilter } from './errors.js';
 import type { CompareOp, CompValue, FilterNode } from './parse.js';

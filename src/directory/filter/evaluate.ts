@@ -9,7 +9,7 @@
 // `data`. String case folding is per code point (PostgreSQL's lower() under a UTF-8
 // ctype, which ignores the context-dependent rules of JavaScript's toLowerCase), and
 // ordering is by code point (COLLATE "C").
-import type { ScalarAttr, ScimResourceKind } from './attributes.js';
+import type { ScalarAttr, ScimResourceKind } from './attribute-types.js';
 import { bindFilter, bindValueFilter, type Bound } from './bind.js';
 import { parseDateTime } from './datetime.js';
 import type { FilterNode } from './parse.js';

@@ -5,12 +5,12 @@
 //   bind.ts        FilterNode → Bound: checked, and reduced to primitives (semantics here)
 //   sql.ts         Bound → SQL fragment        evaluate.ts  Bound → boolean (reference)
 //   sort.ts        sortBy → ORDER BY expression
-import type { ScimResourceKind } from './attributes.js';
+import type { ScimResourceKind } from './attribute-types.js';
 import { bindFilter } from './bind.js';
 import { parseFilter } from './parse.js';
 import { boundToSql, type SqlFragment } from './sql.js';
 
-export type { ScimResourceKind } from './attributes.js';
+export type { ScimResourceKind } from './attribute-types.js';
 export type { CompareOp, CompValue, FilterNode } from './parse.js';
 export type { SqlFragment } from './sql.js';
 export { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseFilter, parsePatchPath } from './parse.js';

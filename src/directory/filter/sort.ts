@@ -3,7 +3,8 @@
 // code point (COLLATE "C"), folded to lower case when caseExact is false, the same order
 // as gt/lt in filters; the caller adds ASC/DESC, NULLS LAST and a tie-breaker.
 import { AppError } from '../../shared/errors.js';
-import { resolvePath, type ScalarAttr, type ScimResourceKind } from './attributes.js';
+import type { ScalarAttr, ScimResourceKind } from './attribute-types.js';
+import { resolvePath } from './attributes.js';
 import { echo, invalidSort } from './errors.js';
 import { MAX_FILTER_LENGTH } from './parse.js';
 import { newContext, valueOf } from './sql.js';

@@ -10,7 +10,7 @@
 //  - subqueries are tied to `${alias}.tenant_id`.
 // The SQL never contains a literal "?" (knex would take it for a placeholder), so the
 // jsonb operators ?, ?| and ?& are not used.
-import type { ScalarAttr } from './attributes.js';
+import type { ScalarAttr } from './attribute-types.js';
 import type { Bound, PrimitiveOp } from './bind.js';
 
 import type { Knex } from 'knex';
