@@ -14,10 +14,9 @@
 // at start-up (useAuditMacKey), because events are prepared in many places that have
 // no other reason to carry it.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { AppError } from '../shared/errors.js';
 import { canonicalFields, type ChainedFields } from './chain.js';
+import { loadKeyFile } from './key-file.js';
 
 export const MAC_KEY_BYTES = 32;
 
@@ -33,22 +32,11 @@ function parse(text: string, file: string): Buffer {
 
 /** Load the key; with `create`, generate it when the file does not exist yet. */
 export function loadMacKey(file: string, opts: { create: boolean }): Buffer | null {
-  try {
-    return parse(readFileSync(file, 'utf8'), file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (!opts.create) return null;
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const text = `${randomBytes(MAC_KEY_BYTES).toString('base64')}\n`;
-  try {
-    // 'wx': if another process created it first, use theirs.
-    writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return parse(readFileSync(file, 'utf8'), file);
-  }
-  return parse(text, file);
+  return loadKeyFile(file, {
+    create: opts.create,
+    parse: (text) => parse(text, file),
+    generate: () => `${randomBytes(MAC_KEY_BYTES).toString('base64')}\n`,
+  });
 }
 
 let installed: Buffer | null = null;

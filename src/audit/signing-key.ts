@@ -8,9 +8,8 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { AppError } from '../shared/errors.js';
+import { loadKeyFile } from './key-file.js';
 
 export interface SigningKey {
   keyId: string;
@@ -42,21 +41,10 @@ function fromPem(pem: string, file: string): SigningKey {
 
 /** Load the key; with `create`, generate it when the file does not exist yet. */
 export function loadSigningKey(file: string, opts: { create: boolean }): SigningKey | null {
-  try {
-    return fromPem(readFileSync(file, 'utf8'), file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (!opts.create) return null;
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  try {
-    // 'wx': if another process created it first, use theirs.
-    writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return fromPem(readFileSync(file, 'utf8'), file);
-  }
-  return fromPem(pem, file);
+  return loadKeyFile(file, {
+    create: opts.create,
+    parse: (pem) => fromPem(pem, file),
+    generate: () =>
+      generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  });
 }
