@@ -22,6 +22,17 @@ const EVENT_RECORD = `event_id uuid, occurred_at timestamptz, actor_type text, a
 const EVENT_COLUMNS = `event_id, occurred_at, actor_type, actor_id, action, target_type,
   target_id, payload_digest, subject_id, salt, body, mac, seq, prev_hash, hash`;
 
+// The end of a statement that inserted linked events (a CTE named `ins`, returning seq,
+// prev_hash and hash): counts them, and those that do not follow one another after the
+// head at (p_seq, p_hash), and finds the new head.
+const CHECK_LINKS = `linked AS (
+        SELECT seq, prev_hash, hash, lag(hash, 1, p_hash) OVER (ORDER BY seq) AS before,
+               p_seq + row_number() OVER (ORDER BY seq) AS expected
+          FROM ins)
+      SELECT count(*), count(*) FILTER (WHERE seq <> expected OR prev_hash <> before),
+             max(seq), (array_agg(hash ORDER BY seq DESC))[1]
+        INTO n, broken, last_seq, last_hash FROM linked;`;
+
 /** name(argument types): what the service may call. */
 const APP_FUNCTIONS = [
   'audit_lock_head(uuid, boolean)',
@@ -112,13 +123,7 @@ export async function up(knex: Knex): Promise<void> {
         SELECT p_tenant, ${EVENT_COLUMNS.replace('body', 'body::jsonb')}
           FROM json_to_recordset(p_events) AS e(${EVENT_RECORD})
         RETURNING seq, prev_hash, hash),
-      linked AS (
-        SELECT seq, prev_hash, hash, lag(hash, 1, p_hash) OVER (ORDER BY seq) AS before,
-               p_seq + row_number() OVER (ORDER BY seq) AS expected
-          FROM ins)
-      SELECT count(*), count(*) FILTER (WHERE seq <> expected OR prev_hash <> before),
-             max(seq), (array_agg(hash ORDER BY seq DESC))[1]
-        INTO n, broken, last_seq, last_hash FROM linked;
+      ${CHECK_LINKS}
       IF broken > 0 THEN
         RAISE EXCEPTION 'audit chain of %: events do not link after event %', p_tenant, p_seq
           USING ERRCODE = 'integrity_constraint_violation';
@@ -146,13 +151,7 @@ export async function up(knex: Knex): Promise<void> {
         INSERT INTO audit_events (tenant_id, ${EVENT_COLUMNS})
         SELECT p_tenant, ${EVENT_COLUMNS} FROM moved
         RETURNING seq, prev_hash, hash),
-      linked AS (
-        SELECT seq, prev_hash, hash, lag(hash, 1, p_hash) OVER (ORDER BY seq) AS before,
-               p_seq + row_number() OVER (ORDER BY seq) AS expected
-          FROM ins)
-      SELECT count(*), count(*) FILTER (WHERE seq <> expected OR prev_hash <> before),
-             max(seq), (array_agg(hash ORDER BY seq DESC))[1]
-        INTO n, broken, last_seq, last_hash FROM linked;
+      ${CHECK_LINKS}
       -- A link for an event no longer queued would leave a gap: refuse rather than commit it.
       IF broken > 0 OR n <> json_array_length(p_links) THEN
         RAISE EXCEPTION 'audit chain of %: queued events moved under the settler', p_tenant
