@@ -23,9 +23,12 @@ const CHUNK = 5_000;
 const ONE_STATEMENT = CHUNK;
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+// A table may also be named in the session's own temporary schema (pg_temp.name).
+const TABLE = /^(?:pg_temp\.)?[a-z_][a-z0-9_]*$/;
 
 function checkIdentifiers(table: string, names: string[]): void {
-  for (const n of [table, ...names]) {
+  if (!TABLE.test(table)) throw new Error(`insertMany: not a plain table name: ${table}`);
+  for (const n of names) {
     if (!IDENTIFIER.test(n)) throw new Error(`insertMany: not a plain identifier: ${n}`);
   }
 }
@@ -89,6 +92,22 @@ export async function copyRows(
   names: string[],
   batches: Iterable<Array<Record<string, unknown>>>,
 ): Promise<void> {
+  function* chunks() {
+    for (const rows of batches) if (rows.length > 0) yield copyLines(rows, names);
+  }
+  return copyText(trx, table, names, chunks());
+}
+
+/**
+ * copyRows for rows already written as COPY text (copy-text.ts), a chunk of whole lines
+ * at a time; each chunk is taken from `chunks` only when the one before is on its way.
+ */
+export async function copyText(
+  trx: Knex.Transaction,
+  table: string,
+  names: string[],
+  chunks: Iterable<string>,
+): Promise<void> {
   checkIdentifiers(table, names);
   // A transaction's client hands out the transaction's connection.
   const conn = (await trx.client.acquireConnection()) as pg.PoolClient;
@@ -104,10 +123,10 @@ export async function copyRows(
     stream.on('finish', resolve);
   });
   try {
-    for (const rows of batches) {
+    for (const text of chunks) {
       if (failure) break;
-      if (rows.length === 0) continue;
-      if (stream.write(copyLines(rows, names))) {
+      if (text.length === 0) continue;
+      if (stream.write(text)) {
         // Let the socket take the chunk before the next one is built.
         await nextTurn();
       } else {
