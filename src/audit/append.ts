@@ -12,21 +12,20 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { copyValue } from '../db/copy-text.js';
-import { byteaHex, chunksOf, copyText, insertMany } from '../db/insert-many.js';
+import { byteaHex, chunksOf, copyText, insertFromJson, insertMany } from '../db/insert-many.js';
 import type { SqlFragment } from '../db/sql-fragment.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { chainedFieldsOf, type StoredFields } from './read.js';
 import {
   canonicalFields,
-  eventHash,
   hashOfCanonical,
   newSalts,
   payloadDigest,
   type ChainedFields,
 } from './chain.js';
 import type { AuditEventInput } from './types.js';
-import { auditMacKey, macOfCanonical, macValid } from './mac.js';
+import { auditMacKey, macOfCanonical, macValidOfCanonical } from './mac.js';
 import { newId } from '../shared/ids.js';
 
 // Up to this many events go to audit_chain as one JSON document (one round trip, the
@@ -101,6 +100,36 @@ export async function lockHead(
   return row ? { seq: Number(row.seq), hash: row.hash, pending: row.pending } : null;
 }
 
+/**
+ * lockHead without waiting, in the same round trip as queueing `prepared` should the
+ * head be busy: with one tenant busy, nine appends in ten are queued, and each saved
+ * the round trip of a second statement. null when the events were queued.
+ */
+async function lockHeadOrQueue(
+  trx: Knex.Transaction,
+  tenantId: string,
+  prepared: PreparedEvent[],
+): Promise<Head | null> {
+  const queue = insertFromJson(
+    'audit_queue',
+    PENDING_COLUMNS,
+    prepared.map((e) => eventRow(tenantId, e)),
+  );
+  const { rows } = (await trx
+    .raw(
+      `WITH head AS (SELECT seq, hash, pending FROM audit_lock_head(?, false)),
+            queued AS (${queue.sql} WHERE NOT EXISTS (SELECT 1 FROM head))
+       SELECT seq, hash, pending FROM head`,
+      [tenantId, queue.doc],
+    )
+    .options({ name: 'audit_lock_head_or_queue' })
+    .catch(noTenantMeans404(tenantId))) as {
+    rows: Array<{ seq: string; hash: string; pending: boolean }>;
+  };
+  const row = rows[0];
+  return row ? { seq: Number(row.seq), hash: row.hash, pending: row.pending } : null;
+}
+
 /** Queued events whose MAC failed, seen by this process's settling (logged by the settler). */
 export const rejectedQueued = { count: 0, lastEventIds: [] as string[] };
 
@@ -132,8 +161,9 @@ export async function chainPending(
       [tenantId, after, limit],
     )) as { rows: Array<StoredFields & { mac: string | null; queued: number }> };
     for (const r of rows) {
-      const fields = chainedFieldsOf(r);
-      if (!macValid(key, tenantId, fields, r.mac)) {
+      // The fields' canonical JSON, written once for the MAC check and the hash.
+      const canonical = canonicalFields(chainedFieldsOf(r));
+      if (!macValidOfCanonical(key, tenantId, canonical, r.mac)) {
         rejected += 1;
         rejectedQueued.count += 1;
         rejectedQueued.lastEventIds = [...rejectedQueued.lastEventIds.slice(-9), r.event_id];
@@ -141,7 +171,7 @@ export async function chainPending(
       }
       const prevHash = hash;
       seq += 1;
-      hash = eventHash(prevHash, seq, tenantId, fields);
+      hash = hashOfCanonical(prevHash, seq, tenantId, canonical);
       links.push({ event_id: r.event_id, seq, prev_hash: prevHash, hash });
     }
     if (links.length > 0 || rows.length < limit) break;
@@ -437,15 +467,20 @@ export async function appendAuditEvents(
   // One time for every event of one append: they are one change.
   const occurredAt = clock.now().toISOString();
   const all = () => ready ?? prepare(raw, occurredAt);
-  const head = await lockHead(trx, tenantId, { wait: false });
+  // A request's few events are locked for or queued in one statement; a bulk append
+  // locks first, and prepares its events a batch at a time.
+  const prepared = count <= INSERT_CHUNK ? all() : null;
+  const head = prepared
+    ? await lockHeadOrQueue(trx, tenantId, prepared)
+    : await lockHead(trx, tenantId, { wait: false });
   if (!head) {
-    const prepared = all();
-    await queue(trx, tenantId, prepared);
-    return prepared.map((e) => ({ eventId: e.eventId, seq: null, hash: null }));
+    const queued = prepared ?? all();
+    if (!prepared) await queue(trx, tenantId, queued);
+    return queued.map((e) => ({ eventId: e.eventId, seq: null, hash: null }));
   }
   // Events queued before ours go first, so the chain keeps the order of arrival.
   const after = head.pending ? (await chainPending(trx, tenantId, head, ABSORB_LIMIT)).head : head;
-  if (count <= INSERT_CHUNK) return writeChained(trx, tenantId, after, all());
+  if (prepared) return writeChained(trx, tenantId, after, prepared);
   // A bulk append (a full reconcile's 100,000 seat changes) not prepared ahead prepares
   // each batch only when it is its turn: salting and digesting all of them first left
   // the server idle for most of a second.

@@ -53,6 +53,21 @@ export async function insertMany(
   const names = Object.keys(columns);
   checkIdentifiers(table, names);
   if (rows.length > ONE_STATEMENT) return copyRows(trx, table, names, chunksOf(rows, CHUNK));
+  const { sql, doc } = insertFromJson(table, columns, rows);
+  await trx.raw(sql, [doc]);
+}
+
+/**
+ * The one-statement INSERT of insertMany, for a caller that runs it inside a statement
+ * of its own (as a data-modifying CTE): its SQL, with one placeholder for `doc`.
+ */
+export function insertFromJson(
+  table: string,
+  columns: ColumnTypes,
+  rows: Array<Record<string, unknown>>,
+): { sql: string; doc: string } {
+  const names = Object.keys(columns);
+  checkIdentifiers(table, names);
   // jsonb arrives as its JSON text (a string in the document) and is cast once here.
   const defs = names.map((n) => `${n} ${columns[n] === 'jsonb' ? 'text' : columns[n]}`);
   const select = names.map((n) => (columns[n] === 'jsonb' ? `x.${n}::jsonb` : `x.${n}`));
@@ -69,11 +84,10 @@ export async function insertMany(
           return o;
         }),
   );
-  await trx.raw(
+  const sql =
     `INSERT INTO ${table} (${names.join(', ')}) ` +
-      `SELECT ${select.join(', ')} FROM json_to_recordset(?::json) AS x(${defs.join(', ')})`,
-    [doc],
-  );
+    `SELECT ${select.join(', ')} FROM json_to_recordset(?::json) AS x(${defs.join(', ')})`;
+  return { sql, doc };
 }
 
 /**
