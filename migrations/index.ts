@@ -12,7 +12,7 @@ import * as auditSubjectHash from './20261201000700_audit_subject_hash_index.js'
 import * as appRole from './20261201000800_app_role.js';
 import * as auditDefiner from './20261201000900_audit_definer.js';
 import * as authFailures from './20261207000900_auth_failures.js';
-import * as auditStagedAppend from './20261207001100_audit_staged_append.js';
+import * as auditStagedAppend from './20261207001600_audit_staged_append.js';
 
 export interface Migration {
   name: string;
@@ -32,5 +32,5 @@ export const migrations: Migration[] = [
   { name: '20261201000800_app_role', ...appRole },
   { name: '20261201000900_audit_definer', ...auditDefiner },
   { name: '20261207000900_auth_failures', ...authFailures },
-  { name: '20261207001100_audit_staged_append', ...auditStagedAppend },
+  { name: '20261207001600_audit_staged_append', ...auditStagedAppend },
 ];

@@ -255,7 +255,7 @@ async function callChain(
     .options({ name: 'audit_chain' });
 }
 
-// The columns of pg_temp.audit_staging (migrations/20261207001100_audit_staged_append.ts),
+// The columns of pg_temp.audit_staging (migrations/20261207001600_audit_staged_append.ts),
 // in the order chainer().line writes them.
 const STAGED_COLUMNS = [
   'event_id',
