@@ -40,7 +40,7 @@ export async function userIdsByUserName(
   for (let i = 0; i < names.length; i += USER_NAME_CHUNK) {
     const rows = await db('directory_users')
       .where({ tenant_id: tenantId })
-      .whereRaw('lower(user_name) = ANY(?)', [names.slice(i, i + USER_NAME_CHUNK)])
+      .whereRaw('user_name_lower = ANY(?)', [names.slice(i, i + USER_NAME_CHUNK)])
       .select('user_id', 'user_name');
     for (const r of rows) ids.set(String(r.user_name).toLowerCase(), r.user_id);
   }
