@@ -12,6 +12,8 @@ import * as auditSubjectHash from './20261201000700_audit_subject_hash_index.js'
 import * as appRole from './20261201000800_app_role.js';
 import * as auditDefiner from './20261201000900_audit_definer.js';
 import * as authFailures from './20261207000900_auth_failures.js';
+import * as tenantIsolation from './20261207001000_tenant_isolation.js';
+import * as foldedNames from './20261207001100_folded_names.js';
 
 export interface Migration {
   name: string;
@@ -31,4 +33,6 @@ export const migrations: Migration[] = [
   { name: '20261201000800_app_role', ...appRole },
   { name: '20261201000900_audit_definer', ...auditDefiner },
   { name: '20261207000900_auth_failures', ...authFailures },
+  { name: '20261207001000_tenant_isolation', ...tenantIsolation },
+  { name: '20261207001100_folded_names', ...foldedNames },
 ];

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { type Actor, appendAuditEvents, type AuditEventInput } from '../audit/index.js';
 import type { Clock } from '../shared/clock.js';
 import { notFound } from '../shared/errors.js';
-import type { LicensingContext } from './context.js';
+import { inTenant, type LicensingContext } from './context.js';
 import { isUuid } from '../shared/ids.js';
 import { roomIn, type PoolTerms } from './capacity.js';
 import { countsOf, seatCounts } from './seat-counts.js';
@@ -146,14 +146,14 @@ export async function complianceOf(
   licenseId: string,
 ): Promise<LicenseCompliance> {
   if (!isUuid(licenseId)) throw notFound('licence');
-  const [row] = await rows(ctx.knex, ctx.tenantId, [licenseId]);
+  const [row] = await inTenant(ctx, (trx) => rows(trx, ctx.tenantId, [licenseId]));
   if (!row) throw notFound('licence');
   return evaluate(row, ctx.clock.now());
 }
 
 export async function complianceSummary(ctx: LicensingContext): Promise<ComplianceSummary> {
   const now = ctx.clock.now();
-  const all = (await rows(ctx.knex, ctx.tenantId)).map((r) => evaluate(r, now));
+  const all = (await inTenant(ctx, (trx) => rows(trx, ctx.tenantId))).map((r) => evaluate(r, now));
   const nonCompliant = all.filter((c) => !c.statuses.includes('compliant')).length;
   const currencies = [...new Set(all.map((c) => c.currency).filter((c) => c !== null))];
   const having = (s: ComplianceStatus) => all.filter((c) => c.statuses.includes(s)).length;

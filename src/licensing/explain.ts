@@ -12,7 +12,7 @@ import { findUser, groupNames, groupsOfUser } from '../directory/index.js';
 import { notFound } from '../shared/errors.js';
 import { isUuid } from '../shared/ids.js';
 import { roomIn } from './capacity.js';
-import type { LicensingContext } from './context.js';
+import { inTenant, type LicensingContext } from './context.js';
 import { candidates, decide, licencesInForce, type Candidate } from './eligibility.js';
 import { placeInLine } from './pool.js';
 import type { UserSeats } from './records.js';
@@ -59,8 +59,7 @@ interface Facts {
   groupNames: Map<string, string>;
 }
 
-async function facts(ctx: LicensingContext, user: Row): Promise<Facts> {
-  const db = ctx.knex;
+async function facts(ctx: LicensingContext, db: Knex, user: Row): Promise<Facts> {
   const now = ctx.clock.now();
   const licences = new Map<string, Row>(
     (await db('licenses').where({ tenant_id: ctx.tenantId }).whereNull('deleted_at')).map(
@@ -216,15 +215,19 @@ function notSeated(f: Facts, held: Set<string>) {
 
 export async function explainUser(ctx: LicensingContext, userId: string): Promise<UserSeats> {
   if (!isUuid(userId)) throw notFound('user');
-  const user = await findUser(ctx.knex, ctx.tenantId, userId);
-  if (!user) throw notFound('user');
-  const f = await facts(ctx, user);
-  const seats: Row[] = await ctx
-    .knex('seats')
-    .where({ tenant_id: ctx.tenantId, user_id: userId })
-    .whereNot('state', 'released');
-  const explained = [];
-  for (const s of seats) explained.push(await explainSeat(f, s));
+  const found = await inTenant(ctx, async (trx) => {
+    const user = await findUser(trx, ctx.tenantId, userId);
+    if (!user) return undefined;
+    const f = await facts(ctx, trx, user);
+    const seats: Row[] = await trx('seats')
+      .where({ tenant_id: ctx.tenantId, user_id: userId })
+      .whereNot('state', 'released');
+    const explained = [];
+    for (const s of seats) explained.push(await explainSeat(f, s));
+    return { user, f, seats, explained };
+  });
+  if (!found) throw notFound('user');
+  const { user, f, seats, explained } = found;
   return {
     user: { id: user.user_id, userName: user.user_name, active: user.active },
     seats: explained,

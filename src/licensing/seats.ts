@@ -6,9 +6,8 @@
 import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/index.js';
 import { userExists } from '../directory/index.js';
-import { retryingTransaction } from '../db/retry.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
-import type { LicensingContext } from './context.js';
+import { inTenant, type LicensingContext } from './context.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { licencesInPlay, lockLicences, reconcile } from './reconcile.js';
 import { manualSeatRow, SEAT_STATES, seatRecord, type Seat, type SeatState } from './records.js';
@@ -25,21 +24,19 @@ export async function listSeats(
   state: string | undefined,
   req: PageRequest,
 ): Promise<Page<Seat>> {
-  if (
-    !isUuid(licenseId) ||
-    !(await ctx
-      .knex('licenses')
-      .where({ tenant_id: ctx.tenantId, license_id: licenseId })
-      .whereNull('deleted_at')
-      .first('license_id'))
-  ) {
-    throw notFound('licence');
-  }
+  if (!isUuid(licenseId)) throw notFound('licence');
   if (state !== undefined && !STATES.includes(state))
     throw invalidInput(`state must be one of ${STATES.join(', ')}`);
-  const q = ctx.knex('seats').where({ tenant_id: ctx.tenantId, license_id: licenseId });
-  if (state) q.where({ state: state as SeatState });
-  return page(q, 'seat_id', req, seatRecord);
+  return inTenant(ctx, async (trx) => {
+    const licence = await trx('licenses')
+      .where({ tenant_id: ctx.tenantId, license_id: licenseId })
+      .whereNull('deleted_at')
+      .first('license_id');
+    if (!licence) throw notFound('licence');
+    const q = trx('seats').where({ tenant_id: ctx.tenantId, license_id: licenseId });
+    if (state) q.where({ state: state as SeatState });
+    return page(q, 'seat_id', req, seatRecord);
+  });
 }
 
 /**
@@ -69,7 +66,7 @@ async function requireUser(
 export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<Seat> {
   const { licenseId, userId } = (body ?? {}) as { licenseId?: unknown; userId?: unknown };
   if (!isUuid(licenseId)) throw invalidInput('licenseId must be a licence id');
-  return retryingTransaction(ctx.knex, async (trx) => {
+  return inTenant(ctx, async (trx) => {
     const live = await trx('licenses')
       .where({ tenant_id: ctx.tenantId, license_id: licenseId })
       .whereNull('deleted_at')
@@ -128,7 +125,7 @@ export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<
 
 /** Release a manual seat; the next in line is seated in the same transaction. */
 export async function releaseSeat(ctx: LicensingContext, seatId: string): Promise<Seat> {
-  return retryingTransaction(ctx.knex, async (trx) => {
+  return inTenant(ctx, async (trx) => {
     const seat = await lockedSeat(trx, ctx, seatId);
     if (seat.state === 'released') return seatRecord(seat);
     if (seat.source === 'rule') {
@@ -177,7 +174,7 @@ export async function transferSeat(
   body: unknown,
 ): Promise<Seat> {
   const { userId } = (body ?? {}) as { userId?: unknown };
-  return retryingTransaction(ctx.knex, async (trx) => {
+  return inTenant(ctx, async (trx) => {
     const seat = await lockedSeat(trx, ctx, seatId);
     if (seat.source === 'rule')
       throw new AppError('conflict', 'this seat is held through a rule and cannot be transferred', {
