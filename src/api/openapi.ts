@@ -6,7 +6,9 @@
 import { z } from 'zod';
 import { ProblemRecord } from '../http/index.js';
 import {
+  ActivityReportRecord,
   ComplianceSummaryRecord,
+  ReclaimItemRecord,
   GroupRecord,
   ImportReportRecord,
   LicenseComplianceRecord,
@@ -29,7 +31,7 @@ import {
   UserRecord,
   UserSeatsRecord,
 } from '../licensing/index.js';
-import { TenantRecord } from '../tenancy/index.js';
+import { TenantPatch, TenantRecord } from '../tenancy/index.js';
 
 /** Every response shape, by its name in components.schemas. */
 const RESPONSES = {
@@ -56,6 +58,8 @@ const RESPONSES = {
   Group: GroupRecord,
   GroupPage: pageSchema(GroupRecord),
   ImportReport: ImportReportRecord,
+  ActivityReport: ActivityReportRecord,
+  ReclaimPreview: pageSchema(ReclaimItemRecord),
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -86,7 +90,9 @@ function componentSchemas(
   );
 }
 
-const ref = (name: ResponseSchemaName | 'ProductInput' | 'LicenseInput' | 'RuleInput') => ({
+const ref = (
+  name: ResponseSchemaName | 'ProductInput' | 'LicenseInput' | 'RuleInput' | 'TenantPatch',
+) => ({
   $ref: `#/components/schemas/${name}`,
 });
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -180,11 +186,64 @@ function crud(
   };
 }
 
+const ActivityRequest = {
+  type: 'object',
+  required: ['events'],
+  additionalProperties: false,
+  properties: {
+    events: {
+      type: 'array',
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['occurredAt'],
+        properties: {
+          userId: { type: 'string', format: 'uuid' },
+          userName: { type: 'string' },
+          occurredAt: { type: 'string', format: 'date-time' },
+          productId: { type: 'string', format: 'uuid' },
+          source: { type: 'string' },
+          id: {
+            type: 'string',
+            description: 'Idempotency key: an event id seen before counts once',
+          },
+        },
+      },
+    },
+  },
+  example: {
+    events: [{ userName: 'alice@example.com', occurredAt: '2026-12-07T10:00:00Z', id: 'evt-1' }],
+  },
+};
+
 const paths = {
+  '/activity': {
+    post: {
+      summary: 'Record user activity (at most 1,000 events; idempotent on each event id)',
+      requestBody: { required: true, ...json(ActivityRequest) },
+      responses: { '200': answer('What was recorded', 'ActivityReport'), ...problems(400, 413) },
+    },
+  },
+  '/reclamation/preview': {
+    get: {
+      summary: 'What the next inactivity scan would do; commits nothing',
+      parameters: [
+        ...paging,
+        { name: 'licenseId', in: 'query', schema: { type: 'string', format: 'uuid' } },
+      ],
+      responses: { '200': answer('A page of seats', 'ReclaimPreview'), ...problems(400, 404) },
+    },
+  },
   '/tenant': {
     get: {
       summary: "The token's tenant",
       responses: { '200': answer('The tenant', 'Tenant'), ...problems() },
+    },
+    patch: {
+      summary: "Change the tenant's settings: the reclaim policy new licences start with",
+      requestBody: { required: true, ...json(ref('TenantPatch')) },
+      responses: { '200': answer('The tenant', 'Tenant'), ...problems(400) },
     },
   },
   ...crud('products', { input: 'ProductInput', record: 'Product' }, null),
@@ -293,7 +352,7 @@ const paths = {
 let schemas: Record<string, JsonSchema> | undefined;
 function allSchemas() {
   schemas ??= {
-    ...componentSchemas({ ProductInput, LicenseInput, RuleInput }, 'input'),
+    ...componentSchemas({ ProductInput, LicenseInput, RuleInput, TenantPatch }, 'input'),
     SeatAssignment: {
       type: 'object',
       required: ['licenseId', 'userId'],

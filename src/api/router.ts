@@ -2,7 +2,7 @@
 import express, { Router } from 'express';
 import type { Knex } from 'knex';
 import { AppError } from '../shared/errors.js';
-import { getTenant, type TokenCache } from '../tenancy/index.js';
+import { getTenant, updateTenant, type TokenCache } from '../tenancy/index.js';
 import {
   type AuthFailureGuard,
   principalOf,
@@ -44,6 +44,15 @@ export function apiRouter(deps: {
   // Who am I: the tenant the token belongs to.
   router.get('/tenant', async (_req, res) => {
     res.json(await getTenant(deps.knex, principalOf(res).tenantId));
+  });
+  router.patch('/tenant', async (req, res) => {
+    const { tenantId, tokenId } = principalOf(res);
+    res.json(
+      await updateTenant(deps.knex, tenantId, req.body, {
+        actor: { type: 'token', id: tokenId },
+        clock: deps.clock,
+      }),
+    );
   });
 
   router.use(licensingRoutes(deps));

@@ -1,7 +1,8 @@
 // The service's scheduled jobs.
 import type { Knex } from 'knex';
 import { createCheckpoints, settleAudit, type SigningKey } from '../audit/index.js';
-import { reconcileAllTenants } from '../licensing/index.js';
+import { reconcileAllTenants, scanInactivity } from '../licensing/index.js';
+import { allTenantIds } from '../db/tenant-scope.js';
 import type { Clock } from '../shared/clock.js';
 import type { JobDefinition } from './scheduler.js';
 
@@ -11,6 +12,7 @@ export function serviceJobs(deps: {
   clock: Clock;
   checkpointEveryMs: number;
   reconcileEveryMs?: number;
+  inactivityScanEveryMs?: number;
 }): JobDefinition[] {
   return [
     {
@@ -31,6 +33,21 @@ export function serviceJobs(deps: {
           clock: deps.clock,
           actor: { type: 'job', id: 'seat-reconcile' },
         });
+      },
+    },
+    {
+      // Inactive seats start their reclaim grace (issue 14); the grace's end is the
+      // seat-reconcile's. One tenant at a time, each in its own transaction.
+      name: 'inactivity-scan',
+      everyMs: deps.inactivityScanEveryMs ?? 3_600_000,
+      run: async () => {
+        for (const tenantId of await allTenantIds(deps.knex))
+          await scanInactivity({
+            knex: deps.knex,
+            tenantId,
+            clock: deps.clock,
+            actor: { type: 'job', id: 'inactivity-scan' },
+          });
       },
     },
   ];

@@ -11,7 +11,10 @@
 //   3. L is in force: started, not past its end plus grace, not deleted (term.ts;
 //      'not_in_force');
 //   4. L's restrictions admit their department ('department') and country ('country');
-//   5. R's SCIM filter matches them ('filter').
+//   5. R's SCIM filter matches them ('filter');
+//   6. no seat of L was reclaimed from them for inactivity since their last activity for
+//      L's product ('inactive', issue 14): the reclaim would otherwise be undone by the
+//      next reconcile; any activity makes them eligible again.
 // Of the rules that reach a user for one licence, the best eligible one decides (lowest
 // priority number, then lowest rule id); when none is eligible, the best of the rest
 // says why not (decide, below).
@@ -27,6 +30,7 @@
 import type { Knex } from 'knex';
 import {
   filterToSql,
+  lastActivitySql,
   membershipsRelation,
   nestedGroups,
   userAttributeSql,
@@ -51,6 +55,7 @@ export const VERDICTS = [
   'department',
   'country',
   'filter',
+  'inactive',
 ] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
@@ -126,6 +131,16 @@ function checks(rules: RuleRow[], inForce: ReadonlySet<string>) {
       },
     },
     { verdict: 'filter', passes: { sql: `(${filters.join(' OR ')})`, bindings: filterBindings } },
+    {
+      verdict: 'inactive',
+      passes: {
+        sql: `NOT EXISTS (SELECT 1 FROM seats s
+                WHERE s.tenant_id = l.tenant_id AND s.license_id = c.license_id
+                  AND s.user_id = c.user_id AND s.release_reason = 'inactive'
+                  AND s.released_at > coalesce(${lastActivitySql({ tenant: 'l.tenant_id', user: 'c.user_id', product: 'l.product_id' })}, '-infinity'))`,
+        bindings: [],
+      },
+    },
   ];
   return list;
 }

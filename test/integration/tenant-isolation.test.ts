@@ -4,6 +4,10 @@
 // superuser that owns the tables bypasses the policies and would hide a missing one.
 import type { Knex } from 'knex';
 import { TENANT_TABLES } from '../../migrations/20261207001000_tenant_isolation.js';
+import { RECLAMATION_TENANT_TABLES } from '../../migrations/20261207001300_reclamation.js';
+
+/** Every table that holds a tenant's data, by the migration that made it. */
+const ALL_TENANT_TABLES = [...TENANT_TABLES, ...RECLAMATION_TENANT_TABLES];
 import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
 import type { CreatedTenant } from '../../src/tenancy/index.js';
 import { apiClient } from '../support/api.js';
@@ -69,7 +73,7 @@ test('every table with a tenant_id column has row-level security and the tenant 
                      AND a.attname = 'tenant_id' AND NOT a.attisdropped)
       ORDER BY 1`,
   )) as { rows: Array<{ table: string; rls: boolean; policy: boolean }> };
-  expect(rows.map((r) => r.table)).toEqual([...TENANT_TABLES].sort());
+  expect(rows.map((r) => r.table)).toEqual([...ALL_TENANT_TABLES].sort());
   for (const r of rows) expect(r).toEqual({ table: r.table, rls: true, policy: true });
 });
 
