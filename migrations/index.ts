@@ -15,6 +15,7 @@ import * as authFailures from './20261207000900_auth_failures.js';
 import * as tenantIsolation from './20261207001000_tenant_isolation.js';
 import * as foldedNames from './20261207001100_folded_names.js';
 import * as reclamation from './20261207001300_reclamation.js';
+import * as jobRuns from './20261207001400_job_runs.js';
 
 export interface Migration {
   name: string;
@@ -37,4 +38,5 @@ export const migrations: Migration[] = [
   { name: '20261207001000_tenant_isolation', ...tenantIsolation },
   { name: '20261207001100_folded_names', ...foldedNames },
   { name: '20261207001300_reclamation', ...reclamation },
+  { name: '20261207001400_job_runs', ...jobRuns },
 ];

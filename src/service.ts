@@ -79,6 +79,7 @@ export async function startService(
       bodyLimit: config.BODY_LIMIT_BYTES,
       state,
       tokens: new TokenCache(config.TOKEN_CACHE_TTL_MS),
+      signingKey,
     });
 
     settler = startSettler(db.knex, {
@@ -101,6 +102,7 @@ export async function startService(
           knex: db.knex,
           signingKey,
           clock,
+          logger,
           checkpointEveryMs: config.AUDIT_CHECKPOINT_INTERVAL_MS,
           reconcileEveryMs: config.RECONCILE_INTERVAL_MS,
         }),

@@ -32,6 +32,7 @@ import {
   UserSeatsRecord,
 } from '../licensing/index.js';
 import { TenantPatch, TenantRecord } from '../tenancy/index.js';
+import { JOB_NAMES, JobRunRecord, JobStatusRecord } from '../jobs/index.js';
 
 /** Every response shape, by its name in components.schemas. */
 const RESPONSES = {
@@ -60,6 +61,8 @@ const RESPONSES = {
   ImportReport: ImportReportRecord,
   ActivityReport: ActivityReportRecord,
   ReclaimPreview: pageSchema(ReclaimItemRecord),
+  JobList: z.object({ items: z.array(JobStatusRecord) }),
+  JobRun: JobRunRecord,
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -223,6 +226,28 @@ const paths = {
       summary: 'Record user activity (at most 1,000 events; idempotent on each event id)',
       requestBody: { required: true, ...json(ActivityRequest) },
       responses: { '200': answer('What was recorded', 'ActivityReport'), ...problems(400, 413) },
+    },
+  },
+  '/jobs': {
+    get: {
+      summary:
+        "Each scheduled job's last run and result for this tenant, its last failure, its next run",
+      responses: { '200': answer('The jobs', 'JobList'), ...problems() },
+    },
+  },
+  '/jobs/{name}/run': {
+    post: {
+      summary:
+        'Run a job now for this tenant only, within the request (also with JOBS_ENABLED=false)',
+      parameters: [
+        {
+          name: 'name',
+          in: 'path',
+          required: true,
+          schema: { type: 'string', enum: [...JOB_NAMES] },
+        },
+      ],
+      responses: { '200': answer('What the run did', 'JobRun'), ...problems(404) },
     },
   },
   '/reclamation/preview': {

@@ -46,6 +46,7 @@ export {
 } from './activity.js';
 export {
   previewReclamation,
+  reclaimExpired,
   ReclaimItemRecord,
   scanInactivity,
   type ReclaimItem,

@@ -175,3 +175,29 @@ export async function scanInactivity(ctx: LicensingContext): Promise<ReclaimItem
     return rows.map((r) => itemOf(r, now));
   });
 }
+
+/**
+ * Graces that ran out: the seats go (plan.ts decides each by its reason) and their places
+ * go to the first in line, licence by licence in one transaction. The full reconcile
+ * does the same as part of everything else; this job does only this, often.
+ */
+export async function reclaimExpired(ctx: LicensingContext): Promise<{ released: number }> {
+  const now = ctx.clock.now();
+  return inTenant(ctx, async (trx) => {
+    const due = (await trx('seats')
+      .where({ tenant_id: ctx.tenantId, state: 'pending_reclaim' })
+      .where('reclaim_after', '<=', now.toISOString())
+      .select('license_id', 'user_id')) as Array<{ license_id: string; user_id: string }>;
+    if (due.length === 0) return { released: 0 };
+    const changes = await reconcile(
+      trx,
+      ctx.tenantId,
+      {
+        licenseIds: [...new Set(due.map((d) => d.license_id))],
+        userIds: [...new Set(due.map((d) => d.user_id))],
+      },
+      ctx,
+    );
+    return { released: changes.filter((c) => c.to === 'released').length };
+  });
+}

@@ -340,6 +340,10 @@ describe('reclamation (issue 14) answers what the document declares', () => {
     expect(
       (await call('patch', '/tenant', { reclaimDefaults: { inactivityDays: 0 } })).status,
     ).toBe(400);
+    expect((await call('get', '/jobs')).body.items).toHaveLength(4);
+    const ran = await call('post', '/jobs/reclaim-expired/run');
+    expect(ran.body).toMatchObject({ name: 'reclaim-expired', result: { released: 0 } });
+    expect((await call('post', '/jobs/nope/run')).status).toBe(404);
     const preview = await call('get', '/reclamation/preview?limit=5');
     expect(preview.body.items).toEqual(expect.any(Array));
     expect((await call('get', '/reclamation/preview?licenseId=nope')).status).toBe(404);

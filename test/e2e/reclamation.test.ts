@@ -235,6 +235,32 @@ test('PATCH /tenant sets the reclaim policy licences created afterwards start wi
     .expect(200);
 });
 
+describe('jobs (issue 14)', () => {
+  test("a job runs for the token's tenant within the request, and GET /jobs shows its last run", async () => {
+    const before = (await api.get('/jobs').expect(200)).body.items;
+    expect(before.map((j: { name: string }) => j.name)).toEqual([
+      'inactivity-scan',
+      'reclaim-expired',
+      'seat-reconcile',
+      'audit-checkpoint',
+    ]);
+    const ran = (await api.post('/jobs/inactivity-scan/run', {}).expect(200)).body;
+    expect(ran).toMatchObject({
+      name: 'inactivity-scan',
+      startedAt: clock.now().toISOString(),
+      result: { scheduled: expect.any(Number), released: expect.any(Number) },
+    });
+    const after = (await api.get('/jobs').expect(200)).body.items;
+    expect(after.find((j: { name: string }) => j.name === 'inactivity-scan')).toMatchObject({
+      runs: 1,
+      failures: 0,
+      lastRun: { result: ran.result },
+      lastFailure: null,
+    });
+    await api.post('/jobs/no-such-job/run', {}).expect(404);
+  });
+});
+
 describe('POST /activity', () => {
   test('idempotent on id, names unknown users, rejects events from the future', async () => {
     const u = await user();
