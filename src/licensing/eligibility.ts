@@ -77,6 +77,17 @@ const U = userAttributeSql('u');
 export const DEPARTMENT_SQL = U.department;
 export const COUNTRY_SQL = U.country;
 
+/**
+ * Check 4, the licence's restrictions, over a user `u` and a licence `l`: an empty or
+ * absent list restricts nothing. Compliance asks the same of manual seats.
+ */
+export const RESTRICTIONS = {
+  department: `(coalesce(jsonb_array_length(l.restrictions -> 'departments'), 0) = 0
+             OR ${DEPARTMENT_SQL} IN (SELECT jsonb_array_elements_text(l.restrictions -> 'departments')))`,
+  country: `(coalesce(jsonb_array_length(l.restrictions -> 'countries'), 0) = 0
+             OR upper(${COUNTRY_SQL}) IN (SELECT upper(jsonb_array_elements_text(l.restrictions -> 'countries'))))`,
+};
+
 /** A licence's term lets its seats be held now (check 3): not deleted, and in force. */
 export const licenceInForce = (
   l: LicenseTermRow & { deleted_at: Date | null },
@@ -114,22 +125,8 @@ function checks(rules: RuleRow[], inForce: ReadonlySet<string>) {
       verdict: 'not_in_force',
       passes: { sql: 'c.license_id = ANY(?::uuid[])', bindings: [[...inForce]] },
     },
-    {
-      verdict: 'department',
-      passes: {
-        sql: `(coalesce(jsonb_array_length(l.restrictions -> 'departments'), 0) = 0
-             OR ${DEPARTMENT_SQL} IN (SELECT jsonb_array_elements_text(l.restrictions -> 'departments')))`,
-        bindings: [],
-      },
-    },
-    {
-      verdict: 'country',
-      passes: {
-        sql: `(coalesce(jsonb_array_length(l.restrictions -> 'countries'), 0) = 0
-             OR upper(${COUNTRY_SQL}) IN (SELECT upper(jsonb_array_elements_text(l.restrictions -> 'countries'))))`,
-        bindings: [],
-      },
-    },
+    { verdict: 'department', passes: { sql: RESTRICTIONS.department, bindings: [] } },
+    { verdict: 'country', passes: { sql: RESTRICTIONS.country, bindings: [] } },
     { verdict: 'filter', passes: { sql: `(${filters.join(' OR ')})`, bindings: filterBindings } },
     {
       verdict: 'inactive',

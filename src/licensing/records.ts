@@ -157,6 +157,9 @@ export const COMPLIANCE_STATUSES = [
   'in_grace',
   'expired',
   'maintenance_expired',
+  // A manual seat whose holder the licence's restrictions exclude (issue 14): it stays
+  // (an admin decided it), and the licence is not compliant while it does.
+  'restriction_violated',
 ] as const;
 export type ComplianceStatus = (typeof COMPLIANCE_STATUSES)[number];
 
@@ -184,6 +187,9 @@ export const LicenseComplianceRecord = z.object({
   annualCost: z.number().min(0).nullable(),
   currency: z.string().nullable(),
   term: LicenseTermRecord,
+  violations: z
+    .array(z.object({ seatId: id, userId: id, restriction: z.enum(['department', 'country']) }))
+    .describe("Manual seats whose holder the licence's restrictions exclude"),
 });
 export type LicenseCompliance = z.infer<typeof LicenseComplianceRecord>;
 
@@ -198,6 +204,7 @@ export const ComplianceSummaryRecord = z.object({
   inGrace: count,
   expired: count,
   maintenanceExpired: count,
+  restrictionViolated: count,
   score: z.number().min(0).max(100).describe('The share of licences in compliance, 0–100'),
   annualCost: z
     .object({ amount: z.number().min(0), currency: z.string().nullable() })

@@ -11,7 +11,7 @@ import { apiClient, type ApiClient } from '../support/api.js';
 import { testApp } from '../support/app.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { newTenant } from '../support/fixtures.js';
-import { GROUP, scimClient, USER, type ScimClient } from '../support/scim.js';
+import { ENTERPRISE, GROUP, scimClient, USER, type ScimClient } from '../support/scim.js';
 
 let db: TestDb;
 let tenant: CreatedTenant;
@@ -233,6 +233,31 @@ test('PATCH /tenant sets the reclaim policy licences created afterwards start wi
   await api
     .patch('/tenant', { reclaimDefaults: { inactivityDays: null, reclaimGraceDays: 7 } })
     .expect(200);
+});
+
+test('a manual seat that breaks the licence restriction stays, and makes the licence non-compliant with a named violation', async () => {
+  const outsider = (
+    await scim
+      .post('/Users', {
+        schemas: [USER, ENTERPRISE],
+        userName: `rec${++n}@example.com`,
+        [ENTERPRISE]: { department: 'Sales' },
+      })
+      .expect(201)
+  ).body.id as string;
+  const { licence } = await pool(5, [], { restrictions: { departments: ['Design'] } });
+  expect((await api.get(`/licenses/${licence}/compliance`).expect(200)).body.statuses).toContain(
+    'compliant',
+  );
+  const seat = (await api.post('/seats', { licenseId: licence, userId: outsider }).expect(201))
+    .body;
+  expect(seat.state).toBe('active');
+  const c = (await api.get(`/licenses/${licence}/compliance`).expect(200)).body;
+  expect(c.statuses).toContain('restriction_violated');
+  expect(c.statuses).not.toContain('compliant');
+  expect(c.violations).toEqual([{ seatId: seat.id, userId: outsider, restriction: 'department' }]);
+  const summary = (await api.get('/compliance').expect(200)).body;
+  expect(summary.restrictionViolated).toBeGreaterThanOrEqual(1);
 });
 
 describe('jobs (issue 14)', () => {
