@@ -16,6 +16,7 @@ import * as tenantIsolation from './20261207001000_tenant_isolation.js';
 import * as foldedNames from './20261207001100_folded_names.js';
 import * as reclamation from './20261207001300_reclamation.js';
 import * as jobRuns from './20261207001400_job_runs.js';
+import * as outbox from './20261207001500_outbox.js';
 
 export interface Migration {
   name: string;
@@ -39,4 +40,5 @@ export const migrations: Migration[] = [
   { name: '20261207001100_folded_names', ...foldedNames },
   { name: '20261207001300_reclamation', ...reclamation },
   { name: '20261207001400_job_runs', ...jobRuns },
+  { name: '20261207001500_outbox', ...outbox },
 ];

@@ -48,6 +48,7 @@ export {
   groupListing,
   groupNames,
   memberIdsOf,
+  primaryEmails,
   userExists,
   userIdsByUserName,
   userListing,

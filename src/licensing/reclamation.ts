@@ -8,7 +8,8 @@
 // The preview is the scan's own query, committing nothing.
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { usersUnderGroups } from '../directory/index.js';
+import { primaryEmails, usersUnderGroups } from '../directory/index.js';
+import { enqueue, type OutboxMessage } from '../notifications/index.js';
 import { seatLastActivity } from './activity.js';
 import { seatChange } from './apply.js';
 import { inTenant, type LicensingContext } from './context.js';
@@ -97,6 +98,53 @@ const itemOf = (r: InactiveRow, now: Date): ReclaimItem => ({
   potentialSaving: seatMonthlyCost(r.cost, r.quantity),
 });
 
+/**
+ * One email per scheduled reclaim to the holder's primary email, in the scan's
+ * transaction (the outbox delivers it): "your seat of X will be reclaimed on DATE
+ * unless you use it". The dedupe key is the seat and its reclaim date, so a rescheduled
+ * reclaim is announced again and the same one never twice.
+ */
+async function warnHolders(
+  trx: Knex.Transaction,
+  tenantId: string,
+  rows: InactiveRow[],
+  now: Date,
+) {
+  if (rows.length === 0) return;
+  const emails = await primaryEmails(trx, tenantId, [...new Set(rows.map((r) => r.user_id))]);
+  const names = (await trx('licenses as l')
+    .join('products as p', function () {
+      this.on('p.tenant_id', 'l.tenant_id').andOn('p.product_id', 'l.product_id');
+    })
+    .where('l.tenant_id', tenantId)
+    .whereIn('l.license_id', [...new Set(rows.map((r) => r.license_id))])
+    .select('l.license_id', 'l.name as licence', 'p.name as product')) as Array<{
+    license_id: string;
+    licence: string;
+    product: string;
+  }>;
+  const messages: OutboxMessage[] = [];
+  for (const r of rows) {
+    const to = emails.get(r.user_id);
+    const n = names.find((x) => x.license_id === r.license_id);
+    if (!to || !n) continue;
+    const on = new Date(now.getTime() + r.reclaim_grace_days * DAY_MS).toISOString().slice(0, 10);
+    messages.push({
+      channel: 'email',
+      type: 'seat.reclaim_scheduled',
+      dedupeKey: `reclaim:${r.seat_id}:${on}`,
+      payload: {
+        to,
+        subject: `Your ${n.product} seat will be reclaimed on ${on}`,
+        text:
+          `Your seat of ${n.product} (licence ${n.licence}) will be reclaimed on ${on} unless you use it.\n\n` +
+          `It has not been used for a while. Using ${n.product} before ${on} keeps it.\n`,
+      },
+    });
+  }
+  await enqueue(trx, tenantId, messages, now);
+}
+
 /** What the next inactivity scan would do, a page in seat id order; commits nothing. */
 export async function previewReclamation(
   ctx: LicensingContext,
@@ -164,6 +212,12 @@ export async function scanInactivity(ctx: LicensingContext): Promise<ReclaimItem
       for (const r of now0) changes.push(seatChange(r, 'active', 'released', 'inactive'));
     }
     await recordSeatChanges(trx, ctx.tenantId, changes, ctx);
+    await warnHolders(
+      trx,
+      ctx.tenantId,
+      rows.filter((r) => r.reclaim_grace_days > 0),
+      now,
+    );
     // Freed places go to the first in line, in this transaction.
     if (now0.length)
       await reconcile(

@@ -6,6 +6,8 @@ import { withTenant } from '../../src/db/tenant-scope.js';
 import { reconcileTenant } from '../../src/licensing/full-reconcile.js';
 import { scanInactivity } from '../../src/licensing/reclamation.js';
 import { fixedClock } from '../../src/shared/clock.js';
+import { deliverDueEmails, smtpMailer } from '../../src/notifications/index.js';
+import { startSmtpSink } from '../support/smtp-sink.js';
 import type { CreatedTenant } from '../../src/tenancy/index.js';
 import { apiClient, type ApiClient } from '../support/api.js';
 import { testApp } from '../support/app.js';
@@ -258,6 +260,53 @@ test('a manual seat that breaks the licence restriction stays, and makes the lic
   expect(c.violations).toEqual([{ seatId: seat.id, userId: outsider, restriction: 'department' }]);
   const summary = (await api.get('/compliance').expect(200)).body;
   expect(summary.restrictionViolated).toBeGreaterThanOrEqual(1);
+});
+
+describe('email to the person at risk (issue 14)', () => {
+  test('one message per scheduled inactivity reclaim, at the SMTP sink, never twice; a refusing server is retried', async () => {
+    const sink = await startSmtpSink();
+    const mailer = smtpMailer(sink.url, 'Seatkeeper <seatkeeper@example.com>');
+    try {
+      const holder = (
+        await scim
+          .post('/Users', {
+            schemas: [USER],
+            userName: `rec${++n}@example.com`,
+            emails: [
+              { value: 'other@example.com', type: 'home' },
+              { value: 'holder@example.com', type: 'work', primary: true },
+            ],
+          })
+          .expect(201)
+      ).body.id as string;
+      const { licence, product } = await pool(1, [holder], {
+        inactivityDays: 10,
+        reclaimGraceDays: 5,
+      });
+      clock.advance(11 * DAY);
+      sink.state.refuse = true;
+      await scanInactivity(ctx());
+      expect(await deliverDueEmails(db.knex, mailer, { clock })).toBe(0);
+      expect(sink.received).toEqual([]);
+      // Retried after its backoff, once the server takes mail again.
+      sink.state.refuse = false;
+      clock.advance(11_000);
+      expect(await deliverDueEmails(db.knex, mailer, { clock })).toBeGreaterThanOrEqual(1);
+      const mine = sink.received.filter((m) => m.to.includes('holder@example.com'));
+      const on = (await stateOf(licence, holder))[0]!.reclaimAfter!.slice(0, 10);
+      expect(mine).toHaveLength(1);
+      const productName = (await api.get(`/products/${product}`).expect(200)).body.name;
+      expect(mine[0]!.subject).toBe(`Your ${productName} seat will be reclaimed on ${on}`);
+      expect(mine[0]!.text).toMatch(new RegExp(`will be reclaimed on ${on} unless you use it`));
+      // Scanning and delivering again sends nothing more.
+      await scanInactivity(ctx());
+      await deliverDueEmails(db.knex, mailer, { clock });
+      expect(sink.received.filter((m) => m.to.includes('holder@example.com'))).toHaveLength(1);
+    } finally {
+      mailer.close();
+      await sink.close();
+    }
+  });
 });
 
 describe('jobs (issue 14)', () => {

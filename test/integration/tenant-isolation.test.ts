@@ -6,12 +6,14 @@ import type { Knex } from 'knex';
 import { TENANT_TABLES } from '../../migrations/20261207001000_tenant_isolation.js';
 import { RECLAMATION_TENANT_TABLES } from '../../migrations/20261207001300_reclamation.js';
 import { JOB_RUNS_TENANT_TABLES } from '../../migrations/20261207001400_job_runs.js';
+import { OUTBOX_TENANT_TABLES } from '../../migrations/20261207001500_outbox.js';
 
 /** Every table that holds a tenant's data, by the migration that made it. */
 const ALL_TENANT_TABLES = [
   ...TENANT_TABLES,
   ...RECLAMATION_TENANT_TABLES,
   ...JOB_RUNS_TENANT_TABLES,
+  ...OUTBOX_TENANT_TABLES,
 ];
 import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
 import type { CreatedTenant } from '../../src/tenancy/index.js';
