@@ -12,6 +12,11 @@ import * as auditSubjectHash from './20261201000700_audit_subject_hash_index.js'
 import * as appRole from './20261201000800_app_role.js';
 import * as auditDefiner from './20261201000900_audit_definer.js';
 import * as authFailures from './20261207000900_auth_failures.js';
+import * as tenantIsolation from './20261207001000_tenant_isolation.js';
+import * as foldedNames from './20261207001100_folded_names.js';
+import * as reclamation from './20261207001300_reclamation.js';
+import * as jobRuns from './20261207001400_job_runs.js';
+import * as outbox from './20261207001500_outbox.js';
 import * as auditStagedAppend from './20261207001600_audit_staged_append.js';
 
 export interface Migration {
@@ -32,5 +37,10 @@ export const migrations: Migration[] = [
   { name: '20261201000800_app_role', ...appRole },
   { name: '20261201000900_audit_definer', ...auditDefiner },
   { name: '20261207000900_auth_failures', ...authFailures },
+  { name: '20261207001000_tenant_isolation', ...tenantIsolation },
+  { name: '20261207001100_folded_names', ...foldedNames },
+  { name: '20261207001300_reclamation', ...reclamation },
+  { name: '20261207001400_job_runs', ...jobRuns },
+  { name: '20261207001500_outbox', ...outbox },
   { name: '20261207001600_audit_staged_append', ...auditStagedAppend },
 ];

@@ -5,6 +5,8 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import { apiRouter } from './api/index.js';
+import type { SigningKey } from './audit/index.js';
+import { jobRunner } from './jobs/index.js';
 import { DirectoryHooks } from './directory/index.js';
 import { reconcileOnDirectoryChanges } from './licensing/index.js';
 import { scimRouter } from './scim/index.js';
@@ -49,6 +51,8 @@ export interface AppDeps {
   authFailureNow?: () => number;
   /** When set, /metrics wants this bearer token (METRICS_TOKEN). */
   metricsToken?: string | undefined;
+  /** The audit checkpoint key, for the audit-checkpoint job run on demand. */
+  signingKey?: SigningKey;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -84,7 +88,8 @@ export function createApp(deps: AppDeps): express.Express {
           limitPerMinute: deps.authFailureLimit,
           ...(deps.authFailureNow ? { now: deps.authFailureNow } : {}),
         });
-  app.use('/api/v1', apiRouter({ ...deps, clock, tokens, publicUrl, authGuard }));
+  const jobs = jobRunner({ knex: deps.knex, clock, signingKey: deps.signingKey });
+  app.use('/api/v1', apiRouter({ ...deps, clock, tokens, publicUrl, authGuard, jobs }));
   app.use(
     '/scim/v2',
     scimRouter({

@@ -3,6 +3,7 @@
 // notice a tail cut off after it, even by someone who also rewrote the head row.
 import { sign, verify } from 'node:crypto';
 import type { Knex } from 'knex';
+import { allTenantIds, withTenant } from '../db/tenant-scope.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { canonicalJson } from './chain.js';
 import type { SigningKey } from './signing-key.js';
@@ -54,14 +55,12 @@ export async function createCheckpoints(
   opts: { clock?: Clock; tenantId?: string | undefined; minEvents?: number } = {},
 ): Promise<Checkpoint[]> {
   const clock = opts.clock ?? systemClock;
-  const q = knex('audit_heads as h')
-    .select('h.tenant_id', 'h.seq', 'h.hash')
-    .whereRaw(
-      'h.seq >= coalesce((select max(c.seq) from audit_checkpoints c where c.tenant_id = h.tenant_id), 0) + ?',
-      [Math.max(1, opts.minEvents ?? 1)],
-    );
-  if (opts.tenantId) q.where('h.tenant_id', opts.tenantId);
-  const heads = (await q) as Array<{ tenant_id: string; seq: number; hash: string }>;
+  // Every tenant's head at once, through a definer function (chain metadata only): the
+  // settler asks this every second, and one statement answers for all tenants.
+  const { rows: due } = (await knex.raw('SELECT tenant_id, seq, hash FROM audit_heads_due(?)', [
+    Math.max(1, opts.minEvents ?? 1),
+  ])) as { rows: Array<{ tenant_id: string; seq: number; hash: string }> };
+  const heads = opts.tenantId ? due.filter((h) => h.tenant_id === opts.tenantId) : due;
   if (heads.length === 0) return [];
   const signedAt = clock.now().toISOString();
   const checkpoints = heads.map((h) =>
@@ -80,17 +79,24 @@ export async function createCheckpoints(
 }
 
 export async function listCheckpoints(knex: Knex, tenantId?: string): Promise<Checkpoint[]> {
-  const q = knex('audit_checkpoints').select('*').orderBy(['tenant_id', 'seq']);
-  if (tenantId) q.where({ tenant_id: tenantId });
-  const rows = (await q) as Array<{
-    tenant_id: string;
-    seq: number;
-    head_hash: string;
-    signed_at: Date;
-    key_id: string;
-    signature: string;
-  }>;
-  return rows.map((r) => ({
+  const rows = [];
+  for (const t of tenantId ? [tenantId] : await allTenantIds(knex)) {
+    rows.push(
+      ...(await withTenant(knex, t, (trx) =>
+        trx('audit_checkpoints').where({ tenant_id: t }).select('*').orderBy('seq'),
+      )),
+    );
+  }
+  return (
+    rows as Array<{
+      tenant_id: string;
+      seq: number;
+      head_hash: string;
+      signed_at: Date;
+      key_id: string;
+      signature: string;
+    }>
+  ).map((r) => ({
     tenantId: r.tenant_id,
     seq: Number(r.seq),
     headHash: r.head_hash,

@@ -4,6 +4,7 @@
 // takes the erasure's own `audit.payload_erased` event, naming who erased and why, and
 // appends it in the same call, so there is no erasure without its record (issue 12).
 import type { Knex } from 'knex';
+import { withTenant } from '../db/tenant-scope.js';
 import { AppError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { prepareAuditEvents, eraseEventRow } from './append.js';
@@ -28,7 +29,7 @@ export async function eraseSubject(
   if (!reason) throw new AppError('invalid_input', 'an erasure needs a reason', { status: 400 });
   if (!request.actor.id)
     throw new AppError('invalid_input', 'an erasure needs an actor with an id', { status: 400 });
-  return knex.transaction(async (trx) => {
+  return withTenant(knex, tenantId, async (trx) => {
     // Payloads still waiting to be chained are not in audit_events yet: chain them
     // first, holding the head, so none committed before the erasure escapes it. The
     // head stays held, so nothing else reaches the chain until this commits.

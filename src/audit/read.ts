@@ -1,6 +1,7 @@
 // Reading the trail in order, a batch at a time (keyset pagination on the primary key),
 // so verification and exports of any size run in constant memory.
 import type { Knex } from 'knex';
+import { allTenantIds, withTenant } from '../db/tenant-scope.js';
 import type { ChainedFields } from './chain.js';
 import type { AuditRecord } from './types.js';
 
@@ -61,37 +62,41 @@ function toRecord(r: Row): RecordWithSalt {
   };
 }
 
-/** Events in (tenant, seq) order; one tenant's, or every tenant's. */
+/** The tenant asked for, or every tenant (in id order): each is read under its own scope. */
+export const tenantsOf = async (knex: Knex, tenantId: string | undefined) =>
+  tenantId ? [tenantId] : allTenantIds(knex);
+
+/** Events in (tenant, seq) order; one tenant's, or every tenant's. A batch per transaction. */
 export async function* readAuditEvents(
   knex: Knex,
   opts: { tenantId?: string | undefined; batchSize?: number } = {},
 ): AsyncGenerator<RecordWithSalt> {
   const batchSize = opts.batchSize ?? BATCH;
-  let after: { tenantId: string; seq: number } | null = null;
-  for (;;) {
-    const q = knex('audit_events as e')
-      .select('e.*')
-      .orderBy([
-        { column: 'e.tenant_id', order: 'asc' },
-        { column: 'e.seq', order: 'asc' },
-      ])
-      .limit(batchSize);
-    if (opts.tenantId) q.where('e.tenant_id', opts.tenantId);
-    if (after) {
-      const { tenantId, seq } = after;
-      q.whereRaw('(e.tenant_id, e.seq) > (?, ?)', [tenantId, seq]);
+  for (const tenantId of await tenantsOf(knex, opts.tenantId)) {
+    let after = 0;
+    for (;;) {
+      const rows = (await withTenant(knex, tenantId, (trx) =>
+        trx('audit_events as e')
+          .select('e.*')
+          .where('e.tenant_id', tenantId)
+          .andWhere('e.seq', '>', after)
+          .orderBy('e.seq', 'asc')
+          .limit(batchSize),
+      )) as Row[];
+      for (const row of rows) yield toRecord(row);
+      if (rows.length < batchSize) break;
+      after = Number(rows[rows.length - 1]!.seq);
     }
-    const rows = (await q) as Row[];
-    for (const row of rows) yield toRecord(row);
-    if (rows.length < batchSize) return;
-    const last = rows[rows.length - 1]!;
-    after = { tenantId: last.tenant_id, seq: Number(last.seq) };
   }
 }
 
 export async function countAuditEvents(knex: Knex, tenantId?: string): Promise<number> {
-  const q = knex('audit_events').count<{ n: number }[]>({ n: '*' });
-  if (tenantId) q.where({ tenant_id: tenantId });
-  const [row] = await q;
-  return Number(row?.n ?? 0);
+  let total = 0;
+  for (const t of await tenantsOf(knex, tenantId)) {
+    const [row] = await withTenant(knex, t, (trx) =>
+      trx('audit_events').where({ tenant_id: t }).count<{ n: number }[]>({ n: '*' }),
+    );
+    total += Number(row?.n ?? 0);
+  }
+  return total;
 }

@@ -4,6 +4,7 @@
 // tail once writes stop, and everything that reads the chain as a whole (verify, export,
 // checkpoints, erasure) settles first.
 import type { Knex } from 'knex';
+import { withTenant } from '../db/tenant-scope.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
 import { chainPending, lockHead, rejectedQueued } from './append.js';
@@ -41,13 +42,18 @@ export async function settleAudit(
   knex: Knex,
   opts: { tenantId?: string | undefined; wait?: boolean } = {},
 ): Promise<number> {
+  // Which tenants have queued events: a definer function, since the queue spans tenants.
   const tenants = opts.tenantId
     ? [opts.tenantId]
-    : ((await knex('audit_pending').distinct('tenant_id').pluck('tenant_id')) as string[]);
+    : (
+        (await knex.raw('SELECT t AS id FROM audit_pending_tenants() AS t')) as {
+          rows: Array<{ id: string }>;
+        }
+      ).rows.map((r) => r.id);
   let total = 0;
   for (const tenantId of tenants) {
     for (;;) {
-      const n = await knex.transaction(async (trx) => {
+      const n = await withTenant(knex, tenantId, async (trx) => {
         const head = await lockHead(trx, tenantId, { wait: opts.wait ?? true });
         return head?.pending ? (await chainPending(trx, tenantId, head, BATCH)).chained : 0;
       });

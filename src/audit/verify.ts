@@ -5,6 +5,7 @@
 // that point past the end of the chain).
 import type { KeyObject } from 'node:crypto';
 import type { Knex } from 'knex';
+import { withTenant } from '../db/tenant-scope.js';
 import { eventHash, GENESIS_HASH, payloadDigest } from './chain.js';
 import { checkpointSignatureValid, listCheckpoints, type Checkpoint } from './checkpoint.js';
 import { readAuditEvents, chainedFieldsOf, type StoredFields } from './read.js';
@@ -98,6 +99,7 @@ export async function verifyTenantChain(
   opts: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const problems: BrokenLink[] = [];
+  const scoped = <T>(fn: (trx: Knex.Transaction) => Promise<T>) => withTenant(knex, tenantId, fn);
   const stored = await listCheckpoints(knex, tenantId);
   const external = (opts.externalCheckpoints ?? []).filter((c) => c.tenantId === tenantId);
   const checkpoints = trustedCheckpoints(
@@ -106,8 +108,9 @@ export async function verifyTenantChain(
     problems,
   );
   const readHead = async () =>
-    (await knex('audit_heads').where({ tenant_id: tenantId }).first('seq', 'hash')) as
-      { seq: number; hash: string } | undefined;
+    (await scoped((trx) =>
+      trx('audit_heads').where({ tenant_id: tenantId }).first('seq', 'hash'),
+    )) as { seq: number; hash: string } | undefined;
   // The head is read before the walk: every event it covers had committed by then, so an
   // append that commits during the walk cannot pass for events removed from the end.
   const headBefore = await readHead();
@@ -203,9 +206,9 @@ export async function verifyTenantChain(
       });
     } else if (headSeq < lastSeq) {
       const seq = headSeq + 1;
-      const past = (await knex('audit_events')
-        .where({ tenant_id: tenantId, seq })
-        .first('event_id')) as { event_id: string } | undefined;
+      const past = (await scoped((trx) =>
+        trx('audit_events').where({ tenant_id: tenantId, seq }).first('event_id'),
+      )) as { event_id: string } | undefined;
       problems.push({
         seq,
         eventId: past?.event_id ?? null,
@@ -244,20 +247,22 @@ export async function verifyTenantChain(
 
   // Queued events are checked as the settler checks them: one that fails its MAC is
   // never chained, and is reported here for an operator.
-  const queued = (await knex('audit_pending')
-    .where({ tenant_id: tenantId })
-    .orderBy('queued')
-    .select(
-      'event_id',
-      'occurred_at',
-      'actor_type',
-      'actor_id',
-      'action',
-      'target_type',
-      'target_id',
-      'payload_digest',
-      'mac',
-    )) as Array<StoredFields & { mac: string | null }>;
+  const queued = (await scoped((trx) =>
+    trx('audit_pending')
+      .where({ tenant_id: tenantId })
+      .orderBy('queued')
+      .select(
+        'event_id',
+        'occurred_at',
+        'actor_type',
+        'actor_id',
+        'action',
+        'target_type',
+        'target_id',
+        'payload_digest',
+        'mac',
+      ),
+  )) as Array<StoredFields & { mac: string | null }>;
   const pending = queued.length;
   const rejected = macKey
     ? queued.filter((r) => !macValid(macKey, tenantId, chainedFieldsOf(r), r.mac))

@@ -2,6 +2,7 @@
 // point an identity provider at the service right away. Its tokens are printed once,
 // to stdout (never to the log), and cannot be shown again.
 import type { Knex } from 'knex';
+import { allTenantIds } from '../db/tenant-scope.js';
 import type { Clock } from '../shared/clock.js';
 import { type CreatedTenant, createTenant } from '../tenancy/index.js';
 
@@ -16,8 +17,7 @@ export async function ensureFirstTenant(
 ): Promise<CreatedTenant | null> {
   return knex.transaction(async (trx) => {
     await trx.raw("select pg_advisory_xact_lock(hashtext('seatkeeper:first-tenant'))");
-    const any = await trx('tenants').first('tenant_id');
-    if (any) return null;
+    if ((await allTenantIds(trx)).length > 0) return null;
     return createTenant(trx, name, { clock, actor: { type: 'system', id: 'first-start' } });
   });
 }

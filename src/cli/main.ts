@@ -5,6 +5,7 @@ import { ConfigError } from '../config/index.js';
 import { AppError } from '../shared/errors.js';
 import { auditCommands } from './commands/audit.js';
 import { licensingCommands } from './commands/licensing.js';
+import { jobCommands } from './commands/jobs.js';
 import { migrateCommands } from './commands/migrate.js';
 import { tenantCommands, tokenCommands } from './commands/tenant.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   tokenCommands(program);
   auditCommands(program);
   licensingCommands(program);
+  jobCommands(program);
   return program;
 }
 

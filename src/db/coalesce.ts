@@ -18,6 +18,9 @@
 // NOTHING skipped it); that item, too, runs alone. A batch that failed for a reason that
 // is not its data (the connection dropped, the server shut down: `retryAlone` says no)
 // may or may not have committed, so its items are not written again: each gets the error.
+//
+// A batch never mixes keys (`keyOf`): the SCIM creates are keyed by tenant, since a
+// statement runs in one tenant's row-level-security scope (src/db/tenant-scope.ts).
 
 export interface CoalescerOptions<I, O> {
   /** Write several items in one statement; per item, its result or undefined to run it alone. */
@@ -30,6 +33,8 @@ export interface CoalescerOptions<I, O> {
   maxBatch: number;
   /** Whether a failed batch's items should run alone (default: always). */
   retryAlone?(err: unknown): boolean;
+  /** Items with different keys never share a batch (default: all share one key). */
+  keyOf?(item: I): string;
 }
 
 interface Waiting<I, O> {
@@ -80,11 +85,24 @@ export function coalescer<I, O>(opts: CoalescerOptions<I, O>): Coalescer<I, O> {
     );
   }
 
+  // The oldest item and up to maxBatch - 1 more of its key, in arrival order.
+  function takeBatch(): Array<Waiting<I, O>> {
+    const keyOf = opts.keyOf;
+    if (!keyOf) return queue.splice(0, opts.maxBatch);
+    const key = keyOf(queue[0]!.item);
+    const batch: Array<Waiting<I, O>> = [];
+    for (let i = 0; i < queue.length && batch.length < opts.maxBatch;) {
+      if (keyOf(queue[i]!.item) === key) batch.push(...queue.splice(i, 1));
+      else i += 1;
+    }
+    return batch;
+  }
+
   function flush() {
     scheduled = false;
     while (queue.length > 0 && inFlight < opts.maxInFlight) {
       inFlight += 1;
-      const batch = queue.splice(0, opts.maxBatch);
+      const batch = takeBatch();
       // send settles every item; should it ever fail itself, its items still get an answer.
       void send(batch)
         .catch((err: unknown) => {

@@ -1,6 +1,12 @@
 // The directory's public surface: the mirror of users, groups and memberships that the
 // identity providers push (through src/scim) and that licensing reads.
 export { DirectoryHooks } from './changes.js';
+// Users' activity (issue 14): recorded here, read in SQL by the reclaimers.
+export { lastActivitySql, recordActivity, type ActivityFact } from './activity.js';
+// The directory's writes: each one transaction with its audit event and listeners.
+export type { DirectoryContext, Precondition } from './context.js';
+export { changeUser, createUser, readUser, removeUser, type WrittenUser } from './user-writes.js';
+export { changeGroup, createGroup, removeGroup, type MemberStep } from './group-writes.js';
 // The SCIM filter language over the directory tables: the SCIM door's filters and
 // licensing rules' user filters are one language with one translation.
 export {
@@ -13,31 +19,17 @@ export {
 export { COUNT_STATE, countResources, foldIfPiledUp } from './counts.js';
 export {
   GROUP_COLUMNS,
-  addMembers,
   deleteGroup,
   findGroup,
-  insertGroup,
   membersOfGroups,
   removeMembers,
   resolveMembers,
-  updateGroup,
   type MemberKey,
   type MembershipChange,
 } from './groups.js';
-export type { BatchRows } from './resource-table.js';
 export { ENTERPRISE_USER, RESOURCE_STORAGE } from './types.js';
 export type { GroupRef, GroupRow, MemberOut, StoredData, UserRow } from './types.js';
-export {
-  USER_COLUMNS,
-  deleteUser,
-  findUser,
-  groupsOfUsers,
-  insertUser,
-  insertUsers,
-  lockGroupsOf,
-  newUserRow,
-  updateUser,
-} from './users.js';
+export { USER_COLUMNS, deleteUser, findUser, groupsOfUsers, updateUser } from './users.js';
 // How other capabilities read the directory (issue 13): nothing outside src/directory
 // names its tables. Set-based readers (licensing's eligibility and reconciler) embed its
 // relations, attribute expressions and the nested-group walk in their own SQL; the rest
@@ -56,6 +48,7 @@ export {
   groupListing,
   groupNames,
   memberIdsOf,
+  primaryEmails,
   userExists,
   userIdsByUserName,
   userListing,

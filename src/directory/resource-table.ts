@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { withConstraintErrors } from '../db/constraints.js';
 import type { SqlFragment } from '../db/sql-fragment.js';
 import type { StoredData } from './types.js';
+import { TENANT_SETTING } from '../db/tenant-scope.js';
 import { isUuid, newId } from '../shared/ids.js';
 
 export interface ResourceTable<Row> {
@@ -34,11 +35,14 @@ export interface ResourceTable<Row> {
     now: Date,
   ): Promise<Row>;
   /**
-   * Insert several new resources in one statement, for writes coalesced across requests
-   * (src/db/coalesce.ts). Per item, the id it was inserted under, or undefined when a
-   * unique constraint left it out (ON CONFLICT DO NOTHING): its caller inserts it alone
-   * and meets the error there. `alongside` builds one more data-modifying CTE over the
-   * rows written (their audit events).
+   * Insert several new resources of one tenant in one statement, for writes coalesced
+   * across requests (src/db/coalesce.ts). Per item, the id it was inserted under, or
+   * undefined when a unique constraint left it out (ON CONFLICT DO NOTHING): its caller
+   * inserts it alone and meets the error there. `alongside` builds one more
+   * data-modifying CTE over the rows written (their audit events).
+   *
+   * The statement scopes itself to its tenant, so it runs on its own, in autocommit,
+   * never inside a transaction (which has its scope already): see batchStatement.
    */
   insertBatch(
     db: Knex,
@@ -109,11 +113,24 @@ export function resourceTable<Row>(spec: {
       }) ?? '';
     const names = ['tenant_id', idColumn, ...Object.keys(columnsOf(sample))];
     names.push('data', 'version', 'created_at', 'last_modified');
+    // Row-level security (migrations/20261207001000_tenant_isolation.ts) needs the
+    // transaction's tenant, and this statement is its own transaction: each row's
+    // tenant_id is the value set_config returns as it sets the tenant, so the setting
+    // is in place before any row reaches a policy check (the policies read it once per
+    // statement, at their first check). The audit CTE reads the rows `ins` returned,
+    // so it runs after them. A row of another tenant in the same batch would fail its
+    // check: batches never mix tenants.
     const sql =
       `WITH x AS (SELECT (item->>'i')::int AS i, (item->'row'->>'${idColumn}')::uuid AS id, item ` +
       `FROM jsonb_array_elements(?::jsonb) AS item), ` +
       `ins AS (INSERT INTO ${table} (${names.join(', ')}) ` +
-      `SELECT ${names.map((n) => `r.${n}`).join(', ')} ` +
+      `SELECT ${names
+        .map((n) =>
+          n === 'tenant_id'
+            ? `set_config('${TENANT_SETTING}', r.tenant_id::text, true)::uuid`
+            : `r.${n}`,
+        )
+        .join(', ')} ` +
       `FROM x, jsonb_populate_record(NULL::${table}, x.item->'row') AS r ORDER BY x.i ` +
       `ON CONFLICT DO NOTHING RETURNING ${idColumn}, data)` +
       (side ? `, side AS (${side})` : '') +
@@ -149,6 +166,10 @@ export function resourceTable<Row>(spec: {
         return rows[0]!;
       }),
     async insertBatch(db, items, alongside) {
+      if (db.isTransaction)
+        throw new Error('insertBatch scopes itself: call it outside a transaction');
+      if (items.some((it) => it.tenantId !== items[0]!.tenantId))
+        throw new Error('insertBatch: one tenant per batch');
       // The rows travel as one JSON document; jsonb_populate_record types each field
       // by the table's own columns, and `data` stays a JSON object, never a string in
       // a string. Items are numbered so that rows and events keep the arrival order.

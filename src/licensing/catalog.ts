@@ -4,9 +4,9 @@
 // the licence before anything that hangs off it (reconcile.ts, "Lock order").
 import type { Knex } from 'knex';
 import { appendAuditEvent, type AuditAction } from '../audit/index.js';
-import { retryingTransaction } from '../db/retry.js';
+import { reclaimDefaultsOf } from '../tenancy/index.js';
 import { AppError } from '../shared/errors.js';
-import type { LicensingContext } from './context.js';
+import { inTenant, type LicensingContext } from './context.js';
 import { LicenseInput, ProductInput } from './model.js';
 import { reconcile, type SeatChange } from './reconcile.js';
 import { page, type Page, type PageRequest } from './paging.js';
@@ -26,13 +26,13 @@ class DryRun extends Error {
  * the transaction is re-run on a deadlock or serialisation failure (src/db/retry.ts).
  */
 export async function write<T>(
-  knex: Knex,
+  ctx: LicensingContext,
   dryRun: boolean,
   fn: (trx: Knex.Transaction) => Promise<T>,
 ): Promise<T> {
-  if (!dryRun) return retryingTransaction(knex, fn);
+  if (!dryRun) return inTenant(ctx, fn);
   try {
-    await retryingTransaction(knex, async (trx) => {
+    await inTenant(ctx, async (trx) => {
       throw new DryRun(await fn(trx));
     });
   } catch (err) {
@@ -62,7 +62,7 @@ export async function audit(
 
 export async function createProduct(ctx: LicensingContext, body: unknown): Promise<Product> {
   const input = ProductInput.parse(body);
-  return ctx.knex.transaction(async (trx) => {
+  return inTenant(ctx, async (trx) => {
     const now = ctx.clock.now().toISOString();
     const [row] = await trx('products')
       .insert({
@@ -85,17 +85,14 @@ const productRow = (db: Knex, ctx: LicensingContext, id: string, forUpdate = fal
   rowById(db, ctx.tenantId, 'product', id, { forUpdate });
 
 export const getProduct = async (ctx: LicensingContext, id: string) =>
-  productRecord(await productRow(ctx.knex, ctx, id));
+  productRecord(await inTenant(ctx, (trx) => productRow(trx, ctx, id)));
 
 export async function listProducts(
   ctx: LicensingContext,
   req: PageRequest,
 ): Promise<Page<Product>> {
-  return page(
-    ctx.knex('products').where({ tenant_id: ctx.tenantId }),
-    'product_id',
-    req,
-    productRecord,
+  return inTenant(ctx, (trx) =>
+    page(trx('products').where({ tenant_id: ctx.tenantId }), 'product_id', req, productRecord),
   );
 }
 
@@ -104,7 +101,7 @@ export async function updateProduct(
   id: string,
   body: unknown,
 ): Promise<Product> {
-  return ctx.knex.transaction(async (trx) => {
+  return inTenant(ctx, async (trx) => {
     const row = await productRow(trx, ctx, id, true);
     const merged = ProductInput.parse({
       ...productInputOf(productRecord(row)),
@@ -133,7 +130,7 @@ const productInputOf = (p: Product) => ({
 });
 
 export async function deleteProduct(ctx: LicensingContext, id: string): Promise<void> {
-  await ctx.knex.transaction(async (trx) => {
+  await inTenant(ctx, async (trx) => {
     await productRow(trx, ctx, id, true);
     const licence = await trx('licenses')
       .where({ tenant_id: ctx.tenantId, product_id: id })
@@ -169,6 +166,9 @@ function licenseColumns(input: LicenseInput) {
     full_policy: input.fullPolicy,
     overdeploy_limit: input.overdeployLimit,
     alert_thresholds: JSON.stringify(input.alertThresholds),
+    ...(input.inactivityDays !== undefined ? { inactivity_days: input.inactivityDays } : {}),
+    ...(input.reclaimGraceDays !== undefined ? { reclaim_grace_days: input.reclaimGraceDays } : {}),
+    reclaim_exempt: JSON.stringify(input.reclaimExempt),
   };
 }
 
@@ -176,17 +176,19 @@ export const licenseRow = (db: Knex, ctx: LicensingContext, id: string, forUpdat
   rowById(db, ctx.tenantId, 'licence', id, { forUpdate });
 
 export const getLicense = async (ctx: LicensingContext, id: string) =>
-  licenseRecord(await licenseRow(ctx.knex, ctx, id));
+  licenseRecord(await inTenant(ctx, (trx) => licenseRow(trx, ctx, id)));
 
 export async function listLicenses(
   ctx: LicensingContext,
   req: PageRequest,
 ): Promise<Page<License>> {
-  return page(
-    ctx.knex('licenses').where({ tenant_id: ctx.tenantId }).whereNull('deleted_at'),
-    'license_id',
-    req,
-    licenseRecord,
+  return inTenant(ctx, (trx) =>
+    page(
+      trx('licenses').where({ tenant_id: ctx.tenantId }).whereNull('deleted_at'),
+      'license_id',
+      req,
+      licenseRecord,
+    ),
   );
 }
 
@@ -201,9 +203,17 @@ export async function createLicense(
   body: unknown,
   opts: { dryRun: boolean },
 ): Promise<WriteResult<License>> {
-  const input = LicenseInput.parse(body);
-  return write(ctx.knex, opts.dryRun, async (trx) => {
-    await productRow(trx, ctx, input.productId);
+  const given = LicenseInput.parse(body);
+  return write(ctx, opts.dryRun, async (trx) => {
+    await productRow(trx, ctx, given.productId);
+    // The reclaim policy a licence does not state is the tenant's default (PATCH /tenant).
+    const defaults = await reclaimDefaultsOf(trx, ctx.tenantId);
+    const input = {
+      ...given,
+      inactivityDays:
+        given.inactivityDays === undefined ? defaults.inactivityDays : given.inactivityDays,
+      reclaimGraceDays: given.reclaimGraceDays ?? defaults.reclaimGraceDays,
+    };
     const now = ctx.clock.now().toISOString();
     const [row] = await trx('licenses')
       .insert({
@@ -225,7 +235,7 @@ export async function updateLicense(
   body: unknown,
   opts: { dryRun: boolean },
 ): Promise<WriteResult<License>> {
-  return write(ctx.knex, opts.dryRun, async (trx) => {
+  return write(ctx, opts.dryRun, async (trx) => {
     const currentRow = await licenseRow(trx, ctx, id, true);
     const current = licenseRecord(currentRow);
     const { id: _id, createdAt: _c, updatedAt: _u, ...editable } = current;
@@ -258,7 +268,7 @@ export async function deleteLicense(
   id: string,
   opts: { dryRun: boolean },
 ): Promise<WriteResult<null>> {
-  return write(ctx.knex, opts.dryRun, async (trx) => {
+  return write(ctx, opts.dryRun, async (trx) => {
     await licenseRow(trx, ctx, id, true);
     // Rules go with the licence; seats are released (their history stays).
     await trx('license_rules').where({ tenant_id: ctx.tenantId, license_id: id }).del();

@@ -4,10 +4,19 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../audit/index.js';
 import type { Clock } from '../shared/clock.js';
+import { withTenant } from '../db/tenant-scope.js';
 
 export interface LicensingContext {
   knex: Knex;
   tenantId: string;
   actor: Actor;
   clock: Clock;
+}
+
+/** Run `fn` in a transaction scoped to the context's tenant (src/db/tenant-scope.ts). */
+export function inTenant<T>(
+  ctx: LicensingContext,
+  fn: (trx: Knex.Transaction) => Promise<T>,
+): Promise<T> {
+  return withTenant(ctx.knex, ctx.tenantId, fn);
 }

@@ -2,7 +2,7 @@
 // are the directory's (its listings and lookups); this module only shapes and pages them.
 import { ENTERPRISE_USER, groupListing, groupsOfUsers, userListing } from '../directory/index.js';
 import { notFound } from '../shared/errors.js';
-import type { LicensingContext } from './context.js';
+import { inTenant, type LicensingContext } from './context.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import type { Group, User, UserDetail } from './records.js';
 import { isUuid } from '../shared/ids.js';
@@ -32,28 +32,36 @@ const groupRecord = (r: Row): Group => ({
 });
 
 export function listDirectoryUsers(ctx: LicensingContext, req: PageRequest): Promise<Page<User>> {
-  const { query, idColumn } = userListing(ctx.knex, ctx.tenantId);
-  return page(query, idColumn, req, userRecord);
+  return inTenant(ctx, (trx) => {
+    const { query, idColumn } = userListing(trx, ctx.tenantId);
+    return page(query, idColumn, req, userRecord);
+  });
 }
 
 export async function getDirectoryUser(ctx: LicensingContext, id: string): Promise<UserDetail> {
   if (!isUuid(id)) throw notFound('user');
-  const { query, idColumn } = userListing(ctx.knex, ctx.tenantId);
-  const row = await query.where(idColumn, id).first();
-  if (!row) throw notFound('user');
-  const groups = (await groupsOfUsers(ctx.knex, ctx.tenantId, [row.user_id])).get(row.user_id);
-  return { ...userRecord(row), groups: groups ?? [] };
+  return inTenant(ctx, async (trx) => {
+    const { query, idColumn } = userListing(trx, ctx.tenantId);
+    const row = await query.where(idColumn, id).first();
+    if (!row) throw notFound('user');
+    const groups = (await groupsOfUsers(trx, ctx.tenantId, [row.user_id])).get(row.user_id);
+    return { ...userRecord(row), groups: groups ?? [] };
+  });
 }
 
 export function listDirectoryGroups(ctx: LicensingContext, req: PageRequest): Promise<Page<Group>> {
-  const { query, idColumn } = groupListing(ctx.knex, ctx.tenantId);
-  return page(query, idColumn, req, groupRecord);
+  return inTenant(ctx, (trx) => {
+    const { query, idColumn } = groupListing(trx, ctx.tenantId);
+    return page(query, idColumn, req, groupRecord);
+  });
 }
 
 export async function getDirectoryGroup(ctx: LicensingContext, id: string): Promise<Group> {
   if (!isUuid(id)) throw notFound('group');
-  const { query, idColumn } = groupListing(ctx.knex, ctx.tenantId);
-  const row = await query.where(idColumn, id).first();
-  if (!row) throw notFound('group');
-  return groupRecord(row);
+  return inTenant(ctx, async (trx) => {
+    const { query, idColumn } = groupListing(trx, ctx.tenantId);
+    const row = await query.where(idColumn, id).first();
+    if (!row) throw notFound('group');
+    return groupRecord(row);
+  });
 }

@@ -2,7 +2,7 @@
 // reclaims seats whose removal grace has run out). A second run changes nothing.
 import type { Knex } from 'knex';
 import type { Actor } from '../audit/index.js';
-import { retryingTransaction } from '../db/retry.js';
+import { allTenantIds, withTenant } from '../db/tenant-scope.js';
 import type { Clock } from '../shared/clock.js';
 import { reconcile, type SeatChange } from './reconcile.js';
 
@@ -11,7 +11,7 @@ export async function reconcileTenant(
   tenantId: string,
   ctx: { clock: Clock; actor: Actor },
 ): Promise<SeatChange[]> {
-  return retryingTransaction(knex, (trx) => reconcile(trx, tenantId, { all: true }, ctx));
+  return withTenant(knex, tenantId, (trx) => reconcile(trx, tenantId, { all: true }, ctx));
 }
 
 /** Every tenant, one transaction each (a tenant's trouble never blocks another's). */
@@ -20,7 +20,6 @@ export async function reconcileAllTenants(
   ctx: { clock: Clock; actor: Actor },
 ): Promise<Map<string, SeatChange[]>> {
   const out = new Map<string, SeatChange[]>();
-  const tenants: string[] = await knex('licenses').distinct('tenant_id').pluck('tenant_id');
-  for (const t of tenants) out.set(t, await reconcileTenant(knex, t, ctx));
+  for (const t of await allTenantIds(knex)) out.set(t, await reconcileTenant(knex, t, ctx));
   return out;
 }

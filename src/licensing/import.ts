@@ -229,7 +229,7 @@ export async function importLicences(
       { status: 422, detail: { errors: errs } },
     );
   if (errors.length) throw fail(errors);
-  return write(ctx.knex, opts.dryRun, async (trx) => {
+  return write(ctx, opts.dryRun, async (trx) => {
     const dbErrors: ImportError[] = [];
     const userIds = await resolveAssignees(trx, ctx, plan, dbErrors);
     const existing = await trx('licenses as l')

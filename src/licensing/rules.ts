@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { filterToSql, groupExists } from '../directory/index.js';
 import { AppError } from '../shared/errors.js';
 import { audit, licenseRow, write, type WriteResult } from './catalog.js';
-import type { LicensingContext } from './context.js';
+import { inTenant, type LicensingContext } from './context.js';
 import { RuleInput } from './model.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { lockLicences, reconcile } from './reconcile.js';
@@ -43,14 +43,11 @@ async function lockedRule(
 }
 
 export const getRule = async (ctx: LicensingContext, id: string) =>
-  ruleRecord(await ruleRow(ctx.knex, ctx, id));
+  ruleRecord(await inTenant(ctx, (trx) => ruleRow(trx, ctx, id)));
 
 export async function listRules(ctx: LicensingContext, req: PageRequest): Promise<Page<Rule>> {
-  return page(
-    ctx.knex('license_rules').where({ tenant_id: ctx.tenantId }),
-    'rule_id',
-    req,
-    ruleRecord,
+  return inTenant(ctx, (trx) =>
+    page(trx('license_rules').where({ tenant_id: ctx.tenantId }), 'rule_id', req, ruleRecord),
   );
 }
 
@@ -78,7 +75,7 @@ export async function createRule(
 ): Promise<WriteResult<Rule>> {
   const input = RuleInput.parse(body);
   checkFilter(input.filter);
-  return write(ctx.knex, opts.dryRun, async (trx) => {
+  return write(ctx, opts.dryRun, async (trx) => {
     // Locked before the rule is inserted: the insert's foreign-key check would otherwise
     // share-lock it, and two such writers then deadlock upgrading to the reconcile's lock.
     await licenseRow(trx, ctx, input.licenseId, true);
@@ -105,7 +102,7 @@ export async function updateRule(
   body: unknown,
   opts: { dryRun: boolean },
 ): Promise<WriteResult<Rule>> {
-  return write(ctx.knex, opts.dryRun, async (trx) => {
+  return write(ctx, opts.dryRun, async (trx) => {
     const current = await lockedRule(trx, ctx, id, [(body as { licenseId?: unknown })?.licenseId]);
     const { id: _id, createdAt: _c, updatedAt: _u, ...editable } = current;
     const input = RuleInput.parse({ ...editable, ...(body as object) });
@@ -132,7 +129,7 @@ export async function deleteRule(
   id: string,
   opts: { dryRun: boolean },
 ): Promise<WriteResult<null>> {
-  return write(ctx.knex, opts.dryRun, async (trx) => {
+  return write(ctx, opts.dryRun, async (trx) => {
     const current = await lockedRule(trx, ctx, id);
     await trx('license_rules').where({ tenant_id: ctx.tenantId, rule_id: id }).del();
     await audit(trx, ctx, 'rule.deleted', 'rule', id, {});

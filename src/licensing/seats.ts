@@ -6,9 +6,9 @@
 import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/index.js';
 import { userExists } from '../directory/index.js';
-import { retryingTransaction } from '../db/retry.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
-import type { LicensingContext } from './context.js';
+import { seatLastActivity } from './activity.js';
+import { inTenant, type LicensingContext } from './context.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { licencesInPlay, lockLicences, reconcile } from './reconcile.js';
 import { manualSeatRow, SEAT_STATES, seatRecord, type Seat, type SeatState } from './records.js';
@@ -25,22 +25,28 @@ export async function listSeats(
   state: string | undefined,
   req: PageRequest,
 ): Promise<Page<Seat>> {
-  if (
-    !isUuid(licenseId) ||
-    !(await ctx
-      .knex('licenses')
-      .where({ tenant_id: ctx.tenantId, license_id: licenseId })
-      .whereNull('deleted_at')
-      .first('license_id'))
-  ) {
-    throw notFound('licence');
-  }
+  if (!isUuid(licenseId)) throw notFound('licence');
   if (state !== undefined && !STATES.includes(state))
     throw invalidInput(`state must be one of ${STATES.join(', ')}`);
-  const q = ctx.knex('seats').where({ tenant_id: ctx.tenantId, license_id: licenseId });
-  if (state) q.where({ state: state as SeatState });
-  return page(q, 'seat_id', req, seatRecord);
+  return inTenant(ctx, async (trx) => {
+    const licence = await trx('licenses')
+      .where({ tenant_id: ctx.tenantId, license_id: licenseId })
+      .whereNull('deleted_at')
+      .first('license_id');
+    if (!licence) throw notFound('licence');
+    const q = trx('seats as s')
+      .where({ tenant_id: ctx.tenantId, license_id: licenseId })
+      .select('s.*', trx.raw(`${seatLastActivity} AS last_active_at`));
+    if (state) q.where({ state: state as SeatState });
+    return page(q, 'seat_id', req, seatRecord);
+  });
 }
+
+/** A seat row with its holder's last activity for the licence's product (the record shows it). */
+const seatWithActivity = (trx: Knex.Transaction, ctx: LicensingContext, seatId: string) =>
+  trx('seats as s')
+    .where({ tenant_id: ctx.tenantId, seat_id: seatId })
+    .first('s.*', trx.raw(`${seatLastActivity} AS last_active_at`));
 
 /**
  * A seat, locked after its licence (lock order: licences before seats). The reconciler
@@ -69,7 +75,7 @@ async function requireUser(
 export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<Seat> {
   const { licenseId, userId } = (body ?? {}) as { licenseId?: unknown; userId?: unknown };
   if (!isUuid(licenseId)) throw invalidInput('licenseId must be a licence id');
-  return retryingTransaction(ctx.knex, async (trx) => {
+  return inTenant(ctx, async (trx) => {
     const live = await trx('licenses')
       .where({ tenant_id: ctx.tenantId, license_id: licenseId })
       .whereNull('deleted_at')
@@ -120,15 +126,13 @@ export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<
       ctx.clock,
     );
     await reconcile(trx, ctx.tenantId, { userIds: [user] }, ctx);
-    return seatRecord(
-      await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: seatId }).first(),
-    );
+    return seatRecord(await seatWithActivity(trx, ctx, seatId));
   });
 }
 
 /** Release a manual seat; the next in line is seated in the same transaction. */
 export async function releaseSeat(ctx: LicensingContext, seatId: string): Promise<Seat> {
-  return retryingTransaction(ctx.knex, async (trx) => {
+  return inTenant(ctx, async (trx) => {
     const seat = await lockedSeat(trx, ctx, seatId);
     if (seat.state === 'released') return seatRecord(seat);
     if (seat.source === 'rule') {
@@ -164,9 +168,7 @@ export async function releaseSeat(ctx: LicensingContext, seatId: string): Promis
       ctx.clock,
     );
     await reconcile(trx, ctx.tenantId, { licenseIds: [seat.license_id], userIds: [] }, ctx);
-    return seatRecord(
-      await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: seatId }).first(),
-    );
+    return seatRecord(await seatWithActivity(trx, ctx, seatId));
   });
 }
 
@@ -177,7 +179,7 @@ export async function transferSeat(
   body: unknown,
 ): Promise<Seat> {
   const { userId } = (body ?? {}) as { userId?: unknown };
-  return retryingTransaction(ctx.knex, async (trx) => {
+  return inTenant(ctx, async (trx) => {
     const seat = await lockedSeat(trx, ctx, seatId);
     if (seat.source === 'rule')
       throw new AppError('conflict', 'this seat is held through a rule and cannot be transferred', {
@@ -238,8 +240,6 @@ export async function transferSeat(
       },
       ctx.clock,
     );
-    return seatRecord(
-      await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: newSeatId }).first(),
-    );
+    return seatRecord(await seatWithActivity(trx, ctx, newSeatId));
   });
 }

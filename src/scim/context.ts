@@ -1,15 +1,10 @@
-import type { Knex } from 'knex';
-import type { Actor } from '../audit/index.js';
-import type { DirectoryHooks } from '../directory/index.js';
-import type { Clock } from '../shared/clock.js';
+import type { DirectoryContext } from '../directory/index.js';
 
-/** What a SCIM operation needs: the tenant (from the token), who acts, and where resources live. */
-export interface ScimContext {
-  knex: Knex;
-  tenantId: string;
-  actor: Actor;
-  clock: Clock;
-  /** Absolute base URL of /scim/v2, for meta.location and $ref. */
+/**
+ * What a SCIM operation needs: the directory's write context (the tenant from the
+ * token, who acts, the clock, the listeners) and the absolute base URL of /scim/v2, for
+ * meta.location and $ref.
+ */
+export interface ScimContext extends DirectoryContext {
   base: string;
-  hooks: DirectoryHooks;
 }

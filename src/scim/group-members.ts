@@ -5,12 +5,10 @@
 // `add members [...]`, `remove members` (all), `remove members` with a value array
 // (those only, Entra), `remove members[value eq "id"]` (Okta, with `or`), `replace
 // members [...]` and `replace members []`, and path-less `{members: [...]}`.
+import type { MemberStep } from '../directory/index.js';
 import { scimError } from './errors.js';
 import type { PatchOperation } from './patch-operation.js';
 import { parseMembers } from './schemas.js';
-
-export type MemberStep =
-  { kind: 'add' | 'set'; ids: string[] } | { kind: 'remove'; ids: string[] | 'all' };
 
 export interface SplitPatch {
   attributeOps: PatchOperation[];
@@ -82,9 +80,4 @@ export function splitGroupPatch(ops: PatchOperation[]): SplitPatch {
     attributeOps.push(op);
   }
   return { attributeOps, memberSteps };
-}
-
-/** Every member id the steps will add or set (to resolve them in one query). */
-export function idsToAdd(steps: MemberStep[]): string[] {
-  return steps.flatMap((s) => (s.kind === 'remove' ? [] : s.ids));
 }

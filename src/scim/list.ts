@@ -43,8 +43,9 @@ export async function listRows<Row>(
     return q;
   };
   // Unfiltered, the total is the tenant's running count; filtered, the database counts
-  // the matches (through the filter's indexes). The count goes out beside the page's
-  // rows, on a connection of its own: a list waits for the slower of the two, not both.
+  // the matches (through the filter's indexes). `knex` is the request's transaction
+  // (scoped to its tenant, src/db/tenant-scope.ts), so the count and the rows run one
+  // after the other on its connection, and see the same tenant.
   const counted = query.filter
     ? base()
         .count({ n: '*' })

@@ -21,13 +21,35 @@ import {
   type Scope,
 } from './tokens.js';
 import { isUuid, newId } from '../shared/ids.js';
+import { allTenantIds, scopeToTenant, withTenant } from '../db/tenant-scope.js';
 
 /** A tenant as the admin API shows it (GET /api/v1/tenant; its OpenAPI schema too). */
+export const ReclaimDefaultsRecord = z.object({
+  inactivityDays: z.number().int().nullable(),
+  reclaimGraceDays: z.number().int(),
+});
+export type ReclaimDefaults = z.infer<typeof ReclaimDefaultsRecord>;
+
 export const TenantRecord = z.object({
   id: z.uuid(),
   name: z.string(),
   createdAt: z.iso.datetime(),
+  /** The reclaim policy new licences start with (issue 14). */
+  reclaimDefaults: ReclaimDefaultsRecord,
 });
+
+/** PATCH /tenant: what an admin may change. */
+export const TenantPatch = z
+  .object({
+    reclaimDefaults: z
+      .object({
+        inactivityDays: z.number().int().min(1).max(3650).nullable().optional(),
+        reclaimGraceDays: z.number().int().min(0).max(3650).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 export type Tenant = z.infer<typeof TenantRecord>;
 
 export interface TokenInfo {
@@ -106,9 +128,9 @@ const tokenEvent = (action: AuditAction, t: TokenInfo, actor: Actor): AuditEvent
 export async function createTenant(knex: Knex, name: string, ctx: Ctx): Promise<CreatedTenant> {
   const clean = checkName(name, 'tenant name');
   const clock = ctx.clock ?? systemClock;
-  return knex.transaction(async (trx) => {
+  const id = newId();
+  return withTenant(knex, id, async (trx) => {
     const now = clock.now();
-    const id = newId();
     await trx('tenants').insert({ tenant_id: id, name: clean, created_at: now.toISOString() });
     // Its audit chain head comes with it (trigger tenants_open_audit_chain).
     const scim = await insertToken(trx, id, 'scim', 'SCIM provisioning', now);
@@ -132,32 +154,91 @@ export async function createTenant(knex: Knex, name: string, ctx: Ctx): Promise<
       id,
       name: clean,
       createdAt: now.toISOString(),
+      reclaimDefaults: { inactivityDays: null, reclaimGraceDays: 7 },
       scimToken: scim.token,
       apiToken: api.token,
     };
   });
 }
 
-const toTenant = (r: { tenant_id: string; name: string; created_at: Date }): Tenant => ({
+const TENANT_COLUMNS = ['tenant_id', 'name', 'created_at', 'reclaim_defaults'];
+const toTenant = (r: {
+  tenant_id: string;
+  name: string;
+  created_at: Date;
+  reclaim_defaults: ReclaimDefaults;
+}): Tenant => ({
   id: r.tenant_id,
   name: r.name,
   createdAt: r.created_at.toISOString(),
+  reclaimDefaults: r.reclaim_defaults,
 });
 
+/** Every tenant (the operator's list): each read under its own scope, in one transaction. */
 export async function listTenants(knex: Knex): Promise<Tenant[]> {
-  const rows = await knex('tenants')
-    .select('tenant_id', 'name', 'created_at')
-    .orderBy(['created_at', 'tenant_id']);
-  return rows.map(toTenant);
+  const ids = await allTenantIds(knex);
+  const tenants = await knex.transaction(async (trx) => {
+    const found: Tenant[] = [];
+    for (const id of ids) {
+      await scopeToTenant(trx, id);
+      const row = await trx('tenants').where({ tenant_id: id }).first(TENANT_COLUMNS);
+      if (row) found.push(toTenant(row));
+    }
+    return found;
+  });
+  return tenants.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
 }
 
 export async function getTenant(knex: Knex, tenantId: string): Promise<Tenant> {
   if (!isUuid(tenantId)) throw notFound('tenant');
-  const row = await knex('tenants')
-    .where({ tenant_id: tenantId })
-    .first('tenant_id', 'name', 'created_at');
+  const row = await withTenant(knex, tenantId, (trx) =>
+    trx('tenants').where({ tenant_id: tenantId }).first(TENANT_COLUMNS),
+  );
   if (!row) throw notFound('tenant');
   return toTenant(row);
+}
+
+/** The reclaim policy the tenant's new licences start with. */
+export async function reclaimDefaultsOf(knex: Knex, tenantId: string): Promise<ReclaimDefaults> {
+  return (await getTenant(knex, tenantId)).reclaimDefaults;
+}
+
+/** PATCH /tenant: change what an admin may change, audited. */
+export async function updateTenant(
+  knex: Knex,
+  tenantId: string,
+  body: unknown,
+  ctx: Ctx,
+): Promise<Tenant> {
+  const patch = TenantPatch.parse(body);
+  const clock = ctx.clock ?? systemClock;
+  return withTenant(knex, tenantId, async (trx) => {
+    const row = await trx('tenants')
+      .where({ tenant_id: tenantId })
+      .forUpdate()
+      .first(TENANT_COLUMNS);
+    if (!row) throw notFound('tenant');
+    const before = toTenant(row);
+    const reclaimDefaults = { ...before.reclaimDefaults, ...(patch.reclaimDefaults ?? {}) };
+    const [updated] = await trx('tenants')
+      .where({ tenant_id: tenantId })
+      .update({ reclaim_defaults: JSON.stringify(reclaimDefaults) })
+      .returning(TENANT_COLUMNS);
+    await appendAuditEvents(
+      trx,
+      tenantId,
+      [
+        {
+          action: 'tenant.updated',
+          actor: ctx.actor,
+          target: { type: 'tenant', id: tenantId },
+          payload: { reclaimDefaults },
+        },
+      ],
+      clock,
+    );
+    return toTenant(updated);
+  });
 }
 
 export async function createToken(
@@ -170,7 +251,7 @@ export async function createToken(
   const name = checkName(input.name ?? `${scope} token`, 'token name');
   await getTenant(knex, tenantId);
   const clock = ctx.clock ?? systemClock;
-  return knex.transaction(async (trx) => {
+  return withTenant(knex, tenantId, async (trx) => {
     const created = await insertToken(trx, tenantId, scope, name, clock.now());
     await appendAuditEvents(
       trx,
@@ -200,10 +281,12 @@ const toTokenInfo = (r: {
 
 export async function listTokens(knex: Knex, tenantId: string): Promise<TokenInfo[]> {
   await getTenant(knex, tenantId);
-  const rows = await knex('api_tokens')
-    .where({ tenant_id: tenantId })
-    .select('token_id', 'tenant_id', 'scope', 'name', 'created_at', 'revoked_at')
-    .orderBy(['created_at', 'token_id']);
+  const rows = await withTenant(knex, tenantId, (trx) =>
+    trx('api_tokens')
+      .where({ tenant_id: tenantId })
+      .select('token_id', 'tenant_id', 'scope', 'name', 'created_at', 'revoked_at')
+      .orderBy(['created_at', 'token_id']),
+  );
   return rows.map(toTokenInfo);
 }
 
@@ -215,7 +298,7 @@ export async function revokeToken(
 ): Promise<TokenInfo> {
   if (!isUuid(tenantId) || !isUuid(tokenId)) throw notFound('token');
   const clock = ctx.clock ?? systemClock;
-  return knex.transaction(async (trx) => {
+  return withTenant(knex, tenantId, async (trx) => {
     const row = await trx('api_tokens')
       .where({ tenant_id: tenantId, token_id: tokenId })
       .forUpdate()
@@ -277,9 +360,12 @@ async function verifiedToken(
   const hit = key ? cache!.get(key) : undefined;
   if (hit) return hit;
   const readAt = cache?.clock() ?? 0;
-  const row = (await knex('api_tokens')
-    .where({ tenant_id: parsed.tenantId, token_id: parsed.tokenId })
-    .first('tenant_id', 'token_id', 'scope', 'secret_hash', 'revoked_at')) as
+  // Read under the tenant the token claims: a forged tenant part finds no row at all.
+  const row = (await withTenant(knex, parsed.tenantId, (trx) =>
+    trx('api_tokens')
+      .where({ tenant_id: parsed.tenantId, token_id: parsed.tokenId })
+      .first('tenant_id', 'token_id', 'scope', 'secret_hash', 'revoked_at'),
+  )) as
     | {
         tenant_id: string;
         token_id: string;

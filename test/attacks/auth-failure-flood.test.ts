@@ -61,7 +61,7 @@ const get = (a: typeof app, from: string, token: string | undefined, path = '/ap
   const r = request(a).get(path).set('X-Forwarded-For', from);
   return token === undefined ? r : r.set('Authorization', `Bearer ${token}`);
 };
-const rows = async () => Number((await db.knex('auth_failures').count({ n: '*' }))[0]!.n);
+const rows = async () => Number((await db.owner('auth_failures').count({ n: '*' }))[0]!.n);
 
 describe('issue 12: failed authentication is rate limited per client address', () => {
   const from = '203.0.113.1';

@@ -23,8 +23,8 @@ afterAll(() => db.close());
 
 /** Audit events of the tenant, chained or still queued. */
 async function events(): Promise<string[]> {
-  const chained = await db.knex('audit_events').where({ tenant_id: tenant.id }).select('action');
-  const queued = await db.knex('audit_pending').where({ tenant_id: tenant.id }).select('action');
+  const chained = await db.owner('audit_events').where({ tenant_id: tenant.id }).select('action');
+  const queued = await db.owner('audit_pending').where({ tenant_id: tenant.id }).select('action');
   return [...chained, ...queued].map((r: { action: string }) => r.action).sort();
 }
 

@@ -97,13 +97,13 @@ const scimRoutes = (app: Express, token: string) => [
 ];
 
 async function victimUnchanged() {
-  const products = await db.knex('products').where({ tenant_id: victim.id }).count({ n: '*' });
+  const products = await db.owner('products').where({ tenant_id: victim.id }).count({ n: '*' });
   expect(Number(products[0]!.n)).toBe(1);
-  const users = await db.knex('directory_users').where({ tenant_id: victim.id });
+  const users = await db.owner('directory_users').where({ tenant_id: victim.id });
   expect(users).toHaveLength(1);
   expect(users[0].active).not.toBe(false);
   const licence = await db
-    .knex('licenses')
+    .owner('licenses')
     .where({ tenant_id: victim.id, license_id: victimLicenceId })
     .first();
   expect(licence.quantity).toBe(5);

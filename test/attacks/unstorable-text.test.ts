@@ -37,7 +37,7 @@ afterAll(() => db.close());
 
 async function counts() {
   const n = async (table: string) =>
-    Number((await db.knex(table).where({ tenant_id: tenant.id }).count({ n: '*' }))[0]!.n);
+    Number((await db.owner(table).where({ tenant_id: tenant.id }).count({ n: '*' }))[0]!.n);
   return {
     users: await n('directory_users'),
     groups: await n('directory_groups'),

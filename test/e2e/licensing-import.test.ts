@@ -34,9 +34,9 @@ const post = (csv: string, dryRun = false) =>
   api.post(`/imports/licenses${dryRun ? '?dryRun=true' : ''}`, csv).set('Content-Type', 'text/csv');
 const counts = async () => ({
   licenses: Number(
-    (await db.knex('licenses').where({ tenant_id: tenant.id }).count({ n: '*' }))[0]!.n,
+    (await db.owner('licenses').where({ tenant_id: tenant.id }).count({ n: '*' }))[0]!.n,
   ),
-  seats: Number((await db.knex('seats').where({ tenant_id: tenant.id }).count({ n: '*' }))[0]!.n),
+  seats: Number((await db.owner('seats').where({ tenant_id: tenant.id }).count({ n: '*' }))[0]!.n),
 });
 
 const GOOD = `product,vendor,license,type,quantity,startsAt,endsAt,category,unitCost,currency,assignee
@@ -108,7 +108,7 @@ Sketch,Sketch,Sketch 2020,subscription,5,2020-01-01,2020-12-31,,,,cat@example.co
     const res = await post(csv);
     expect(res.status).toBe(201);
     const seats = await db
-      .knex('seats as s')
+      .owner('seats as s')
       .join('licenses as l', function () {
         this.on('l.tenant_id', 's.tenant_id').andOn('l.license_id', 's.license_id');
       })

@@ -1,5 +1,6 @@
 // Seats from directory membership, end to end: SCIM pushes users and groups, the admin API
 // defines products, licences and rules, and seats follow, exactly and immediately.
+import { withTenant } from '../../src/db/tenant-scope.js';
 import { verifyTenantChain } from '../../src/audit/verify.js';
 import { reconcile } from '../../src/licensing/reconcile.js';
 import { fixedClock } from '../../src/shared/clock.js';
@@ -163,8 +164,8 @@ describe('group rules grant seats', () => {
     expect((await api.get(`/licenses/${lic}/seats`)).body.items[0].ruleId).toBe(best.item.id);
   });
 
-  test('deprovisioning (active=false) releases the seat; reactivation brings it back', async () => {
-    const lic = await licence(5);
+  test('with a reclaim grace of 0, deprovisioning (active=false) releases the seat at once; reactivation brings it back', async () => {
+    const lic = await licence(5, { reclaimGraceDays: 0 });
     const u = await user();
     await rule(lic, await group('Deprov', [u]));
     expect(await holders(lic)).toEqual([u]);
@@ -197,7 +198,7 @@ describe('group rules grant seats', () => {
     expect(await holders(lic)).toEqual([u]);
     await removeMember(g, u);
     clock.advance(8 * 86_400_000);
-    await db.knex.transaction((trx) =>
+    await withTenant(db.knex, tenant.id, (trx) =>
       reconcile(trx, tenant.id, { all: true }, { clock, actor: { type: 'job' } }),
     );
     expect((await seats(lic, 'released'))[0]).toMatchObject({
@@ -231,7 +232,7 @@ describe('dry-run, explain, compliance', () => {
     const lic = await licence(1);
     const ids = [await user(), await user()];
     const g = await group('DryRun', ids);
-    const before = await db.knex('audit_events').where({ tenant_id: tenant.id }).count({ n: '*' });
+    const before = await db.owner('audit_events').where({ tenant_id: tenant.id }).count({ n: '*' });
     const res = await api.post('/rules?dryRun=true', { licenseId: lic, groupId: g });
     expect(res.status).toBe(200);
     expect(res.body.dryRun).toBe(true);
@@ -242,9 +243,9 @@ describe('dry-run, explain, compliance', () => {
         (r: { licenseId: string }) => r.licenseId === lic,
       ),
     ).toBe(false);
-    expect(await db.knex('audit_events').where({ tenant_id: tenant.id }).count({ n: '*' })).toEqual(
-      before,
-    );
+    expect(
+      await db.owner('audit_events').where({ tenant_id: tenant.id }).count({ n: '*' }),
+    ).toEqual(before);
   });
 
   test('explain names the rule and group for a seat, the place in line, and why a restricted user has none', async () => {
@@ -288,7 +289,7 @@ describe('dry-run, explain, compliance', () => {
     expect(c.statuses).toContain('over_deployed');
     expect(c.thresholdsCrossed).toEqual([80, 90, 100]);
     const alerts = await db
-      .knex('audit_events')
+      .owner('audit_events')
       .where({ tenant_id: tenant.id, action: 'license.threshold_crossed', target_id: lic });
     expect(alerts).toHaveLength(1);
     const summary = (await api.get('/compliance')).body;
@@ -309,7 +310,7 @@ describe('dry-run, explain, compliance', () => {
 
   test('a full reconcile changes nothing the second time', async () => {
     const run = () =>
-      db.knex.transaction((trx) =>
+      withTenant(db.knex, tenant.id, (trx) =>
         reconcile(trx, tenant.id, { all: true }, { clock, actor: { type: 'job' } }),
       );
     await run();

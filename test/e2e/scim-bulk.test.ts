@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 const count = async (table: string) =>
-  Number((await db.knex(table).where({ tenant_id: tenant.id }).count({ n: '*' }))[0]!.n);
+  Number((await db.owner(table).where({ tenant_id: tenant.id }).count({ n: '*' }))[0]!.n);
 
 describe('Bulk', () => {
   test('creates users and a group that references them by bulkId, even forward', async () => {

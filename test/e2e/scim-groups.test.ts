@@ -75,7 +75,7 @@ describe('Groups', () => {
     expect(res.body.scimType).toBe('invalidValue');
     expect(
       await db
-        .knex('directory_groups')
+        .owner('directory_groups')
         .where({ tenant_id: tenant.id, display_name: 'Ghosts' })
         .first(),
     ).toBeUndefined();
@@ -137,7 +137,7 @@ describe('Groups', () => {
     expect((await scim.get(`/Groups/${g.body.id}`)).status).toBe(404);
     expect((await scim.get(`/Users/${users[1]}`)).status).toBe(200);
     expect(
-      await db.knex('directory_memberships').where({ tenant_id: tenant.id, group_id: g.body.id }),
+      await db.owner('directory_memberships').where({ tenant_id: tenant.id, group_id: g.body.id }),
     ).toEqual([]);
   });
 

@@ -356,7 +356,7 @@ describe('PATCH /Groups members', () => {
 
   test('thousands of members in one PATCH, then removing some with a value array', async () => {
     const many: string[] = (
-      await db.knex.raw(
+      await db.owner.raw(
         `INSERT INTO directory_users (tenant_id, user_id, user_name, active, data, created_at, last_modified)
          SELECT ?, gen_random_uuid(), 'bulk' || i || '@example.com', true, jsonb_build_object('userName', 'bulk' || i || '@example.com'), now(), now()
          FROM generate_series(1, 2000) i RETURNING user_id`,
@@ -373,7 +373,7 @@ describe('PATCH /Groups members', () => {
       Number(
         (
           await db
-            .knex('directory_memberships')
+            .owner('directory_memberships')
             .where({ tenant_id: tenant.id, group_id: gid })
             .count({ n: '*' })
         )[0]!.n,
@@ -388,7 +388,7 @@ describe('PATCH /Groups members', () => {
       Number(
         (
           await db
-            .knex('directory_memberships')
+            .owner('directory_memberships')
             .where({ tenant_id: tenant.id, group_id: gid })
             .count({ n: '*' })
         )[0]!.n,

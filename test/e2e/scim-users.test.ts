@@ -1,5 +1,6 @@
 // RFC 7644 §3.3 (create), §3.4.1 (retrieve), §3.5.1 (replace), §3.6 (delete) for Users,
 // with RFC 7643 §4.1 (User) and §4.3 (enterprise extension), over HTTP.
+import { TokenCache } from '../../src/tenancy/token-cache.js';
 import { DirectoryHooks, type DirectoryChange } from '../../src/directory/changes.js';
 import { settleAudit } from '../../src/audit/settle.js';
 import { verifyTenantChain } from '../../src/audit/verify.js';
@@ -67,28 +68,28 @@ describe('POST /Users (RFC 7644 §3.3)', () => {
     const res = await scim.post('/Users', userBody('pw@example.com', { password: 'Secr3t!pass' }));
     expect(res.status).toBe(201);
     expect(JSON.stringify(res.body)).not.toContain('Secr3t');
-    const rows = await db.knex('directory_users').where({ tenant_id: tenant.id });
+    const rows = await db.owner('directory_users').where({ tenant_id: tenant.id });
     expect(JSON.stringify(rows)).not.toContain('Secr3t');
     // Its audit event neither: queued, then chained.
-    const queued = await db.knex('audit_pending').where({ tenant_id: tenant.id });
+    const queued = await db.owner('audit_pending').where({ tenant_id: tenant.id });
     expect(queued.length).toBeGreaterThan(0);
     expect(JSON.stringify(queued)).not.toContain('Secr3t');
     await settleAudit(db.knex, { tenantId: tenant.id });
-    const events = await db.knex('audit_events').where({ tenant_id: tenant.id });
+    const events = await db.owner('audit_events').where({ tenant_id: tenant.id });
     expect(JSON.stringify(events)).toContain('pw@example.com');
     expect(JSON.stringify(events)).not.toContain('Secr3t');
   });
 
   test('a missing userName is 400 invalidValue and writes nothing', async () => {
     const before = await db
-      .knex('directory_users')
+      .owner('directory_users')
       .where({ tenant_id: tenant.id })
       .count({ n: '*' });
     const res = await scim.post('/Users', { schemas: [USER], name: { givenName: 'No' } });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ status: '400', scimType: 'invalidValue' });
     expect(
-      await db.knex('directory_users').where({ tenant_id: tenant.id }).count({ n: '*' }),
+      await db.owner('directory_users').where({ tenant_id: tenant.id }).count({ n: '*' }),
     ).toEqual(before);
   });
 
@@ -136,7 +137,7 @@ describe('POST /Users (RFC 7644 §3.3)', () => {
     // A create's event is queued with it and chained by the settler.
     await settleAudit(db.knex, { tenantId: tenant.id });
     const event = await db
-      .knex('audit_events')
+      .owner('audit_events')
       .where({ tenant_id: tenant.id, target_id: res.body.id })
       .first();
     expect(event).toMatchObject({ action: 'user.created', actor_type: 'token' });
@@ -149,8 +150,13 @@ describe('POST /Users when no directory listener hears creates (the service as i
   let client: ScimClient;
   beforeAll(async () => {
     quiet = await newTenant(db.knex, 'SCIM users, one-statement creates');
-    // testApp's hooks carry only the seat reconciler, which does not listen to creates.
-    client = scimClient(testApp(db.knex), quiet.scimToken);
+    // testApp's hooks carry only the seat reconciler, which does not listen to creates. The
+    // token is verified once and cached, as in the service: the statements counted below
+    // are the create's own.
+    client = scimClient(
+      testApp(db.knex, undefined, { tokens: new TokenCache(60_000) }),
+      quiet.scimToken,
+    );
     await client.post('/Users', userBody('warm-up@example.com')).expect(201);
   });
   const statementsDuring = async (run: () => Promise<unknown>) => {
@@ -162,18 +168,20 @@ describe('POST /Users when no directory listener hears creates (the service as i
     } finally {
       db.knex.removeListener('query', record);
     }
-    return sql.filter((q) => !/api_tokens/.test(q));
+    return sql;
   };
 
-  test('the user and its audit event are written by one statement, outside any transaction', async () => {
+  test('the user and its audit event are written by one statement, outside any transaction, scoped to its tenant', async () => {
     let id = '';
     const sql = await statementsDuring(async () => {
       id = (await client.post('/Users', userBody('single@example.com')).expect(201)).body.id;
     });
     expect(sql).toHaveLength(1);
-    // Queued through the insert-only view the service role may write (issue 12).
-    expect(sql[0]).toMatch(/^WITH audit AS \(INSERT INTO audit_queue /);
-    const queued = await db.knex('audit_pending').where({ tenant_id: quiet.id, target_id: id });
+    // It scopes itself to the tenant (row-level security, issue 13), and queues the event
+    // through the insert-only view the service role may write (issue 12).
+    expect(sql[0]).toMatch(/set_config\('seatkeeper\.tenant_id', r\.tenant_id::text, true\)/);
+    expect(sql[0]).toMatch(/INSERT INTO audit_queue /);
+    const queued = await db.owner('audit_pending').where({ tenant_id: quiet.id, target_id: id });
     expect(queued).toHaveLength(1);
     expect(queued[0]).toMatchObject({
       action: 'user.created',
@@ -183,7 +191,7 @@ describe('POST /Users when no directory listener hears creates (the service as i
     expect(queued[0].body).toMatchObject({ userName: 'single@example.com' });
 
     expect(await settleAudit(db.knex, { tenantId: quiet.id })).toBeGreaterThanOrEqual(1);
-    const chained = await db.knex('audit_events').where({ tenant_id: quiet.id, target_id: id });
+    const chained = await db.owner('audit_events').where({ tenant_id: quiet.id, target_id: id });
     expect(chained).toHaveLength(1);
     const report = await verifyTenantChain(db.knex, quiet.id);
     expect(report).toMatchObject({ ok: true, pending: 0 });
@@ -191,15 +199,15 @@ describe('POST /Users when no directory listener hears creates (the service as i
 
   test('a duplicate userName writes neither a user nor an event', async () => {
     await client.post('/Users', userBody('dup@example.com')).expect(201);
-    const before = await db.knex('audit_pending').where({ tenant_id: quiet.id }).count({ n: '*' });
+    const before = await db.owner('audit_pending').where({ tenant_id: quiet.id }).count({ n: '*' });
     const res = await client.post('/Users', userBody('DUP@example.com'));
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ status: '409', scimType: 'uniqueness' });
-    expect(await db.knex('audit_pending').where({ tenant_id: quiet.id }).count({ n: '*' })).toEqual(
-      before,
-    );
+    expect(
+      await db.owner('audit_pending').where({ tenant_id: quiet.id }).count({ n: '*' }),
+    ).toEqual(before);
     const users = await db
-      .knex('directory_users')
+      .owner('directory_users')
       .where({ tenant_id: quiet.id })
       .whereRaw('lower(user_name) = ?', ['dup@example.com']);
     expect(users).toHaveLength(1);
@@ -304,7 +312,7 @@ describe('DELETE /Users/{id} (RFC 7644 §3.6)', () => {
     expect((await scim.get(`/Users/${created.body.id}`)).status).toBe(404);
     expect((await scim.delete(`/Users/${created.body.id}`)).status).toBe(404);
     const actions = await db
-      .knex('audit_events')
+      .owner('audit_events')
       .where({ tenant_id: tenant.id, target_id: created.body.id })
       .orderBy('seq')
       .pluck('action');

@@ -14,6 +14,7 @@ import type { Actor } from '../../src/audit/types.js';
 import { verifyTenantChain } from '../../src/audit/verify.js';
 import { fixedClock } from '../../src/shared/clock.js';
 import { createTenant } from '../../src/tenancy/service.js';
+import { withTenant } from '../../src/db/tenant-scope.js';
 import { forgedEventRow } from '../support/forge.js';
 import { openTestDb, TEST_MAC_KEY, type TestDb } from '../support/db.js';
 
@@ -63,7 +64,7 @@ async function tenantWith(extra: number): Promise<string> {
   tenants += 1;
   const { id } = await createTenant(db.knex, `Tenant ${tenants}`, { actor, clock });
   if (extra > 0) {
-    await db.knex.transaction((trx) =>
+    await withTenant(db.knex, id, (trx) =>
       appendAuditEvents(
         trx,
         id,
@@ -87,14 +88,14 @@ async function tenantWith(extra: number): Promise<string> {
 }
 
 async function eventAt(tenantId: string, seq: number): Promise<EventRow> {
-  const row = (await db.knex('audit_events').where({ tenant_id: tenantId, seq }).first()) as
+  const row = (await db.owner('audit_events').where({ tenant_id: tenantId, seq }).first()) as
     EventRow | undefined;
   if (!row) throw new Error(`no event ${seq} for ${tenantId}`);
   return row;
 }
 
 async function headOf(tenantId: string): Promise<{ seq: number; hash: string }> {
-  return db.knex('audit_heads').where({ tenant_id: tenantId }).first('seq', 'hash');
+  return db.owner('audit_heads').where({ tenant_id: tenantId }).first('seq', 'hash');
 }
 
 async function records(tenantId: string): Promise<RecordWithSalt[]> {
@@ -202,7 +203,7 @@ describe('appending', () => {
     const before = await headOf(t);
     const failure = new Error('the change failed');
     await expect(
-      db.knex.transaction(async (trx) => {
+      withTenant(db.knex, t, async (trx) => {
         await appendAuditEvents(
           trx,
           t,
@@ -217,13 +218,13 @@ describe('appending', () => {
     ).rejects.toBe(failure);
 
     expect(await headOf(t)).toEqual(before);
-    expect(await db.knex('audit_events').where({ tenant_id: t }).count({ n: '*' })).toEqual([
+    expect(await db.owner('audit_events').where({ tenant_id: t }).count({ n: '*' })).toEqual([
       { n: 4 },
     ]);
-    expect(await db.knex('audit_events').where({ tenant_id: t, subject_id: 'u1' })).toEqual([]);
+    expect(await db.owner('audit_events').where({ tenant_id: t, subject_id: 'u1' })).toEqual([]);
     expect((await verifyTenantChain(db.knex, t)).ok).toBe(true);
 
-    const next = await db.knex.transaction((trx) =>
+    const next = await withTenant(db.knex, t, (trx) =>
       appendAuditEvent(trx, t, { action: 'seat.assigned', actor }, clock),
     );
     expect(next.seq).toBe(5);
@@ -241,9 +242,10 @@ describe('appending', () => {
   });
 
   test('appending to a tenant that does not exist is refused', async () => {
+    const nobody = randomUUID();
     await expect(
-      db.knex.transaction((trx) =>
-        appendAuditEvent(trx, randomUUID(), { action: 'seat.assigned', actor }),
+      withTenant(db.knex, nobody, (trx) =>
+        appendAuditEvent(trx, nobody, { action: 'seat.assigned', actor }),
       ),
     ).rejects.toMatchObject({ code: 'tenant_not_found', status: 404 });
   });
@@ -719,7 +721,7 @@ describe('checkpoints', () => {
     const t = await tenantWith(1);
     expect(await createCheckpoints(db.knex, key, { clock, tenantId: t })).toHaveLength(1);
     expect(await createCheckpoints(db.knex, key, { clock, tenantId: t })).toEqual([]);
-    await db.knex.transaction((trx) =>
+    await withTenant(db.knex, t, (trx) =>
       appendAuditEvent(trx, t, { action: 'seat.granted', actor }, clock),
     );
     expect(await createCheckpoints(db.knex, key, { clock, tenantId: t })).toMatchObject([
@@ -785,7 +787,7 @@ describe('checkpoints', () => {
 describe('erasure', () => {
   test("erasing a subject removes its payloads, keeps others', and the chain still verifies", async () => {
     const t = await tenantWith(0);
-    await db.knex.transaction((trx) =>
+    await withTenant(db.knex, t, (trx) =>
       appendAuditEvents(
         trx,
         t,
@@ -822,12 +824,12 @@ describe('erasure', () => {
     }
     expect(bySeq(5)).toMatchObject({ payload: { email: 'b@example.com' }, erasedAt: null });
     expect(bySeq(5).salt).toHaveLength(16);
-    const stored = await db.knex('audit_events').where({ tenant_id: t, subject_id: 'alice' });
+    const stored = await db.owner('audit_events').where({ tenant_id: t, subject_id: 'alice' });
     expect(stored.map((p) => [p.body, p.salt])).toEqual([
       [null, null],
       [null, null],
     ]);
-    expect(JSON.stringify(await db.knex('audit_events').where({ tenant_id: t }))).not.toContain(
+    expect(JSON.stringify(await db.owner('audit_events').where({ tenant_id: t }))).not.toContain(
       'a@example.com',
     );
 

@@ -10,6 +10,7 @@ import { loadSigningKey, type SigningKey } from '../../src/audit/signing-key.js'
 import { verifyTenantChain } from '../../src/audit/verify.js';
 import { fixedClock } from '../../src/shared/clock.js';
 import { createTenant } from '../../src/tenancy/service.js';
+import { scopeToTenant, withTenant } from '../../src/db/tenant-scope.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 
 const TENANTS = 4;
@@ -74,29 +75,28 @@ async function appendRound(
   const pids = new Set<number>();
   const checkpointing: Promise<unknown>[] = [];
   const runs = pools.map((pool, i) =>
-    pool
-      .transaction(async (trx) => {
-        const { rows } = (await trx.raw('select pg_backend_pid() as pid')) as {
-          rows: Array<{ pid: number }>;
-        };
-        pids.add(rows[0]!.pid);
-        await opened.arrive();
-        await appendAuditEvents(
-          trx,
-          tenants[i % TENANTS]!,
-          Array.from({ length: EVENTS_PER_APPEND }, (_, j) => ({
-            action: 'seat.assigned',
-            actor: { type: 'job' as const, id: `${round}-${i}` },
-            target: { type: 'seat', id: `seat-${i}-${j}` },
-            subject: `${round}-user-${i}`,
-            payload: { appender: i, n: j },
-          })),
-          clock,
-        );
-        // Every appender has appended before any commits: no append waited for another.
-        await appended.arrive();
-        if (rollsBack(i)) throw new RolledBack(`appender ${i} rolls back`);
-      })
+    withTenant(pool, tenants[i % TENANTS]!, async (trx) => {
+      const { rows } = (await trx.raw('select pg_backend_pid() as pid')) as {
+        rows: Array<{ pid: number }>;
+      };
+      pids.add(rows[0]!.pid);
+      await opened.arrive();
+      await appendAuditEvents(
+        trx,
+        tenants[i % TENANTS]!,
+        Array.from({ length: EVENTS_PER_APPEND }, (_, j) => ({
+          action: 'seat.assigned',
+          actor: { type: 'job' as const, id: `${round}-${i}` },
+          target: { type: 'seat', id: `seat-${i}-${j}` },
+          subject: `${round}-user-${i}`,
+          payload: { appender: i, n: j },
+        })),
+        clock,
+      );
+      // Every appender has appended before any commits: no append waited for another.
+      await appended.arrive();
+      if (rollsBack(i)) throw new RolledBack(`appender ${i} rolls back`);
+    })
       // Checkpoints signed while the others are still appending must match the chains.
       // (In a transaction: the embedded socket server keeps only a transaction's
       // messages together, so concurrent statements outside one could interleave.)
@@ -134,7 +134,7 @@ test("32 appenders on their own connections, contending for four tenants' heads,
   const first = await appendRound('r1', { whileAppended: () => gate!.commit() });
   const second = await appendRound('r2');
   await settleAudit(db.knex);
-  expect(await db.knex('audit_pending').count({ n: '*' })).toEqual([{ n: 0 }]);
+  expect(await db.owner('audit_pending').count({ n: '*' })).toEqual([{ n: 0 }]);
 
   const publicKeys = new Map<string, KeyObject>([[key.keyId, key.publicKey]]);
   let total = 0;
@@ -146,7 +146,7 @@ test("32 appenders on their own connections, contending for four tenants' heads,
     const n = CREATION_EVENTS + committed.length * EVENTS_PER_APPEND;
     total += n;
     const rows = (await db
-      .knex('audit_events as e')
+      .owner('audit_events as e')
       .whereNotNull('e.body')
       .where('e.tenant_id', t)
       .orderBy('e.seq')
@@ -175,19 +175,19 @@ test("32 appenders on their own connections, contending for four tenants' heads,
 
   // Nothing of the rolled-back transactions is left anywhere.
   const rolledBack = pools.flatMap((_, i) => (rollsBack(i) ? [`r1-${i}`, `r2-${i}`] : []));
-  expect(await db.knex('audit_events').whereIn('actor_id', rolledBack).count({ n: '*' })).toEqual([
+  expect(await db.owner('audit_events').whereIn('actor_id', rolledBack).count({ n: '*' })).toEqual([
     { n: 0 },
   ]);
   expect(
     await db
-      .knex('audit_events')
+      .owner('audit_events')
       .whereIn(
         'subject_id',
         rolledBack.map((a) => a.replace('-', '-user-')),
       )
       .count({ n: '*' }),
   ).toEqual([{ n: 0 }]);
-  expect(await db.knex('audit_events').count({ n: '*' })).toEqual([{ n: total }]);
+  expect(await db.owner('audit_events').count({ n: '*' })).toEqual([{ n: total }]);
 });
 
 describe('verifying a chain that is being appended to', () => {
@@ -213,12 +213,13 @@ describe('verifying a chain that is being appended to', () => {
     const append = (trx: Knex.Transaction) =>
       appendAuditEvents(trx, t, [{ action: 'seat.assigned', actor: { type: 'job' } }], clock);
     if (db.kind !== 'postgres') {
-      await db.knex.transaction(append);
+      await withTenant(db.knex, t, append);
       return verifyTenantChain(db.knex, t);
     }
     // LOCK TABLE needs more than the service's role may do: the owner holds the gate.
     const gate = await db.owner.transaction();
     await gate.raw(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    await scopeToTenant(gate, t);
     await append(gate);
     const verifying = verifyTenantChain(db.knex, t);
     await someoneWaitsFor(table);

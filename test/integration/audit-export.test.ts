@@ -8,6 +8,7 @@ import { exportAudit, type ExportFormat } from '../../src/audit/export/index.js'
 import type { Actor, AuditEventInput, AuditRecord } from '../../src/audit/types.js';
 import { fixedClock } from '../../src/shared/clock.js';
 import { createTenant } from '../../src/tenancy/service.js';
+import { withTenant } from '../../src/db/tenant-scope.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 
 const actor: Actor = { type: 'cli', id: 'ops' };
@@ -78,9 +79,9 @@ beforeAll(async () => {
   acme = (await createTenant(db.knex, 'Acme', { actor, clock })).id;
   globex = (await createTenant(db.knex, 'Globex', { actor, clock })).id;
   big = (await createTenant(db.knex, 'Big', { actor, clock })).id;
-  await db.knex.transaction((trx) => appendAuditEvents(trx, acme, acmeEvents, clock));
+  await withTenant(db.knex, acme, (trx) => appendAuditEvents(trx, acme, acmeEvents, clock));
   await eraseSubject(db.knex, acme, 'bob', { actor, reason: 'GDPR request' }, clock);
-  await db.knex.transaction((trx) =>
+  await withTenant(db.knex, globex, (trx) =>
     appendAuditEvents(
       trx,
       globex,
@@ -95,7 +96,7 @@ beforeAll(async () => {
       clock,
     ),
   );
-  await db.knex.transaction((trx) =>
+  await withTenant(db.knex, big, (trx) =>
     appendAuditEvents(
       trx,
       big,
@@ -160,7 +161,7 @@ describe('JSON lines export', () => {
   test('never includes the payload salt', async () => {
     const { text, lines } = await exported('json');
     expect(text).not.toMatch(/salt/i);
-    const salts = (await db.knex('audit_events').whereNotNull('salt').pluck('salt')) as Buffer[];
+    const salts = (await db.owner('audit_events').whereNotNull('salt').pluck('salt')) as Buffer[];
     expect(salts.length).toBeGreaterThan(0);
     for (const s of salts.slice(0, 50)) {
       expect(text).not.toContain(s.toString('hex'));

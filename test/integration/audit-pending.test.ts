@@ -11,6 +11,7 @@ import { verifyTenantChain } from '../../src/audit/verify.js';
 import { createLogger } from '../../src/log/logger.js';
 import { fixedClock } from '../../src/shared/clock.js';
 import { createTenant } from '../../src/tenancy/service.js';
+import { scopeToTenant, withTenant } from '../../src/db/tenant-scope.js';
 import { onRealPostgres, openTestDb, type TestDb } from '../support/db.js';
 
 const clock = fixedClock('2026-12-01T09:00:00.000Z');
@@ -48,13 +49,14 @@ const append = (trx: Knex.Transaction, t: string, id: string, payload?: object) 
 /** A transaction holding tenant t's head (it has appended `seat-held`). */
 async function holdHead(t: string): Promise<Knex.Transaction> {
   const trx = await other.transaction();
+  await scopeToTenant(trx, t);
   await append(trx, t, 'seat-held');
   return trx;
 }
 
 const chainedTargets = async (t: string) =>
   (await db
-    .knex('audit_events')
+    .owner('audit_events')
     .where({ tenant_id: t, target_type: 'seat' })
     .orderBy('seq')
     .pluck('target_id')) as string[];
@@ -62,7 +64,7 @@ const chainedTargets = async (t: string) =>
 const pendingCount = async (t: string) =>
   Number(
     (
-      (await db.knex('audit_pending').where({ tenant_id: t }).count({ n: '*' })) as [{ n: number }]
+      (await db.owner('audit_pending').where({ tenant_id: t }).count({ n: '*' })) as [{ n: number }]
     )[0].n,
   );
 
@@ -113,13 +115,13 @@ const many = (n: number, tag: string) =>
 test('a bulk append of thousands of events, staged through COPY a batch at a time, chains and verifies with its payloads intact', async () => {
   const t = await newTenant('Bulk');
   // More than one staging batch (5,000), so batches follow one another.
-  const appended = await db.knex.transaction((trx) =>
+  const appended = await withTenant(db.knex, t, (trx) =>
     appendAuditEvents(trx, t, many(5500, 'bulk'), clock),
   );
   expect(appended.map((a) => a.seq)).toEqual(Array.from({ length: 5500 }, (_, i) => i + 4));
   expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, events: 5503 });
   const body = await db
-    .knex('audit_events')
+    .owner('audit_events')
     .where({ tenant_id: t, event_id: appended[1234]!.eventId })
     .first('body', 'subject_id');
   expect(body).toEqual({
@@ -132,7 +134,7 @@ onPostgres('on a head held by another transaction', () => {
   test('an append does not wait for the holder: it is queued, and stays out of the chain until someone holds the head', async () => {
     const t = await newTenant('Queued');
     const holder = await holdHead(t);
-    const queued = await db.knex.transaction((trx) => append(trx, t, 'seat-queued'));
+    const queued = await withTenant(db.knex, t, (trx) => append(trx, t, 'seat-queued'));
     expect(queued).toMatchObject({ seq: null, hash: null });
     expect(await pendingCount(t)).toBe(1);
     await holder.commit();
@@ -144,9 +146,9 @@ onPostgres('on a head held by another transaction', () => {
     const t = await newTenant('Absorbed');
     const holder = await holdHead(t);
     for (const id of ['seat-q1', 'seat-q2', 'seat-q3'])
-      await db.knex.transaction((trx) => append(trx, t, id, { id }));
+      await withTenant(db.knex, t, (trx) => append(trx, t, id, { id }));
     await holder.commit();
-    const next = await db.knex.transaction((trx) => append(trx, t, 'seat-next'));
+    const next = await withTenant(db.knex, t, (trx) => append(trx, t, 'seat-next'));
     expect(next.seq).toBe(8);
     expect(await chainedTargets(t)).toEqual([
       'seat-held',
@@ -164,7 +166,7 @@ onPostgres('on a head held by another transaction', () => {
     const t = await newTenant('Rolled back');
     const holder = await holdHead(t);
     await expect(
-      db.knex.transaction(async (trx) => {
+      withTenant(db.knex, t, async (trx) => {
         await append(trx, t, 'seat-doomed', { doomed: true });
         throw new Error('the change failed');
       }),
@@ -178,10 +180,10 @@ onPostgres('on a head held by another transaction', () => {
   test('an appender that chains queued events and then rolls back returns them to the queue', async () => {
     const t = await newTenant('Returned');
     const holder = await holdHead(t);
-    await db.knex.transaction((trx) => append(trx, t, 'seat-q'));
+    await withTenant(db.knex, t, (trx) => append(trx, t, 'seat-q'));
     await holder.commit();
     await expect(
-      db.knex.transaction(async (trx) => {
+      withTenant(db.knex, t, async (trx) => {
         await append(trx, t, 'seat-failing');
         throw new Error('the change failed');
       }),
@@ -194,7 +196,7 @@ onPostgres('on a head held by another transaction', () => {
   test('settling without waiting skips a held head; settling with waiting chains everything queued', async () => {
     const t = await newTenant('Settled');
     const firstHolder = await holdHead(t);
-    await db.knex.transaction((trx) => append(trx, t, 'seat-q'));
+    await withTenant(db.knex, t, (trx) => append(trx, t, 'seat-q'));
     await firstHolder.commit();
     const holder = await holdHead(t);
     expect(await settleAudit(db.knex, { tenantId: t, wait: false })).toBe(0);
@@ -209,7 +211,7 @@ onPostgres('on a head held by another transaction', () => {
   test('the background settler chains the queue once writes stop, and once more when stopped', async () => {
     const t = await newTenant('Background');
     const holder = await holdHead(t);
-    await db.knex.transaction((trx) => append(trx, t, 'seat-q1'));
+    await withTenant(db.knex, t, (trx) => append(trx, t, 'seat-q1'));
     const settler = startSettler(db.knex, {
       everyMs: 10,
       logger: createLogger({ level: 'error', format: 'json', silent: true }),
@@ -220,7 +222,7 @@ onPostgres('on a head held by another transaction', () => {
     expect(await chainedTargets(t)).toEqual(['seat-held', 'seat-q1']);
 
     const second = await holdHead(t);
-    await db.knex.transaction((trx) => append(trx, t, 'seat-q2'));
+    await withTenant(db.knex, t, (trx) => append(trx, t, 'seat-q2'));
     await second.commit();
     await settler.stop();
     expect(await pendingCount(t)).toBe(0);
@@ -231,14 +233,14 @@ onPostgres('on a head held by another transaction', () => {
     const t = await newTenant('Bulk queued');
     const holder = await holdHead(t);
     const events = many(1500, 'queued');
-    const queued = await db.knex.transaction((trx) => appendAuditEvents(trx, t, events, clock));
+    const queued = await withTenant(db.knex, t, (trx) => appendAuditEvents(trx, t, events, clock));
     expect(queued.every((a) => a.seq === null)).toBe(true);
     await holder.commit();
     // More than one settling batch: the later batches continue the chain where it ended.
     expect(await settleAudit(db.knex, { tenantId: t })).toBe(1500);
     expect(await chainedTargets(t)).toEqual(['seat-held', ...events.map((e) => e.target.id)]);
     const moved = await db
-      .knex('audit_events')
+      .owner('audit_events')
       .where({ tenant_id: t, target_id: 'queued-1499' })
       .first();
     expect(moved).toMatchObject({ subject_id: 'user-1', body: events[1499]!.payload });
@@ -253,13 +255,13 @@ onPostgres('on a head held by another transaction', () => {
   test("erasure reaches a subject's payloads that are still waiting to be chained", async () => {
     const t = await newTenant('Erased');
     const holder = await holdHead(t);
-    await db.knex.transaction((trx) => append(trx, t, 'seat-q', { email: 'ada@example.com' }));
+    await withTenant(db.knex, t, (trx) => append(trx, t, 'seat-q', { email: 'ada@example.com' }));
     await holder.commit();
     expect(await eraseSubject(db.knex, t, 'user-1', { actor, reason: 'GDPR request' }, clock)).toBe(
       1,
     );
     const bodies = await db
-      .knex('audit_events')
+      .owner('audit_events')
       .where({ tenant_id: t, subject_id: 'user-1' })
       .pluck('body');
     expect(bodies).toEqual([null]);

@@ -2,6 +2,8 @@
 // role. Each test is named after the attack it proves impossible. `db.knex` serves as
 // seatkeeper_app, exactly as the service's pool does; `db.owner` is the migrating owner,
 // a superuser here, standing for an attacker with full database access.
+import type { Knex } from 'knex';
+import { withTenant } from '../../src/db/tenant-scope.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -33,12 +35,19 @@ afterAll(async () => {
 });
 
 const trusted = () => new Map([[key.keyId, key.publicKey]]);
-const refused = expect.objectContaining({ code: '42501' });
+// Refused for want of the privilege, not for want of a tenant: every attack below runs
+// in a transaction scoped to the tenant it aims at, as a compromised service could.
+const refused = expect.objectContaining({
+  code: '42501',
+  message: expect.stringMatching(/permission denied/),
+});
+const as = <T>(tenantId: string, fn: (k: Knex.Transaction) => Promise<T>) =>
+  withTenant(db.knex, tenantId, fn);
 
 async function tenantWithEvents(n: number): Promise<string> {
   const { id } = await newTenant(db.knex);
   if (n > 0)
-    await db.knex.transaction((trx) =>
+    await as(id, (trx) =>
       appendAuditEvents(
         trx,
         id,
@@ -90,22 +99,22 @@ describe('the service role (seatkeeper_app) cannot forge or hide audit events (i
   test('forging a queued event: a direct INSERT into audit_pending is refused', async () => {
     const t = await tenantWithEvents(0);
     const { mac: _mac, seq: _s, prev_hash: _p, hash: _h, ...row } = forged(t, 4, '0'.repeat(64));
-    await expect(db.knex('audit_pending').insert(row)).rejects.toEqual(refused);
+    await expect(as(t, (k) => k('audit_pending').insert(row))).rejects.toEqual(refused);
   });
 
   test('forging a queued event through the queue view: without a valid MAC it is never chained, and verify reports it', async () => {
     const t = await tenantWithEvents(1);
     const { mac, seq: _s, prev_hash: _p, hash: _h, ...row } = forged(t, 5, '0'.repeat(64));
-    await db.knex('audit_queue').insert({ ...row, mac });
+    await as(t, (k) => k('audit_queue').insert({ ...row, mac }));
     // A genuine event queued after it is still chained.
-    await db.knex.transaction(async (trx) => {
+    await as(t, async (trx) => {
       await appendAuditEvents(trx, t, [
         { action: 'token.revoked', actor: testActor, target: { type: 'token', id: 'x' } },
       ]);
     });
     await settleAudit(db.knex, { tenantId: t });
     const chained = (await db
-      .knex('audit_events')
+      .owner('audit_events')
       .where({ tenant_id: t })
       .pluck('event_id')) as string[];
     expect(chained).not.toContain(row.event_id);
@@ -120,17 +129,19 @@ describe('the service role (seatkeeper_app) cannot forge or hide audit events (i
   });
 
   test('hiding a queued event: DELETE FROM audit_pending is refused', async () => {
-    await expect(db.knex('audit_pending').del()).rejects.toEqual(refused);
-    await expect(db.knex('audit_queue').del()).rejects.toEqual(refused);
+    const t = await tenantWithEvents(0);
+    await expect(as(t, (k) => k('audit_pending').del())).rejects.toEqual(refused);
+    await expect(as(t, (k) => k('audit_queue').del())).rejects.toEqual(refused);
   });
 
   test('erasing a payload without an erasure event: an UPDATE of audit_events is refused', async () => {
     const t = await tenantWithEvents(2);
     await expect(
-      db
-        .knex('audit_events')
-        .where({ tenant_id: t, subject_id: 'user-0' })
-        .update({ body: null, salt: null, erased_at: clock.now() }),
+      as(t, (k) =>
+        k('audit_events')
+          .where({ tenant_id: t, subject_id: 'user-0' })
+          .update({ body: null, salt: null, erased_at: clock.now() }),
+      ),
     ).rejects.toEqual(refused);
     // audit_payloads is gone (migration 600): the payload lives in the event row.
     expect(await db.knex.schema.hasTable('audit_payloads')).toBe(false);
@@ -138,9 +149,9 @@ describe('the service role (seatkeeper_app) cannot forge or hide audit events (i
 
   test('erasing through audit_erase without an event naming the actor and a reason is refused', async () => {
     const t = await tenantWithEvents(2);
-    const { rows } = (await db.knex.raw(`SELECT seq, hash FROM audit_heads WHERE tenant_id = ?`, [
-      t,
-    ])) as { rows: Array<{ seq: number; hash: string }> };
+    const { rows } = (await as(t, (k) =>
+      k.raw(`SELECT seq, hash FROM audit_heads WHERE tenant_id = ?`, [t]),
+    )) as { rows: Array<{ seq: number; hash: string }> };
     const event = {
       event_id: randomUUID(),
       occurred_at: clock.now().toISOString(),
@@ -152,7 +163,7 @@ describe('the service role (seatkeeper_app) cannot forge or hide audit events (i
       body: JSON.stringify({ payloadsErased: 1 }),
     };
     await expect(
-      db.knex.transaction((trx) =>
+      as(t, (trx) =>
         trx.raw(`SELECT audit_erase(?, ?, ?, ?, ?::json)`, [
           t,
           'user-0',
@@ -161,7 +172,12 @@ describe('the service role (seatkeeper_app) cannot forge or hide audit events (i
           JSON.stringify(event),
         ]),
       ),
-    ).rejects.toEqual(refused);
+    ).rejects.toEqual(
+      expect.objectContaining({
+        code: '42501',
+        message: expect.stringMatching(/payload_erased event/),
+      }),
+    );
   });
 
   test('an erasure writes its own audit.payload_erased event naming who and why, in the same transaction', async () => {
@@ -175,7 +191,7 @@ describe('the service role (seatkeeper_app) cannot forge or hide audit events (i
     );
     expect(erased).toBe(1);
     const last = (await db
-      .knex('audit_events')
+      .owner('audit_events')
       .where({ tenant_id: t })
       .orderBy('seq', 'desc')
       .first()) as Record<string, unknown>;
@@ -192,44 +208,49 @@ describe('the service role (seatkeeper_app) cannot forge or hide audit events (i
 
   test('appending a forged event: INSERT into audit_events is refused', async () => {
     const t = await tenantWithEvents(1);
-    await expect(db.knex('audit_events').insert(forged(t, 5, 'b'.repeat(64)))).rejects.toEqual(
-      refused,
-    );
+    await expect(
+      as(t, (k) => k('audit_events').insert(forged(t, 5, 'b'.repeat(64)))),
+    ).rejects.toEqual(refused);
   });
 
   test('moving a chain head: UPDATE audit_heads is refused', async () => {
     const t = await tenantWithEvents(1);
     await expect(
-      db
-        .knex('audit_heads')
-        .where({ tenant_id: t })
-        .update({ seq: 1, hash: 'c'.repeat(64) }),
+      as(t, (k) =>
+        k('audit_heads')
+          .where({ tenant_id: t })
+          .update({ seq: 1, hash: 'c'.repeat(64) }),
+      ),
     ).rejects.toEqual(refused);
-    await expect(db.knex('audit_heads').where({ tenant_id: t }).del()).rejects.toEqual(refused);
+    await expect(as(t, (k) => k('audit_heads').where({ tenant_id: t }).del())).rejects.toEqual(
+      refused,
+    );
   });
 
   test('forging or removing checkpoints: writes to audit_checkpoints are refused', async () => {
     const t = await tenantWithEvents(1);
     await expect(
-      db.knex('audit_checkpoints').insert({
-        tenant_id: t,
-        seq: 1,
-        head_hash: 'd'.repeat(64),
-        signed_at: clock.now(),
-        key_id: 'k',
-        signature: 's',
-      }),
+      as(t, (k) =>
+        k('audit_checkpoints').insert({
+          tenant_id: t,
+          seq: 1,
+          head_hash: 'd'.repeat(64),
+          signed_at: clock.now(),
+          key_id: 'k',
+          signature: 's',
+        }),
+      ),
     ).rejects.toEqual(refused);
   });
 
   test('appending through audit_chain with a made-up MAC: verify names the forgery', async () => {
     const t = await tenantWithEvents(1);
-    const head = (await db.knex('audit_heads').where({ tenant_id: t }).first()) as {
+    const head = (await db.owner('audit_heads').where({ tenant_id: t }).first()) as {
       seq: number;
       hash: string;
     };
     const f = forged(t, head.seq + 1, head.hash);
-    await db.knex.transaction((trx) =>
+    await as(t, (trx) =>
       trx.raw(`SELECT audit_chain(?, ?, ?, ?::json)`, [
         t,
         head.seq,
@@ -248,9 +269,17 @@ describe('the staging table of bulk appends gives the service role nothing more 
   const STAGING_COLUMNS = `event_id uuid, occurred_at timestamptz, actor_type text, actor_id text,
     action text, target_type text, target_id text, payload_digest text, subject_id text,
     salt bytea, body jsonb, mac text, seq bigint, prev_hash text, hash text`;
+  // Refused for want of ownership or privilege (DROP and ALTER say "must be owner").
+  const notTheirs = expect.objectContaining({ code: '42501' });
+  const headOf = async (t: string) =>
+    (await db.owner('audit_heads').where({ tenant_id: t }).first()) as {
+      seq: number;
+      hash: string;
+    };
 
   test('reading, changing or emptying staged events is refused: the role may only insert', async () => {
-    await db.knex.transaction(async (trx) => {
+    const t = await tenantWithEvents(0);
+    await as(t, async (trx) => {
       await trx.raw('SELECT audit_stage()');
       await trx.raw('SAVEPOINT s');
       for (const sql of [
@@ -261,7 +290,7 @@ describe('the staging table of bulk appends gives the service role nothing more 
         'DROP TABLE pg_temp.audit_staging',
         'ALTER TABLE pg_temp.audit_staging ADD COLUMN x int',
       ]) {
-        await expect(trx.raw(sql)).rejects.toEqual(refused);
+        await expect(trx.raw(sql)).rejects.toEqual(notTheirs);
         await trx.raw('ROLLBACK TO SAVEPOINT s');
       }
     });
@@ -269,32 +298,26 @@ describe('the staging table of bulk appends gives the service role nothing more 
 
   test('a staging table of its own (which could carry a trigger run with the owner’s rights) is refused', async () => {
     const t = await tenantWithEvents(1);
-    const head = (await db.knex('audit_heads').where({ tenant_id: t }).first()) as {
-      seq: number;
-      hash: string;
-    };
-    await db.knex.transaction(async (trx) => {
+    const head = await headOf(t);
+    await as(t, async (trx) => {
       await trx.raw(`CREATE TEMPORARY TABLE audit_staging (${STAGING_COLUMNS}) ON COMMIT DROP`);
       await trx.raw('SAVEPOINT s');
-      await expect(trx.raw('SELECT audit_stage()')).rejects.toEqual(refused);
+      await expect(trx.raw('SELECT audit_stage()')).rejects.toEqual(notTheirs);
       await trx.raw('ROLLBACK TO SAVEPOINT s');
       await expect(
         trx.raw('SELECT audit_chain_staged(?, ?, ?)', [t, head.seq, head.hash]),
-      ).rejects.toEqual(refused);
+      ).rejects.toEqual(notTheirs);
     });
     expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, events: 4 });
   });
 
   test('staged events that do not follow the head are refused, and the head stays', async () => {
     const t = await tenantWithEvents(1);
-    const head = (await db.knex('audit_heads').where({ tenant_id: t }).first()) as {
-      seq: number;
-      hash: string;
-    };
+    const head = await headOf(t);
     // One past the head's next place: a gap.
     const f = forged(t, head.seq + 2, head.hash);
     await expect(
-      db.knex.transaction(async (trx) => {
+      as(t, async (trx) => {
         await trx.raw('SELECT audit_stage()');
         await trx.raw(
           `INSERT INTO pg_temp.audit_staging (event_id, occurred_at, actor_type, actor_id, action,
@@ -318,7 +341,7 @@ describe('the staging table of bulk appends gives the service role nothing more 
         await trx.raw('SELECT audit_chain_staged(?, ?, ?)', [t, head.seq, head.hash]);
       }),
     ).rejects.toMatchObject({ code: '23000' });
-    expect(await db.knex('audit_heads').where({ tenant_id: t }).first()).toMatchObject(head);
+    expect(await headOf(t)).toMatchObject(head);
     expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, events: 4 });
   });
 });

@@ -6,17 +6,21 @@
 import type { Knex } from 'knex';
 import { appendAuditEvent } from '../../src/audit/append.js';
 import { isRetryable, retryingTransaction } from '../../src/db/retry.js';
+import { scopeToTenant } from '../../src/db/tenant-scope.js';
 import type { CreatedTenant } from '../../src/tenancy/service.js';
 import { onRealPostgres, openTestDb, type TestDb } from '../support/db.js';
 import { newTenant, testActor } from '../support/fixtures.js';
 
 let db: TestDb;
 let knex: Knex;
+/** The tables' owner: this file's own seeding and inspection. */
+let owner: Knex;
 let tenant: CreatedTenant;
 
 beforeAll(async () => {
   db = await openTestDb();
   knex = db.knex;
+  owner = db.owner;
   tenant = await newTenant(knex, 'Retry');
 });
 afterAll(() => db.close());
@@ -27,6 +31,9 @@ const raise = (trx: Knex.Transaction, sqlstate: string) =>
 let n = 0;
 /** A product and its audit event, written in `trx`; returns the product's name. */
 async function change(trx: Knex.Transaction): Promise<string> {
+  // The retried transaction is the raw one (retryingTransaction, not withTenant): it
+  // scopes itself, as withTenant would, before touching a tenant's rows.
+  await scopeToTenant(trx, tenant.id);
   const name = `retry ${++n}`;
   const [row] = await trx('products')
     .insert({
@@ -47,9 +54,9 @@ async function change(trx: Knex.Transaction): Promise<string> {
 }
 
 const productsNamed = async (prefix: string) =>
-  Number((await knex('products').where('name', 'like', `${prefix}%`).count({ n: '*' }))[0]!.n);
+  Number((await owner('products').where('name', 'like', `${prefix}%`).count({ n: '*' }))[0]!.n);
 const eventsFor = async (names: string[]) => {
-  const { rows } = await knex.raw(
+  const { rows } = await owner.raw(
     `SELECT count(*) AS n FROM (
        SELECT body FROM audit_events WHERE tenant_id = ? AND action = 'product.created'
        UNION ALL
@@ -80,8 +87,8 @@ test.each(['40P01', '40001'])(
     expect(isRetryable(retried[0])).toBe(true);
     expect(result).toBe(attempts[1]);
     // The first attempt's product and event were rolled back; the second's committed.
-    expect(await knex('products').where({ name: attempts[0] }).first()).toBeUndefined();
-    expect(await knex('products').where({ name: attempts[1] }).first()).toBeDefined();
+    expect(await owner('products').where({ name: attempts[0] }).first()).toBeUndefined();
+    expect(await owner('products').where({ name: attempts[1] }).first()).toBeDefined();
     expect(await eventsFor(attempts)).toBe(1);
   },
 );
@@ -146,11 +153,11 @@ test('isRetryable looks through wrapped causes', () => {
   'a real deadlock: two transactions locking two rows in opposite orders both commit',
   async () => {
     const other = db.another(4);
-    const ids: string[] = await knex('products')
+    const ids: string[] = await owner('products')
       .insert(
         ['deadlock a', 'deadlock b'].map((name) => ({
           tenant_id: tenant.id,
-          product_id: knex.raw('gen_random_uuid()'),
+          product_id: owner.raw('gen_random_uuid()'),
           name,
           vendor: '0',
           created_at: new Date(),
@@ -167,6 +174,7 @@ test('isRetryable looks through wrapped causes', () => {
       retryingTransaction(
         other,
         async (trx) => {
+          await scopeToTenant(trx, tenant.id);
           const lock = (id: string) =>
             trx('products')
               .where({ tenant_id: tenant.id, product_id: id })
@@ -182,7 +190,7 @@ test('isRetryable looks through wrapped causes', () => {
     await Promise.all([bump(ids[0]!, ids[1]!), bump(ids[1]!, ids[0]!)]);
     expect(retries).toBe(1);
     // Each transaction's effect applied exactly once: both rows bumped twice.
-    const vendors = await knex('products').whereIn('product_id', ids).pluck('vendor');
+    const vendors = await owner('products').whereIn('product_id', ids).pluck('vendor');
     expect(vendors).toEqual(['2', '2']);
   },
 );

@@ -24,6 +24,7 @@ import {
   userListing,
   usersUnderGroups,
 } from '../../src/directory/index.js';
+import { withTenant } from '../../src/db/tenant-scope.js';
 import type { CreatedTenant } from '../../src/tenancy/index.js';
 import { testApp } from '../support/app.js';
 import { openTestDb, type TestDb } from '../support/db.js';
@@ -71,48 +72,58 @@ describe("another tenant sees nothing of the directory's data (issue 13)", () =>
   const t = () => other.id;
 
   test('single lookups', async () => {
-    expect(await findUser(db.knex, t(), userId)).toBeUndefined();
-    expect(await findGroup(db.knex, t(), innerId)).toBeUndefined();
-    expect(await userExists(db.knex, t(), userId)).toBe(false);
-    expect(await groupExists(db.knex, t(), innerId)).toBe(false);
+    await withTenant(db.knex, t(), async (k) => {
+      expect(await findUser(k, t(), userId)).toBeUndefined();
+      expect(await findGroup(k, t(), innerId)).toBeUndefined();
+      expect(await userExists(k, t(), userId)).toBe(false);
+      expect(await groupExists(k, t(), innerId)).toBe(false);
+    });
   });
 
   test('lookups of many', async () => {
-    expect([...(await activeStates(db.knex, t(), [userId]))]).toEqual([]);
-    expect([...(await userIdsByUserName(db.knex, t(), ['alice@victim.example']))]).toEqual([]);
-    expect([...(await groupNames(db.knex, t(), [innerId, outerId]))]).toEqual([]);
-    expect(await memberIdsOf(db.knex, t(), innerId)).toEqual([]);
-    expect(await resolveMembers(db.knex, t(), [userId, innerId])).toEqual({
-      found: [],
-      missing: [userId, innerId],
+    await withTenant(db.knex, t(), async (k) => {
+      expect([...(await activeStates(k, t(), [userId]))]).toEqual([]);
+      expect([...(await userIdsByUserName(k, t(), ['alice@victim.example']))]).toEqual([]);
+      expect([...(await groupNames(k, t(), [innerId, outerId]))]).toEqual([]);
+      expect(await memberIdsOf(k, t(), innerId)).toEqual([]);
+      expect(await resolveMembers(k, t(), [userId, innerId])).toEqual({
+        found: [],
+        missing: [userId, innerId],
+      });
     });
   });
 
   test('memberships, direct and nested', async () => {
-    expect(await usersUnderGroups(db.knex, t(), [outerId, innerId])).toEqual([]);
-    expect([...(await groupsOfUser(db.knex, t(), userId))]).toEqual([]);
-    expect((await groupsOfUsers(db.knex, t(), [userId])).get(userId) ?? []).toEqual([]);
-    expect((await membersOfGroups(db.knex, t(), [innerId])).get(innerId)).toEqual([]);
+    await withTenant(db.knex, t(), async (k) => {
+      expect(await usersUnderGroups(k, t(), [outerId, innerId])).toEqual([]);
+      expect([...(await groupsOfUser(k, t(), userId))]).toEqual([]);
+      expect((await groupsOfUsers(k, t(), [userId])).get(userId) ?? []).toEqual([]);
+      expect((await membersOfGroups(k, t(), [innerId])).get(innerId)).toEqual([]);
+    });
   });
 
   test('listings', async () => {
-    expect(await userListing(db.knex, t()).query).toEqual([]);
-    expect(await groupListing(db.knex, t()).query).toEqual([]);
+    await withTenant(db.knex, t(), async (k) => {
+      expect(await userListing(k, t()).query).toEqual([]);
+      expect(await groupListing(k, t()).query).toEqual([]);
+    });
   });
 
   test('and the same calls made as the victim do find it (the fixture is real)', async () => {
-    expect(await userExists(db.knex, victim.id, userId)).toBe(true);
-    expect(await usersUnderGroups(db.knex, victim.id, [outerId])).toEqual([userId]);
-    expect([...(await groupsOfUser(db.knex, victim.id, userId)).keys()].sort()).toEqual(
-      [innerId, outerId].sort(),
-    );
+    await withTenant(db.knex, victim.id, async (k) => {
+      expect(await userExists(k, victim.id, userId)).toBe(true);
+      expect(await usersUnderGroups(k, victim.id, [outerId])).toEqual([userId]);
+      expect([...(await groupsOfUser(k, victim.id, userId)).keys()].sort()).toEqual(
+        [innerId, outerId].sort(),
+      );
+    });
   });
 });
 
 describe("another tenant changes nothing of the directory's data (issue 13)", () => {
   test('updates, deletions and membership removals aimed at its ids', async () => {
-    const before = await victimState(db.knex);
-    await db.knex.transaction(async (trx) => {
+    const before = await victimState(db.owner);
+    await withTenant(db.knex, other.id, async (trx) => {
       expect(
         await updateUser(trx, other.id, userId, { userName: 'mallory@x' }, new Date()),
       ).toBeUndefined();
@@ -120,6 +131,36 @@ describe("another tenant changes nothing of the directory's data (issue 13)", ()
       expect(await deleteGroup(trx, other.id, innerId)).toEqual({ added: [], removed: [] });
       expect(await removeMembers(trx, other.id, outerId, 'all')).toEqual([]);
     });
-    expect(await victimState(db.knex)).toEqual(before);
+    expect(await victimState(db.owner)).toEqual(before);
+  });
+});
+
+// The same calls naming the victim's tenant in a transaction scoped to another: the query's
+// own tenant condition is right for the victim, and row-level security still hides every
+// row, so a query built with the wrong tenant id cannot read or change another's data.
+describe('row-level security hides what a mis-scoped query names (issue 13)', () => {
+  const v = () => victim.id;
+
+  test('reads find nothing', async () => {
+    await withTenant(db.knex, other.id, async (k) => {
+      expect(await findUser(k, v(), userId)).toBeUndefined();
+      expect(await userExists(k, v(), userId)).toBe(false);
+      expect(await usersUnderGroups(k, v(), [outerId, innerId])).toEqual([]);
+      expect((await groupsOfUsers(k, v(), [userId])).get(userId) ?? []).toEqual([]);
+      expect(await userListing(k, v()).query).toEqual([]);
+      expect(await groupListing(k, v()).query).toEqual([]);
+    });
+  });
+
+  test('writes change nothing', async () => {
+    const before = await victimState(db.owner);
+    await withTenant(db.knex, other.id, async (trx) => {
+      expect(
+        await updateUser(trx, v(), userId, { userName: 'mallory@x' }, new Date()),
+      ).toBeUndefined();
+      expect(await deleteUser(trx, v(), userId)).toEqual([]);
+      expect(await removeMembers(trx, v(), outerId, 'all')).toEqual([]);
+    });
+    expect(await victimState(db.owner)).toEqual(before);
   });
 });

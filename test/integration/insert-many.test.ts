@@ -9,7 +9,7 @@ import { openTestDb, type TestDb } from '../support/db.js';
 let db: TestDb;
 beforeAll(async () => {
   db = await openTestDb({ migrate: false });
-  await db.knex.raw(`CREATE TABLE bulk_rows (
+  await db.owner.raw(`CREATE TABLE bulk_rows (
     n       integer PRIMARY KEY,
     arrival bigint GENERATED ALWAYS AS IDENTITY,
     label   text,
@@ -43,10 +43,10 @@ const awkward = (n: number) => ({
 });
 
 async function roundTrip(count: number) {
-  await db.knex('bulk_rows').del();
+  await db.owner('bulk_rows').del();
   const rows = Array.from({ length: count }, (_, n) => awkward(n));
   await db.knex.transaction((trx) => insertMany(trx, 'bulk_rows', COLUMNS, rows));
-  const back = await db.knex('bulk_rows').orderBy('arrival').select('*');
+  const back = await db.owner('bulk_rows').orderBy('arrival').select('*');
   expect(back.map((r) => r.n)).toEqual(rows.map((r) => r.n));
   for (const i of [0, 1, 2, count - 1]) {
     const want = awkward(i);
@@ -70,8 +70,8 @@ test('12,001 rows go in through COPY in three chunks, complete, typed and in ord
 });
 
 test('a row the server refuses fails the COPY, and the transaction writes nothing', async () => {
-  await db.knex('bulk_rows').del();
-  await db.knex('bulk_rows').insert(Array.from({ length: 10 }, (_, n) => ({ n })));
+  await db.owner('bulk_rows').del();
+  await db.owner('bulk_rows').insert(Array.from({ length: 10 }, (_, n) => ({ n })));
   const fresh = (from: number, count: number) =>
     Array.from({ length: count }, (_, i) => ({ n: from + i, label: 'x' }));
   await expect(
@@ -84,11 +84,11 @@ test('a row the server refuses fails the COPY, and the transaction writes nothin
       ),
     ),
   ).rejects.toMatchObject({ code: '23505' });
-  expect(await db.knex('bulk_rows').count({ c: '*' })).toEqual([{ c: 10 }]);
+  expect(await db.owner('bulk_rows').count({ c: '*' })).toEqual([{ c: 10 }]);
 });
 
 test('a failure while building the rows cancels the COPY: the error goes on, the transaction rolls back', async () => {
-  await db.knex('bulk_rows').del();
+  await db.owner('bulk_rows').del();
   function* failing() {
     yield [{ n: 1, label: 'a' }];
     throw new Error('the producer broke');
@@ -96,11 +96,11 @@ test('a failure while building the rows cancels the COPY: the error goes on, the
   await expect(
     db.knex.transaction((trx) => copyRows(trx, 'bulk_rows', ['n', 'label'], failing())),
   ).rejects.toThrow('the producer broke');
-  expect(await db.knex('bulk_rows').count({ c: '*' })).toEqual([{ c: 0 }]);
+  expect(await db.owner('bulk_rows').count({ c: '*' })).toEqual([{ c: 0 }]);
 });
 
 test('the transaction goes on after a COPY, and sees its rows', async () => {
-  await db.knex('bulk_rows').del();
+  await db.owner('bulk_rows').del();
   const seen = await db.knex.transaction(async (trx) => {
     await copyRows(trx, 'bulk_rows', ['n'], [[{ n: 1 }, { n: 2 }]]);
     return trx('bulk_rows').count({ c: '*' });

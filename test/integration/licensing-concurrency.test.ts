@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
+import { withTenant } from '../../src/db/tenant-scope.js';
 import { createLicense, createProduct } from '../../src/licensing/catalog.js';
 import { createRule } from '../../src/licensing/rules.js';
 import { reconcile } from '../../src/licensing/reconcile.js';
@@ -56,7 +57,8 @@ interface SeatRow {
   seat_id: string;
 }
 const liveSeats = async (licenseId: string): Promise<SeatRow[]> =>
-  knex('seats')
+  db
+    .owner('seats')
     .where({ tenant_id: tenant.id, license_id: licenseId })
     .whereNot('state', 'released')
     .orderBy([{ column: 'eligible_since' }, { column: 'queue_priority' }, { column: 'seat_id' }]);
@@ -87,6 +89,9 @@ test('200 users eligible at once for 50 seats: exactly 50 active, 150 waitlisted
     name: '50 seats',
     type: 'subscription',
     quantity: 50,
+    // Deprovisioning frees the seat at once (no reclaim grace, issue 14): the rounds
+    // below release by deactivating.
+    reclaimGraceDays: 0,
   });
   const lic = licence.body.item.id as string;
   await api('POST', '/rules', { licenseId: lic, groupId: group.body.id });
@@ -132,7 +137,8 @@ test('200 users eligible at once for 50 seats: exactly 50 active, 150 waitlisted
       queue.slice(leaving.length),
     );
   }
-  const over = await knex('seats')
+  const over = await db
+    .owner('seats')
     .where({ tenant_id: tenant.id, license_id: lic })
     .whereIn('state', ['active', 'pending_reclaim'])
     .count({ n: '*' });
@@ -143,7 +149,7 @@ test('200 users eligible at once for 50 seats: exactly 50 active, 150 waitlisted
 // serialise them; here reconcilers race with nothing but the licence lock between them.
 test('concurrent reconcilers of different users never over-allocate a pool', async () => {
   const ctx = { knex, tenantId: tenant.id, actor: { type: 'system' as const }, clock: systemClock };
-  const { rows: groupRows } = await knex.raw(
+  const { rows: groupRows } = await db.owner.raw(
     `INSERT INTO directory_groups (tenant_id, group_id, display_name, data, created_at, last_modified)
      VALUES (?, gen_random_uuid(), 'Race', '{"displayName":"Race"}', now(), now()) RETURNING group_id`,
     [tenant.id],
@@ -159,14 +165,14 @@ test('concurrent reconcilers of different users never over-allocate a pool', asy
   ).result.id;
   await createRule(ctx, { licenseId: lic, groupId }, { dryRun: false });
   // Users and memberships written behind the hooks' back: nobody is reconciled yet.
-  const { rows } = await knex.raw(
+  const { rows } = await db.owner.raw(
     `INSERT INTO directory_users (tenant_id, user_id, user_name, active, data, created_at, last_modified)
      SELECT ?, gen_random_uuid(), 'race' || i || '@example.com', true, jsonb_build_object('userName', 'race' || i || '@example.com'), now(), now()
      FROM generate_series(1, 100) i RETURNING user_id`,
     [tenant.id],
   );
   const ids = rows.map((r: { user_id: string }) => r.user_id);
-  await knex('directory_memberships').insert(
+  await db.owner('directory_memberships').insert(
     ids.map((id: string) => ({
       tenant_id: tenant.id,
       group_id: groupId,
@@ -178,7 +184,7 @@ test('concurrent reconcilers of different users never over-allocate a pool', asy
 
   await Promise.all(
     ids.map((id: string) =>
-      knex.transaction((trx) => reconcile(trx, tenant.id, { userIds: [id] }, ctx)),
+      withTenant(knex, tenant.id, (trx) => reconcile(trx, tenant.id, { userIds: [id] }, ctx)),
     ),
   );
   const seats = await liveSeats(lic);

@@ -106,7 +106,7 @@ describe("another tenant sees nothing of licensing's data (issue 13)", () => {
 
 describe("another tenant changes nothing of licensing's data (issue 13)", () => {
   test('every write aimed at its ids is refused, and nothing is written', async () => {
-    const before = await victimState(db.knex);
+    const before = await victimState(db.owner);
     const ctx = asOther();
     const attempts: Array<[string, () => Promise<unknown>]> = [
       ['update product', () => catalog.updateProduct(ctx, ids.product, { vendor: 'x' })],
@@ -130,7 +130,7 @@ describe("another tenant changes nothing of licensing's data (issue 13)", () => 
       expect({ what, outcome }).toEqual({ what, outcome: 404 });
     }
     await reconcileTenant(db.knex, other.id, { clock: systemClock, actor: { type: 'job' } });
-    expect(await victimState(db.knex)).toEqual(before);
+    expect(await victimState(db.owner)).toEqual(before);
   });
 
   test('and the victim, asking the same, finds its own (the fixture is real)', async () => {

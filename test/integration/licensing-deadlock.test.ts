@@ -60,7 +60,8 @@ async function trialFailures(
   const failures = results
     .filter((r) => r.status >= 300 && !allowed.includes(r.status))
     .map((r) => `trial ${trial}: ${r.status} ${JSON.stringify(r.body)}`);
-  const held = await knex('seats')
+  const held = await db
+    .owner('seats')
     .where({ tenant_id: tenant.id, license_id: licenseId })
     .whereIn('state', ['active', 'pending_reclaim'])
     .count({ n: '*' });

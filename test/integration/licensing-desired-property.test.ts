@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { desiredSeats, type RuleRow } from '../../src/licensing/desired.js';
 import { ENTERPRISE_USER } from '../../src/directory/index.js';
+import { withTenant } from '../../src/db/tenant-scope.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { newTenant } from '../support/fixtures.js';
 
@@ -39,7 +40,8 @@ const world = fc.record({
 
 test('desired seats in SQL equal the reference over random directories, rules and licences', async () => {
   const tenant = await newTenant(db.knex, 'Desired property');
-  const k = db.knex;
+  // The world is written as the tables' owner; desiredSeats runs as the service does.
+  const k = db.owner;
   const now = new Date();
   const [product] = await k('products')
     .insert({
@@ -131,12 +133,14 @@ test('desired seats in SQL equal the reference over random directories, rules an
         rules.map((r) => ({ tenant_id: tenant.id, ...r, created_at: now, updated_at: now })),
       );
 
-      const sql = await desiredSeats(
-        k,
-        tenant.id,
-        rules,
-        licences.map((l) => l.id),
-        null,
+      const sql = await withTenant(db.knex, tenant.id, (trx) =>
+        desiredSeats(
+          trx,
+          tenant.id,
+          rules,
+          licences.map((l) => l.id),
+          null,
+        ),
       );
 
       // The reference: walk the membership graph from each rule's group.

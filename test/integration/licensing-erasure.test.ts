@@ -43,7 +43,7 @@ test('erasing a user erases the payloads of their seat events, and only theirs',
 
   const seatPayloads = async (userId: string) =>
     db
-      .knex('audit_events as e')
+      .owner('audit_events as e')
       .where({ 'e.tenant_id': tenant.id, 'e.target_type': 'seat', 'e.subject_id': userId })
       .orderBy('e.seq')
       .select('e.action', 'e.body', 'e.erased_at');

@@ -14,7 +14,7 @@ afterAll(() => db.close());
 const EXEMPT = new Set(['knex_migrations', 'knex_migrations_lock', 'agenda_jobs', 'auth_failures']);
 
 async function query<T>(sql: string): Promise<T[]> {
-  return (await db.knex.raw(sql, [db.schema])).rows as T[];
+  return (await db.owner.raw(sql, [db.schema])).rows as T[];
 }
 
 describe('every table is keyed by tenant', () => {

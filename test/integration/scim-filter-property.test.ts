@@ -14,6 +14,7 @@ import {
   type ScimResourceKind,
 } from '../../src/directory/filter/index.js';
 import { createTenant } from '../../src/tenancy/service.js';
+import { withTenant } from '../../src/db/tenant-scope.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261201);
@@ -146,7 +147,7 @@ beforeAll(async () => {
   tenantId = (await createTenant(db.knex, 'x', { actor: { type: 'system' } })).id;
   const [sample] = fc.sample(directoryArb, { seed: SEED, numRuns: 1 });
   users = sample ?? [];
-  await db.knex('directory_groups').insert(
+  await db.owner('directory_groups').insert(
     GROUP_NAMES.map((name, g) => ({
       tenant_id: tenantId,
       group_id: groupIds[g],
@@ -156,7 +157,7 @@ beforeAll(async () => {
       last_modified: INSTANTS[g],
     })),
   );
-  await db.knex('directory_users').insert(
+  await db.owner('directory_users').insert(
     users.map((u) => ({
       tenant_id: tenantId,
       user_id: u.id,
@@ -177,7 +178,7 @@ beforeAll(async () => {
       added_at: INSTANTS[0],
     })),
   );
-  if (memberships.length) await db.knex('directory_memberships').insert(memberships);
+  if (memberships.length) await db.owner('directory_memberships').insert(memberships);
 });
 afterAll(() => db.close());
 
@@ -304,9 +305,12 @@ async function check(kind: ScimResourceKind, filter: string): Promise<number> {
   const { sql, bindings } = filterToSql(filter, kind, 'r');
   const [table, key] =
     kind === 'User' ? ['directory_users', 'user_id'] : ['directory_groups', 'group_id'];
-  const res = await db.knex.raw(
-    `SELECT r.${key} AS id FROM ${table} r WHERE r.tenant_id = ? AND (${sql})`,
-    [tenantId, ...bindings] as Knex.RawBinding[],
+  // As the service runs it: its role, in a transaction scoped to the tenant.
+  const res = await withTenant(db.knex, tenantId, (trx) =>
+    trx.raw(`SELECT r.${key} AS id FROM ${table} r WHERE r.tenant_id = ? AND (${sql})`, [
+      tenantId,
+      ...bindings,
+    ] as Knex.RawBinding[]),
   );
   const fromSql = new Set((res.rows as { id: string }[]).map((r) => r.id));
   const node = parseFilter(filter);

@@ -11,6 +11,7 @@ import {
   type ScimResourceKind,
 } from '../../src/directory/filter/index.js';
 import { createTenant } from '../../src/tenancy/service.js';
+import { withTenant } from '../../src/db/tenant-scope.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -198,24 +199,32 @@ beforeAll(async () => {
   db = await openTestDb();
   tenantId = (await createTenant(db.knex, 'x', { actor: { type: 'system' } })).id;
   otherTenantId = (await createTenant(db.knex, 'y', { actor: { type: 'system' } })).id;
-  await insertDirectory(db.knex, tenantId);
+  await insertDirectory(db.owner, tenantId);
   // The other tenant has the very same directory (same ids, same names): none of it may match.
-  await insertDirectory(db.knex, otherTenantId);
+  await insertDirectory(db.owner, otherTenantId);
 });
 afterAll(() => db.close());
 
+/**
+ * The names a filter selects in `tenant`, as the service runs it: its role, in a
+ * transaction scoped to the tenant. With `asOwner`, as the tables' owner, whom row-level
+ * security does not filter: what the SQL's own tenant conditions select, on their own.
+ */
 async function select(
   kind: ScimResourceKind,
   filter: string,
   tenant = tenantId,
+  { asOwner = false } = {},
 ): Promise<string[]> {
   const { sql, bindings } = filterToSql(filter, kind, 'r');
   const [table, name] =
     kind === 'User' ? ['directory_users', 'user_name'] : ['directory_groups', 'display_name'];
-  const res = await db.knex.raw(
-    `SELECT r.${name} AS name FROM ${table} r WHERE r.tenant_id = ? AND (${sql}) ORDER BY r.${name} COLLATE "C"`,
-    [tenant, ...bindings] as Knex.RawBinding[],
-  );
+  const run = (k: Knex) =>
+    k.raw(
+      `SELECT r.${name} AS name FROM ${table} r WHERE r.tenant_id = ? AND (${sql}) ORDER BY r.${name} COLLATE "C"`,
+      [tenant, ...bindings] as Knex.RawBinding[],
+    );
+  const res = asOwner ? await run(db.owner) : await withTenant(db.knex, tenant, run);
   return (res.rows as { name: string }[]).map((r) => r.name);
 }
 
@@ -364,11 +373,14 @@ describe('tenant isolation', () => {
       [`groups.value eq "${groupIds.eng}"`],
     ]) {
       expect(await select('User', filter as string, stranger)).toEqual([]);
+      // Not only because row-level security hides the rows: the SQL's own conditions too.
+      expect(await select('User', filter as string, stranger, { asOwner: true })).toEqual([]);
     }
     // The membership subquery is tied to the row's tenant: delete this tenant's memberships
-    // and its users no longer have groups, though the other tenant's copies still do.
+    // and its users no longer have groups, though the other tenant's copies still do. (As
+    // the owner, whom row-level security does not filter, so both tenants' rows are there.)
     const undo = new Error('roll back');
-    const inTransaction = db.knex.transaction(async (trx) => {
+    const inTransaction = db.owner.transaction(async (trx) => {
       await trx('directory_memberships').where({ tenant_id: tenantId }).delete();
       const { sql, bindings } = filterToSql('groups pr', 'User', 'r');
       const mine = await trx.raw(
@@ -389,7 +401,8 @@ describe('tenant isolation', () => {
 
 describe('indexes', () => {
   async function plan(sql: string, bindings: unknown[]): Promise<string> {
-    return db.knex.transaction(async (trx) => {
+    // As the service plans it: its role, scoped to the tenant (the policy's condition too).
+    return withTenant(db.knex, tenantId, async (trx) => {
       await trx.raw('SET LOCAL enable_seqscan = off');
       const res = await trx.raw(`EXPLAIN ${sql}`, bindings as Knex.RawBinding[]);
       return (res.rows as Record<string, string>[]).map((r) => Object.values(r)[0]).join('\n');

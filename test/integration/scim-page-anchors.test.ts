@@ -2,6 +2,7 @@
 // gives, before and after the list changes, and per tenant.
 import { USER_COLUMNS } from '../../src/directory/users.js';
 import { insertMany } from '../../src/db/insert-many.js';
+import { withTenant } from '../../src/db/tenant-scope.js';
 import { listRows } from '../../src/scim/list.js';
 import type { ListQuery } from '../../src/scim/list-query.js';
 import { STRIDE } from '../../src/scim/page-anchors.js';
@@ -25,7 +26,7 @@ const newTenant = async (name: string) =>
 
 async function addUsers(tenantId: string, n: number): Promise<void> {
   const rows = directoryUserRows(tenantId, n, clock.now());
-  await db.knex.transaction((trx) =>
+  await withTenant(db.knex, tenantId, (trx) =>
     insertMany(trx, 'directory_users', DIRECTORY_USER_COLUMNS, rows),
   );
 }
@@ -38,17 +39,21 @@ const query = (startIndex: number, count: number): ListQuery => ({
 
 type Row = { user_id: string; user_name: string; created_at: Date };
 
+/** A page as the service lists it: its role, in a transaction scoped to the tenant. */
+const list = (tenantId: string, q: ListQuery) =>
+  withTenant(db.knex, tenantId, (trx) => listRows<Row>(trx, tenantId, 'User', q, USER_COLUMNS));
+
 /** The page as OFFSET computes it, the reference. */
 async function offsetPage(tenantId: string, startIndex: number, count: number) {
   const ids = (await db
-    .knex('directory_users')
+    .owner('directory_users')
     .where({ tenant_id: tenantId })
     .orderBy('user_id')
     .offset(startIndex - 1)
     .limit(count)
     .pluck('user_id')) as string[];
   const [{ n }] = (await db
-    .knex('directory_users')
+    .owner('directory_users')
     .where({ tenant_id: tenantId })
     .count({ n: '*' })) as [{ n: number }];
   return { ids, total: Number(n) };
@@ -56,7 +61,7 @@ async function offsetPage(tenantId: string, startIndex: number, count: number) {
 
 async function expectSamePages(tenantId: string, starts: number[], count = 7) {
   for (const s of starts) {
-    const page = await listRows<Row>(db.knex, tenantId, 'User', query(s, count), USER_COLUMNS);
+    const page = await list(tenantId, query(s, count));
     const expected = await offsetPage(tenantId, s, count);
     expect({ start: s, ids: page.rows.map((r) => r.user_id), total: page.total }).toEqual({
       start: s,
@@ -84,7 +89,7 @@ test('deep pages equal the pages OFFSET gives, rows and total, to the end and pa
   // Served again from the anchors now remembered: the same pages.
   await expectSamePages(t, starts(3 * STRIDE + 457));
   // Whole rows, with the types the ordinary path returns.
-  const [row] = (await listRows<Row>(db.knex, t, 'User', query(STRIDE + 5, 1), USER_COLUMNS)).rows;
+  const [row] = (await list(t, query(STRIDE + 5, 1))).rows;
   expect(row!.created_at).toBeInstanceOf(Date);
   expect(row!.user_name).toMatch(/@example\.com$/);
 });
@@ -96,12 +101,12 @@ test('after inserts and deletes the pages move with the list', async () => {
   await addUsers(t, 300);
   await expectSamePages(t, [STRIDE + 1, 2 * STRIDE + 50, 2 * STRIDE + 400]);
   const gone = await db
-    .knex('directory_users')
+    .owner('directory_users')
     .where({ tenant_id: t })
     .orderBy('user_id')
     .limit(500)
     .pluck('user_id');
-  await db.knex('directory_users').where({ tenant_id: t }).whereIn('user_id', gone).del();
+  await db.owner('directory_users').where({ tenant_id: t }).whereIn('user_id', gone).del();
   await expectSamePages(t, [STRIDE + 1, 2 * STRIDE - 100, 2 * STRIDE + 1]);
 });
 

@@ -1,10 +1,10 @@
-// Coalesced creates (src/scim/user-creates.ts) against a real database: creates that
-// arrive together are one statement, and still each request gets its own row, its own
+// Coalesced creates (src/directory/user-creates.ts) against a real database: creates that
+// arrive together are one statement per tenant, and still each request gets its own row, its own
 // audit event and its own error; nothing of a refused create is written.
 import { settleAudit } from '../../src/audit/settle.js';
 import { verifyTenantChain } from '../../src/audit/verify.js';
 import { validateUser } from '../../src/scim/schemas.js';
-import { writeCreate, type UserCreate } from '../../src/scim/user-creates.js';
+import { writeCreate, type UserCreate } from '../../src/directory/user-creates.js';
 import { newId } from '../../src/shared/ids.js';
 import { systemClock } from '../../src/shared/clock.js';
 import type { CreatedTenant } from '../../src/tenancy/service.js';
@@ -57,23 +57,25 @@ async function together(creates: UserCreate[]) {
 }
 
 const usersOf = (tenantId: string) =>
-  db.knex('directory_users').where({ tenant_id: tenantId }).select('user_id', 'user_name', 'data');
+  db.owner('directory_users').where({ tenant_id: tenantId }).select('user_id', 'user_name', 'data');
 
 async function createdEvents(tenantId: string) {
   await settleAudit(db.knex, { tenantId });
-  return db.knex('audit_events').where({ tenant_id: tenantId, action: 'user.created' });
+  return db.owner('audit_events').where({ tenant_id: tenantId, action: 'user.created' });
 }
 
-test('creates of two tenants sent together are each stored in their own tenant, with one event each', async () => {
+test('creates of two tenants sent together are batched per tenant, each stored in its own tenant with one event each (issue 13)', async () => {
   const creates = [
     ...Array.from({ length: 30 }, (_, i) => create(a.id, `mixed-a${i}@example.com`)),
     ...Array.from({ length: 30 }, (_, i) => create(b.id, `mixed-b${i}@example.com`)),
   ];
   const results = await together(creates);
   expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
-  // One statement for all sixty.
-  expect(statements).toHaveLength(1);
-  expect(statements[0]).toMatch(/jsonb_array_elements/);
+  // One statement per tenant, each in a transaction scoped to that tenant (row-level
+  // security: a statement never writes two tenants' rows).
+  const inserts = statements.filter((q) => /jsonb_array_elements/.test(q));
+  expect(inserts).toHaveLength(2);
+  expect(statements.filter((q) => /set_config/.test(q))).toHaveLength(2);
   // The row handed back is the row stored.
   for (const [i, r] of results.entries()) {
     const row = (r as PromiseFulfilledResult<Awaited<ReturnType<typeof writeCreate>>>).value;

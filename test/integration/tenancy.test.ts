@@ -30,7 +30,7 @@ describe('tenants and tokens', () => {
     expect(acme.scimToken).toMatch(/^sk_scim_/);
     expect(acme.apiToken).toMatch(/^sk_api_/);
     const events = await db
-      .knex('audit_events')
+      .owner('audit_events')
       .where({ tenant_id: acme.id })
       .orderBy('seq')
       .pluck('action');
@@ -39,7 +39,7 @@ describe('tenants and tokens', () => {
   });
 
   test('tokens are stored only as hashes', async () => {
-    const rows = await db.knex('api_tokens').where({ tenant_id: acme.id });
+    const rows = await db.owner('api_tokens').where({ tenant_id: acme.id });
     const stored = JSON.stringify(rows);
     expect(stored).not.toContain(acme.apiToken.slice(-43));
     expect(stored).not.toContain(acme.scimToken.slice(-43));
@@ -124,7 +124,7 @@ describe('tenants and tokens', () => {
     // Revoking again changes nothing and writes no second event.
     await revokeToken(db.knex, acme.id, created.id, { actor: testActor });
     const actions = await db
-      .knex('audit_events')
+      .owner('audit_events')
       .where({ tenant_id: acme.id, target_id: created.id })
       .pluck('action');
     expect(actions).toEqual(['token.created', 'token.revoked']);

@@ -12,6 +12,11 @@ export type ScalarSource =
       column: string;
       sqlType: 'text' | 'uuid' | 'boolean' | 'timestamptz';
       notNull: boolean;
+      /**
+       * A stored column holding lower(column), indexed, that case-insensitive comparisons
+       * read (migrations/20261207001100_folded_names.ts says why not lower(column)).
+       */
+      folded?: string;
     }
   | { from: 'constant'; value: string }
   | { from: 'json'; keys: string[] }

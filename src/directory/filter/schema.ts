@@ -121,6 +121,7 @@ const column = (
   type: SimpleType,
   caseExact: boolean,
   json: string[] = [path],
+  folded?: string,
 ): ScalarAttr => ({
   shape: 'scalar',
   path,
@@ -128,7 +129,13 @@ const column = (
   caseExact,
   json,
   // external_id is the one nullable column (see the directory migration).
-  source: { from: 'column', column: col, sqlType, notNull: col !== 'external_id' },
+  source: {
+    from: 'column',
+    column: col,
+    sqlType,
+    notNull: col !== 'external_id',
+    ...(folded ? { folded } : {}),
+  },
 });
 
 /** RFC 7643 §3.1 common attributes; id and externalId are caseExact. */
@@ -207,7 +214,15 @@ function buildTables(kind: ScimResourceKind): SchemaTable[] {
       throw new Error('User schema changed');
     core.attrs.set(
       'username',
-      column('userName', 'user_name', 'text', 'string', userName.caseExact),
+      column(
+        'userName',
+        'user_name',
+        'text',
+        'string',
+        userName.caseExact,
+        undefined,
+        'user_name_lower',
+      ),
     );
     core.attrs.set('active', column('active', 'active', 'boolean', 'boolean', true));
     membership(core, 'groups');
@@ -216,7 +231,15 @@ function buildTables(kind: ScimResourceKind): SchemaTable[] {
     if (displayName?.shape !== 'scalar') throw new Error('Group schema changed');
     core.attrs.set(
       'displayname',
-      column('displayName', 'display_name', 'text', 'string', displayName.caseExact),
+      column(
+        'displayName',
+        'display_name',
+        'text',
+        'string',
+        displayName.caseExact,
+        undefined,
+        'display_name_lower',
+      ),
     );
     membership(core, 'members');
   }

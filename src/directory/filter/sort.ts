@@ -37,5 +37,5 @@ export function sortExpression(attrPath: string, kind: ScimResourceKind, alias: 
   const attr = sortable(attrPath.trim(), kind);
   const v = valueOf(attr, newContext(alias));
   if (v.type !== 'text') return v.sql;
-  return attr.caseExact ? `${v.sql} COLLATE "C"` : `lower(${v.sql}) COLLATE "C"`;
+  return attr.caseExact ? `${v.sql} COLLATE "C"` : `${v.folded ?? `lower(${v.sql})`} COLLATE "C"`;
 }

@@ -28,6 +28,8 @@ interface Value {
    * 'maybe': an expression (jsonb, subquery), wrapped in COALESCE.
    */
   nulls: 'never' | 'column' | 'maybe';
+  /** The stored lower case of the value, when there is one (ScalarSource `folded`). */
+  folded?: string;
 }
 
 type Element = { from: 'json'; expr: string } | { from: 'membership'; alias: string };
@@ -108,6 +110,7 @@ export function valueOf(attr: ScalarAttr, ctx: Ctx): Value {
         sql: `${ctx.alias}.${src.column}`,
         type: src.sqlType,
         nulls: src.notNull ? 'never' : 'column',
+        ...(src.folded ? { folded: `${ctx.alias}.${src.folded}` } : {}),
       };
     case 'constant':
       if (!CONSTANTS.has(src.value)) throw new Error(`unexpected constant ${src.value}`);
@@ -173,18 +176,20 @@ function compareSql(b: Extract<Bound, { k: 'cmp' }>, ctx: Ctx): string {
     bind(b.value);
     return definite(v, `${v.sql} ${op} ?::${v.type}`);
   }
-  // Text (uuid compared as its text form). caseExact=false folds both sides with lower()
-  // (so `lower(user_name) = lower(?)` uses the unique index); ordering is by code point
-  // (COLLATE "C"), the same on every database and in the reference evaluator.
+  // Text (uuid compared as its text form). caseExact=false folds both sides with lower(),
+  // the column through its stored folded form where it has one (`user_name_lower =
+  // lower(?)` uses the unique index, under row-level security too); ordering is by code
+  // point (COLLATE "C"), the same on every database and in the reference evaluator.
   const text = v.type === 'uuid' ? `${v.sql}::text` : v.sql;
-  const fold = (x: string) => (b.attr.caseExact ? x : `lower(${x})`);
+  const column = b.attr.caseExact ? text : (v.folded ?? `lower(${text})`);
+  const value = b.attr.caseExact ? '?::text' : 'lower(?::text)';
   if (b.op === 'co' || b.op === 'sw' || b.op === 'ew') {
     bind(likePattern(b.op, String(b.value)));
-    return definite(v, `${fold(text)} LIKE ${fold('?::text')}`);
+    return definite(v, `${column} LIKE ${value}`);
   }
   bind(String(b.value));
   const collate = b.op === 'eq' ? '' : ' COLLATE "C"';
-  return definite(v, `${fold(text)}${collate} ${op} ${fold('?::text')}`);
+  return definite(v, `${column}${collate} ${op} ${value}`);
 }
 
 function presentSql(attr: ScalarAttr, ctx: Ctx): string {

@@ -1,19 +1,18 @@
 // Writing POST /Users. A create is one statement: the user's INSERT with its audit event
-// queued as a CTE (chained later by the settler). Creates that arrive together, as an
-// IdP's provisioning workers send them, are coalesced into one such statement for the
-// lot (src/db/coalesce.ts): under load, the statement, not the row, was most of a
-// create's cost. Each request still gets its own row or its own error.
+// queued as a CTE (chained later by the settler), in autocommit, scoping itself to its
+// tenant (resource-table.ts insertBatch). Creates of one tenant that arrive
+// together, as an IdP's provisioning workers send them, are coalesced into one such
+// statement for the lot (src/db/coalesce.ts): under load, the statement, not the row,
+// was most of a create's cost. Each request still gets its own row or its own error: a
+// create the statement left out (a duplicate userName) runs again alone, in a scoped
+// transaction, and meets its error there.
 import type { Knex } from 'knex';
 import { type AuditEventInput, queuedEventInsert, queuedEvents } from '../audit/index.js';
 import { coalescer, type Coalescer } from '../db/coalesce.js';
-import {
-  type BatchRows,
-  insertUser,
-  insertUsers,
-  newUserRow,
-  type StoredData,
-  type UserRow,
-} from '../directory/index.js';
+import { withTenant } from '../db/tenant-scope.js';
+import type { BatchRows } from './resource-table.js';
+import type { StoredData, UserRow } from './types.js';
+import { insertUser, insertUsers, newUserRow } from './users.js';
 import type { Clock } from '../shared/clock.js';
 
 export interface UserCreate {
@@ -70,14 +69,32 @@ const refusedForItsData = (err: unknown) => {
 // One coalescer per database handle: tests run apps on several, one schema each.
 const perDatabase = new WeakMap<Knex, Coalescer<UserCreate, UserRow>>();
 
-/** Write a create, together with whatever other creates are waiting (not in a transaction). */
+/**
+ * Write a create, together with whatever other creates of its tenant are waiting. Inside
+ * a transaction (scoped already), just the insert.
+ */
 export function writeCreate(db: Knex, c: UserCreate): Promise<UserRow> {
   if (db.isTransaction) return insertCreate(db, c);
   let creates = perDatabase.get(db);
   if (!creates) {
+    // The exact path: the plain INSERT, whose error (a duplicate userName) is the request's.
+    const exactly = (one: UserCreate) =>
+      withTenant(db, one.tenantId, (trx) => insertCreate(trx, one));
     creates = coalescer({
-      runOne: (one) => insertCreate(db, one),
+      // Alone, the same statement; if it left the create out or refused it for its data
+      // (it wrote nothing then), the exact path says why.
+      runOne: async (one) => {
+        const row = await insertCreates(db, [one]).then(
+          (rows) => rows[0],
+          (err: unknown) => {
+            if (refusedForItsData(err)) return undefined;
+            throw err;
+          },
+        );
+        return row ?? exactly(one);
+      },
       runBatch: (many) => insertCreates(db, many),
+      keyOf: (one) => one.tenantId,
       maxInFlight: MAX_IN_FLIGHT,
       maxBatch: MAX_BATCH,
       retryAlone: refusedForItsData,
