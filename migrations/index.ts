@@ -17,6 +17,7 @@ import * as foldedNames from './20261207001100_folded_names.js';
 import * as reclamation from './20261207001300_reclamation.js';
 import * as jobRuns from './20261207001400_job_runs.js';
 import * as outbox from './20261207001500_outbox.js';
+import * as auditStagedAppend from './20261207001600_audit_staged_append.js';
 
 export interface Migration {
   name: string;
@@ -41,4 +42,5 @@ export const migrations: Migration[] = [
   { name: '20261207001300_reclamation', ...reclamation },
   { name: '20261207001400_job_runs', ...jobRuns },
   { name: '20261207001500_outbox', ...outbox },
+  { name: '20261207001600_audit_staged_append', ...auditStagedAppend },
 ];
