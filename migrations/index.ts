@@ -14,6 +14,7 @@ import * as auditDefiner from './20261201000900_audit_definer.js';
 import * as authFailures from './20261207000900_auth_failures.js';
 import * as tenantIsolation from './20261207001000_tenant_isolation.js';
 import * as foldedNames from './20261207001100_folded_names.js';
+import * as sso from './20261207001200_sso.js';
 
 export interface Migration {
   name: string;
@@ -35,4 +36,5 @@ export const migrations: Migration[] = [
   { name: '20261207000900_auth_failures', ...authFailures },
   { name: '20261207001000_tenant_isolation', ...tenantIsolation },
   { name: '20261207001100_folded_names', ...foldedNames },
+  { name: '20261207001200_sso', ...sso },
 ];

@@ -8,6 +8,9 @@ import { apiRouter } from './api/index.js';
 import { DirectoryHooks } from './directory/index.js';
 import { reconcileOnDirectoryChanges } from './licensing/index.js';
 import { scimRouter } from './scim/index.js';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_SSO_SETTINGS, type SsoContext, type SsoSettings } from './sso/index.js';
+import { webRouter } from './web/index.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './log/logger.js';
 import { AppError } from './shared/errors.js';
@@ -49,6 +52,12 @@ export interface AppDeps {
   authFailureNow?: () => number;
   /** When set, /metrics wants this bearer token (METRICS_TOKEN). */
   metricsToken?: string | undefined;
+  /**
+   * Single sign-on: the key sealing connection secrets (SSO_SECRET_KEY_FILE) and the
+   * SSO_* settings. Unset (tests that do not sign in): a key of this app's own, lost
+   * with it, and the defaults.
+   */
+  sso?: { secretKey: Uint8Array; settings?: Partial<SsoSettings> };
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -84,7 +93,15 @@ export function createApp(deps: AppDeps): express.Express {
           limitPerMinute: deps.authFailureLimit,
           ...(deps.authFailureNow ? { now: deps.authFailureNow } : {}),
         });
-  app.use('/api/v1', apiRouter({ ...deps, clock, tokens, publicUrl, authGuard }));
+  const sso: SsoContext = {
+    knex: deps.knex,
+    clock,
+    logger: deps.logger,
+    publicUrl: () => publicUrl().replace(/\/+$/, ''),
+    secretKey: deps.sso?.secretKey ?? new Uint8Array(randomBytes(32)),
+    settings: { ...DEFAULT_SSO_SETTINGS, ...deps.sso?.settings },
+  };
+  app.use('/api/v1', apiRouter({ ...deps, clock, tokens, publicUrl, authGuard, sso }));
   app.use(
     '/scim/v2',
     scimRouter({
@@ -97,6 +114,9 @@ export function createApp(deps: AppDeps): express.Express {
       authGuard,
     }),
   );
+
+  // The browser door: SSO sign-in, /login, /logout, /me.
+  app.use(webRouter({ sso, clock, logger: deps.logger }));
 
   app.use((req) => {
     throw new AppError('not_found', `no route for ${req.method} ${req.path}`, { status: 404 });

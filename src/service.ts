@@ -9,6 +9,7 @@ import {
   useAuditMacKey,
 } from './audit/index.js';
 import { TokenCache } from './tenancy/index.js';
+import { loadSsoSecretKey } from './sso/index.js';
 import { ensureFirstTenant, firstTenantBanner } from './bootstrap/index.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -66,6 +67,13 @@ export async function startService(
     const signingKey = loadSigningKey(config.AUDIT_SIGNING_KEY_FILE, { create: true })!;
     useAuditMacKey(loadMacKey(config.AUDIT_MAC_KEY_FILE, { create: true })!);
 
+    const ssoSecretKey = loadSsoSecretKey(config.SSO_SECRET_KEY_FILE, { create: true })!;
+    if (config.SSO_ALLOW_INSECURE_HTTP) {
+      logger.warn(
+        'SSO_ALLOW_INSECURE_HTTP is on: identity providers over plain http are accepted (demos and tests only)',
+      );
+    }
+
     const state = { shuttingDown: false };
     // Absolute URLs use PUBLIC_URL, else the origin this process listens on (set below).
     let origin = config.PUBLIC_URL ?? 'http://localhost';
@@ -79,6 +87,15 @@ export async function startService(
       bodyLimit: config.BODY_LIMIT_BYTES,
       state,
       tokens: new TokenCache(config.TOKEN_CACHE_TTL_MS),
+      sso: {
+        secretKey: ssoSecretKey,
+        settings: {
+          allowInsecureHttp: config.SSO_ALLOW_INSECURE_HTTP,
+          sessionIdleMs: config.SSO_SESSION_IDLE_MS,
+          sessionAbsoluteMs: config.SSO_SESSION_ABSOLUTE_MS,
+          clockSkewMs: config.SSO_CLOCK_SKEW_MS,
+        },
+      },
     });
 
     settler = startSettler(db.knex, {

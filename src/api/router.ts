@@ -14,6 +14,8 @@ import {
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
 import { licensingRoutes } from './licensing-routes.js';
+import type { SsoContext } from '../sso/index.js';
+import { meRoute, ssoConnectionRoutes } from './sso-routes.js';
 import { openApiDocument } from './openapi.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'] as const;
@@ -28,12 +30,15 @@ export function apiRouter(deps: {
   /** The public origin (PUBLIC_URL): `servers` never echoes Host or X-Forwarded-Host. */
   publicUrl: () => string;
   authGuard?: AuthFailureGuard | undefined;
+  sso: SsoContext;
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
   router.get('/openapi.json', (req, res) => {
     res.json(openApiDocument(`${deps.publicUrl()}${req.baseUrl}`));
   });
+  // The signed-in user's own view: authenticated by the session cookie, not a token.
+  router.use(meRoute(deps.sso, deps.clock));
   router.use(requireToken(deps.knex, 'api', deps.tokens, deps.authGuard));
   // A write's body is JSON (the CSV import also takes text/csv); anything else is 415.
   router.use(
@@ -47,6 +52,7 @@ export function apiRouter(deps: {
   });
 
   router.use(licensingRoutes(deps));
+  router.use(ssoConnectionRoutes(deps.sso));
 
   router.use((req) => {
     throw new AppError('not_found', `no route for ${req.method} ${req.baseUrl}${req.path}`, {

@@ -31,6 +31,12 @@ export const AUDIT_ACTIONS = [
   'seat.restored',
   'seat.released',
   'seat.transferred',
+  'sso.connection_created',
+  'sso.connection_updated',
+  'sso.connection_deleted',
+  'sso.signed_in',
+  'sso.sign_in_refused',
+  'sso.signed_out',
   'audit.payload_erased',
 ] as const;
 

@@ -85,6 +85,14 @@ const schema = z.object({
   METRICS_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   AUTH_FAILURE_LIMIT_PER_MINUTE: int(0, 1_000_000),
   DATABASE_CONNECT_TIMEOUT_MS: int(0, 3_600_000),
+  // Single sign-on (issue 15): plain-http identity providers only when asked (demos,
+  // tests); session lifetimes; clock skew accepted on assertions and tokens; the key
+  // sealing connection secrets.
+  SSO_ALLOW_INSECURE_HTTP: boolean,
+  SSO_SESSION_IDLE_MS: int(60_000, 30 * 86_400_000),
+  SSO_SESSION_ABSOLUTE_MS: int(60_000, 90 * 86_400_000),
+  SSO_CLOCK_SKEW_MS: int(0, 600_000),
+  SSO_SECRET_KEY_FILE: nonEmpty.optional(),
 });
 
 const SECRET_KEYS = new Set(['DATABASE_URL', 'METRICS_TOKEN']);
@@ -93,7 +101,12 @@ type Parsed = z.infer<typeof schema>;
 
 export interface Config extends Omit<
   Parsed,
-  'LOG_FORMAT' | 'AUDIT_SIGNING_KEY_FILE' | 'AUDIT_MAC_KEY_FILE' | 'TRUST_PROXY' | 'PUBLIC_URL'
+  | 'LOG_FORMAT'
+  | 'AUDIT_SIGNING_KEY_FILE'
+  | 'AUDIT_MAC_KEY_FILE'
+  | 'TRUST_PROXY'
+  | 'PUBLIC_URL'
+  | 'SSO_SECRET_KEY_FILE'
 > {
   LOG_FORMAT: 'json' | 'pretty';
   /** express' `trust proxy` value: false, true, a hop count, or addresses/subnets. */
@@ -104,6 +117,8 @@ export interface Config extends Omit<
   AUDIT_SIGNING_KEY_FILE: string;
   /** Absolute path of the HMAC key every audit event carries a MAC of (kept outside the database). */
   AUDIT_MAC_KEY_FILE: string;
+  /** Absolute path of the key sealing SSO connection secrets (kept outside the database). */
+  SSO_SECRET_KEY_FILE: string;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +173,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     AUDIT_MAC_KEY_FILE: path.resolve(
       parsed.AUDIT_MAC_KEY_FILE ?? path.join(dataDir, 'keys', 'audit-mac.key'),
+    ),
+    SSO_SECRET_KEY_FILE: path.resolve(
+      parsed.SSO_SECRET_KEY_FILE ?? path.join(dataDir, 'keys', 'sso-secrets.key'),
     ),
   };
 }

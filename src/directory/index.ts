@@ -51,3 +51,11 @@ export {
   userListing,
   type Listing,
 } from './lookups.js';
+// Single sign-on's questions: which user an identity names, and their activity.
+export {
+  recordActivity,
+  usersForSignIn,
+  userSummary,
+  type SignInCandidate,
+  type SignInKey,
+} from './sign-in.js';

@@ -3,6 +3,7 @@
 // Nothing here knows a door.
 export { authFailureGuard, type AuthFailureGuard } from './auth-failures.js';
 export { boundedBody, requireUtf8Body } from './bounded-body.js';
+export { cookieOf, cookieOptions } from './cookies.js';
 export { healthRoutes } from './health.js';
 export { requireMediaType, unsupportedMediaType } from './media-type.js';
 export { createMetrics, metricsAuth } from './metrics.js';

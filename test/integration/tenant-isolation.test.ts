@@ -2,8 +2,10 @@
 // that holds a tenant's data, keyed by the transaction's tenant (src/db/tenant-scope.ts).
 // Everything here runs as the service role (seatkeeper_app), on both databases: the
 // superuser that owns the tables bypasses the policies and would hide a missing one.
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { TENANT_TABLES } from '../../migrations/20261207001000_tenant_isolation.js';
+import { TENANT_TABLES as ISOLATED_BEFORE_SSO } from '../../migrations/20261207001000_tenant_isolation.js';
+import { SSO_TABLES } from '../../migrations/20261207001200_sso.js';
 import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
 import type { CreatedTenant } from '../../src/tenancy/index.js';
 import { apiClient } from '../support/api.js';
@@ -11,6 +13,9 @@ import { testApp } from '../support/app.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { newTenant } from '../support/fixtures.js';
 import { GROUP, scimClient, userBody } from '../support/scim.js';
+
+// Every table holding a tenant's data, as the migrations list them.
+const TENANT_TABLES = [...ISOLATED_BEFORE_SSO, ...SSO_TABLES];
 
 let db: TestDb;
 let a: CreatedTenant;
@@ -39,6 +44,47 @@ beforeAll(async () => {
         .expect(201)
     ).body.item.id;
     await api.post('/rules', { licenseId: licence, groupId: group }).expect(201);
+    // Single sign-on: a connection, a sign-in in flight, a used assertion, a session.
+    const connection = (
+      await api
+        .post('/sso/connections', {
+          type: 'oidc',
+          issuer: 'https://idp.example.org',
+          clientId: 'c',
+          clientSecret: 's',
+          linkBy: 'email',
+          domains: [`${t.id}.example`],
+        })
+        .expect(201)
+    ).body.id;
+    const now = new Date();
+    const later = new Date(now.getTime() + 600_000);
+    await db.owner('sso_login_requests').insert({
+      tenant_id: t.id,
+      request_id: `state-${t.id}`,
+      connection_id: connection,
+      return_to: '/me',
+      created_at: now,
+      expires_at: later,
+    });
+    await db.owner('sso_assertions').insert({
+      tenant_id: t.id,
+      connection_id: connection,
+      assertion_id: `_a-${t.id}`,
+      expires_at: later,
+    });
+    await db.owner('sso_sessions').insert({
+      tenant_id: t.id,
+      session_id: randomUUID(),
+      secret_hash: Buffer.alloc(32),
+      user_id: user,
+      connection_id: connection,
+      is_admin: false,
+      csrf_token: 'x',
+      created_at: now,
+      last_seen_at: now,
+      expires_at: later,
+    });
     // A checkpoint row (its signature is not what this file tests) and a queued event.
     await db.owner('audit_checkpoints').insert({
       tenant_id: t.id,
