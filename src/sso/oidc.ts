@@ -59,7 +59,8 @@ async function clientAuth(ctx: SsoContext, conn: StoredConnection): Promise<Clie
 
 /** The OP's configuration for a connection: discovered once, kept CONFIG_TTL_MS. */
 export function oidcConfiguration(ctx: SsoContext, conn: StoredConnection): Promise<Configuration> {
-  const key = `${conn.id}:${conn.updatedAt.getTime()}`;
+  // Any change to the connection (settings or secret) makes a new configuration.
+  const key = `${conn.id}:${JSON.stringify(conn.settings)}:${conn.sealedSecret}`;
   const now = Date.now();
   const hit = configs.get(key);
   if (hit && now - hit.at < CONFIG_TTL_MS) return hit.config;
