@@ -21,6 +21,12 @@ export {
   type StoredConnection,
 } from './model.js';
 export { beginOidcSignIn, completeOidcSignIn } from './oidc.js';
+export {
+  beginSamlSignIn,
+  completeSamlSignIn,
+  MAX_SAML_RESPONSE_BYTES,
+  samlMetadata,
+} from './saml.js';
 export { REFUSAL_REASONS, SignInRefused, type RefusalReason } from './refusal.js';
 export { DEFAULT_RETURN_TO, safeReturnTo } from './return-to.js';
 export { loadSsoSecretKey, SECRET_KEY_BYTES } from './secrets.js';

@@ -8,7 +8,11 @@ import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
 import {
   beginOidcSignIn,
+  beginSamlSignIn,
   completeOidcSignIn,
+  completeSamlSignIn,
+  MAX_SAML_RESPONSE_BYTES,
+  samlMetadata,
   connectionById,
   connectionsForEmail,
   csrfTokenMatches,
@@ -25,8 +29,8 @@ import {
 import { chooserPage, loginPage, mePage, refusedPage } from './pages.js';
 
 const FLOW_PATH = '/sso/oidc/';
-/** A form post to /logout or the SAML ACS is at most this big. */
-const FORM_LIMIT = 512 * 1024;
+/** A form post to /logout or the SAML ACS is at most this big (a base64 SAMLResponse, and a little). */
+const FORM_LIMIT = Math.ceil((MAX_SAML_RESPONSE_BYTES * 4) / 3) + 8 * 1024;
 
 const one = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
@@ -78,6 +82,30 @@ export function webRouter(deps: { sso: SsoContext; clock: Clock; logger: Logger 
       req.params.id,
       search,
       cookieOf(req, FLOW_COOKIE),
+      cookieOf(req, SESSION_COOKIE),
+    );
+    setSession(req, res, sso, done);
+    res.redirect(302, done.returnTo);
+  });
+
+  router.get('/sso/saml/:id/metadata', async (req, res) => {
+    const xml = await samlMetadata(sso, req.params.id);
+    res.type('application/samlmetadata+xml').send(xml);
+  });
+
+  router.get('/sso/saml/:id/login', async (req, res) => {
+    const { redirect } = await beginSamlSignIn(sso, req.params.id, one(req.query.returnTo));
+    res.redirect(302, redirect);
+  });
+
+  // The IdP's POST (SAML Bindings §3.5): exempt from CSRF checks, needs no cookie; what
+  // it carries is verified instead (signature, InResponseTo, audience, Recipient…).
+  router.post('/sso/saml/:id/acs', form, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const done = await completeSamlSignIn(
+      sso,
+      req.params.id,
+      { SAMLResponse: one(body.SAMLResponse), RelayState: one(body.RelayState) },
       cookieOf(req, SESSION_COOKIE),
     );
     setSession(req, res, sso, done);
