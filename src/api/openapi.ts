@@ -30,6 +30,13 @@ import {
   UserSeatsRecord,
 } from '../licensing/index.js';
 import { TenantRecord } from '../tenancy/index.js';
+import {
+  ConnectionInput,
+  ConnectionListRecord,
+  ConnectionPatch,
+  ConnectionRecord,
+} from '../sso/index.js';
+import { MeRecord } from './sso-routes.js';
 
 /** Every response shape, by its name in components.schemas. */
 const RESPONSES = {
@@ -56,6 +63,9 @@ const RESPONSES = {
   Group: GroupRecord,
   GroupPage: pageSchema(GroupRecord),
   ImportReport: ImportReportRecord,
+  SsoConnection: ConnectionRecord,
+  SsoConnectionList: ConnectionListRecord,
+  Me: MeRecord,
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -86,7 +96,9 @@ function componentSchemas(
   );
 }
 
-const ref = (name: ResponseSchemaName | 'ProductInput' | 'LicenseInput' | 'RuleInput') => ({
+type InputSchemaName =
+  'ProductInput' | 'LicenseInput' | 'RuleInput' | 'SsoConnectionInput' | 'SsoConnectionPatch';
+const ref = (name: ResponseSchemaName | InputSchemaName) => ({
   $ref: `#/components/schemas/${name}`,
 });
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -287,13 +299,61 @@ const paths = {
       responses: { '200': answer('The group', 'Group'), ...READ },
     },
   },
+  '/sso/connections': {
+    get: {
+      summary: "The tenant's SSO connections (secrets never shown)",
+      responses: { '200': answer('Every connection', 'SsoConnectionList'), ...problems() },
+    },
+    post: {
+      summary: 'Add an OIDC or SAML connection; answers what to give the identity provider',
+      requestBody: { required: true, ...json(ref('SsoConnectionInput')) },
+      responses: { '201': answer('The connection', 'SsoConnection'), ...WRITE },
+    },
+  },
+  '/sso/connections/{id}': {
+    get: {
+      summary: 'One SSO connection',
+      parameters: [id],
+      responses: { '200': answer('The connection', 'SsoConnection'), ...READ },
+    },
+    patch: {
+      summary: 'Change an SSO connection (not its type); a secret given replaces the stored one',
+      parameters: [id],
+      requestBody: { required: true, ...json(ref('SsoConnectionPatch')) },
+      responses: { '200': answer('The connection', 'SsoConnection'), ...WRITE },
+    },
+    delete: {
+      summary: 'Delete an SSO connection',
+      parameters: [id],
+      responses: { '204': { description: 'Deleted' }, ...WRITE },
+    },
+  },
+  '/me': {
+    get: {
+      summary: 'The signed-in user (session cookie), whether an admin, and their seats explained',
+      security: [{ session: [] }],
+      responses: {
+        '200': answer('The signed-in user', 'Me'),
+        '401': problem,
+      },
+    },
+  },
 };
 
 // Static: built once, on first use.
 let schemas: Record<string, JsonSchema> | undefined;
 function allSchemas() {
   schemas ??= {
-    ...componentSchemas({ ProductInput, LicenseInput, RuleInput }, 'input'),
+    ...componentSchemas(
+      {
+        ProductInput,
+        LicenseInput,
+        RuleInput,
+        SsoConnectionInput: ConnectionInput,
+        SsoConnectionPatch: ConnectionPatch,
+      },
+      'input',
+    ),
     SeatAssignment: {
       type: 'object',
       required: ['licenseId', 'userId'],
@@ -322,6 +382,12 @@ export function openApiDocument(serverUrl: string) {
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API token (sk_api_...)' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'sk_session',
+          description: 'The session a single sign-on opened (/sso/...)',
+        },
       },
       schemas: allSchemas(),
     },

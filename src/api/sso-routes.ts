@@ -1,8 +1,9 @@
 // /api/v1/sso/connections (api token) and /api/v1/me (the signed-in user's session):
 // thin adapters over src/sso (issue 15).
 import { Router, type Response } from 'express';
+import { z } from 'zod';
 import { principalOf } from '../http/index.js';
-import { explainUser } from '../licensing/index.js';
+import { explainUser, UserSeatsRecord } from '../licensing/index.js';
 import { AppError } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
 import {
@@ -49,6 +50,14 @@ export function ssoConnectionRoutes(sso: SsoContext): Router {
   return router;
 }
 
+/** The answer of GET /api/v1/me (issue 15), its OpenAPI schema too. */
+export const MeRecord = z.object({
+  user: z.object({ id: z.uuid(), userName: z.string() }),
+  isAdmin: z.boolean(),
+  seats: UserSeatsRecord.shape.seats,
+});
+export type Me = z.infer<typeof MeRecord>;
+
 /** GET /api/v1/me: the session's user, whether an admin, and their seats explained. */
 export function meRoute(sso: SsoContext, clock: Clock): Router {
   const router = Router();
@@ -69,11 +78,12 @@ export function meRoute(sso: SsoContext, clock: Clock): Router {
       },
       session.userId,
     );
-    res.set('Cache-Control', 'no-store').json({
+    const me: Me = {
       user: { id: seats.user.id, userName: seats.user.userName },
       isAdmin: session.isAdmin,
       seats: seats.seats,
-    });
+    };
+    res.set('Cache-Control', 'no-store').json(me);
   });
   return router;
 }
