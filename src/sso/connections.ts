@@ -14,10 +14,12 @@ import {
   type ConnectionRecord,
   OidcConnectionPatch,
   type OidcSettings,
+  IdpValues,
   SamlConnectionPatch,
   type SamlSettings,
   type StoredConnection,
 } from './model.js';
+import { readIdpMetadata } from './idp-metadata.js';
 import { sealSecret } from './secrets.js';
 
 export const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
@@ -118,6 +120,7 @@ async function checkPrivateJwk(jwk: Record<string, unknown>): Promise<string> {
 }
 
 function checkUrl(ctx: SsoContext, field: string, value: string): void {
+  if (!URL.canParse(value)) throw invalidInput(`${field} is not a URL`);
   if (new URL(value).protocol !== 'https:' && !ctx.settings.allowInsecureHttp) {
     throw invalidInput(
       `${field} must be https (plain http is allowed only with SSO_ALLOW_INSECURE_HTTP=true)`,
@@ -162,6 +165,10 @@ async function columns(
     if (!scopes.includes('openid')) throw invalidInput('scopes must include openid');
     settings = { issuer, clientId: String(merged.clientId), clientAuth, scopes };
   } else {
+    if (typeof merged.metadataXml === 'string') {
+      Object.assign(merged, IdpValues.parse(readIdpMetadata(merged.metadataXml)));
+      delete merged.metadataXml;
+    }
     checkUrl(ctx, 'idpSsoUrl', String(merged.idpSsoUrl));
     if (merged.wantEncryptedAssertions === true) {
       throw new AppError(
@@ -209,7 +216,7 @@ export async function createConnection(
   const id = newId();
   return withTenant(ctx.knex, scope.tenantId, async (trx) => {
     const now = ctx.clock.now();
-    const cols = await columns(ctx, scope.tenantId, id, input.type, input, null);
+    const cols = await columns(ctx, scope.tenantId, id, input.type, { ...input }, null);
     const [row] = (await trx('sso_connections')
       .insert({
         tenant_id: scope.tenantId,

@@ -79,15 +79,29 @@ export const OidcConnectionInput = z.strictObject({
   ...oidcFields,
   ...common,
 });
-export const SamlConnectionInput = z.strictObject({
-  type: z.literal('saml'),
-  ...samlFields,
-  ...common,
+/** What an IdP's metadata document gives (checked like the same values given directly). */
+export const IdpValues = z.object({
+  idpEntityId: samlFields.idpEntityId,
+  idpSsoUrl: samlFields.idpSsoUrl,
+  idpCertificates: samlFields.idpCertificates,
 });
-export const ConnectionInput = z.discriminatedUnion('type', [
-  OidcConnectionInput,
-  SamlConnectionInput,
+
+/** SAML: the IdP's metadata document, or its three values given one by one. */
+const metadataXml = z
+  .string()
+  .min(1)
+  .max(512 * 1024);
+export const SamlConnectionInput = z.union([
+  z.strictObject({ type: z.literal('saml'), ...samlFields, ...common }),
+  z.strictObject({
+    type: z.literal('saml'),
+    metadataXml,
+    signed: samlFields.signed,
+    wantEncryptedAssertions: samlFields.wantEncryptedAssertions,
+    ...common,
+  }),
 ]);
+export const ConnectionInput = z.union([OidcConnectionInput, SamlConnectionInput]);
 export type ConnectionInput = z.infer<typeof ConnectionInput>;
 
 /** A PATCH: any field but the type; the type cannot change. */
@@ -100,6 +114,7 @@ export const OidcConnectionPatch = z
 export const SamlConnectionPatch = z
   .strictObject({
     ...samlFields,
+    metadataXml,
     ...common,
   })
   .partial();

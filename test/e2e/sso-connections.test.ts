@@ -156,6 +156,48 @@ describe('SAML connections', () => {
     });
   });
 
+  const metadata = (body: string) =>
+    `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example.org/metadata">${body}</md:EntityDescriptor>`;
+  const idpDescriptor = `<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+      <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>
+        MIIBszCCAVmgAwIBAgIUQ0VSVA==
+      </ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+      <md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>RU5D</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+      <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.org/post"/>
+      <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.org/redirect"/>
+    </md:IDPSSODescriptor>`;
+
+  test("metadataXml gives the IdP's entity id, redirect SSO URL and signing certificates (SAML Metadata §2.4.3)", async () => {
+    const res = await apiA
+      .post('/sso/connections', {
+        type: 'saml',
+        linkBy: 'email',
+        metadataXml: metadata(idpDescriptor),
+      })
+      .expect(201);
+    expect(res.body).toMatchObject({
+      idpEntityId: 'https://idp.example.org/metadata',
+      idpSsoUrl: 'https://idp.example.org/redirect',
+      idpCertificates: [CERT],
+    });
+  });
+
+  test('metadataXml without a redirect binding, with a DOCTYPE, or not XML is a 400', async () => {
+    for (const xml of [
+      metadata(
+        idpDescriptor.replace(/<md:SingleSignOnService Binding="[^"]+HTTP-Redirect"[^>]+>/, ''),
+      ),
+      `<!DOCTYPE x [<!ENTITY e "e">]>${metadata(idpDescriptor)}`,
+      'not xml <',
+      '<other/>',
+    ]) {
+      const res = await apiA
+        .post('/sso/connections', { type: 'saml', linkBy: 'email', metadataXml: xml })
+        .expect(400);
+      expect(res.type).toBe('application/problem+json');
+    }
+  });
+
   test('at most two IdP certificates (rollover), each a PEM certificate', async () => {
     await apiA
       .post('/sso/connections', { ...saml, idpCertificates: [CERT, CERT, CERT] })
