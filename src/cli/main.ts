@@ -6,6 +6,7 @@ import { AppError } from '../shared/errors.js';
 import { auditCommands } from './commands/audit.js';
 import { licensingCommands } from './commands/licensing.js';
 import { migrateCommands } from './commands/migrate.js';
+import { ssoCommands } from './commands/sso.js';
 import { tenantCommands, tokenCommands } from './commands/tenant.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   tokenCommands(program);
   auditCommands(program);
   licensingCommands(program);
+  ssoCommands(program);
   return program;
 }
 
