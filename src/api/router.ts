@@ -16,6 +16,7 @@ import type { Clock } from '../shared/clock.js';
 import { licensingRoutes } from './licensing-routes.js';
 import type { SsoContext } from '../sso/index.js';
 import { meRoute, ssoConnectionRoutes } from './sso-routes.js';
+import { adminSession } from './session-auth.js';
 import { openApiDocument } from './openapi.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'] as const;
@@ -39,7 +40,10 @@ export function apiRouter(deps: {
   });
   // The signed-in user's own view: authenticated by the session cookie, not a token.
   router.use(meRoute(deps.sso, deps.clock));
-  router.use(requireToken(deps.knex, 'api', deps.tokens, deps.authGuard));
+  // An admin's session stands for an api token (with CSRF checks on writes).
+  router.use(adminSession(deps.sso));
+  const tokenAuth = requireToken(deps.knex, 'api', deps.tokens, deps.authGuard);
+  router.use((req, res, next) => (res.locals.principal ? next() : tokenAuth(req, res, next)));
   // A write's body is JSON (the CSV import also takes text/csv); anything else is 415.
   router.use(
     requireMediaType(JSON_TYPES, (req) => (req.path === '/imports/licenses' ? CSV_TYPES : [])),

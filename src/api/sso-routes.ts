@@ -17,12 +17,12 @@ import {
   updateConnection,
 } from '../sso/index.js';
 import { cookieOf } from '../http/index.js';
+import { actorOf } from './session-auth.js';
 
 export function ssoConnectionRoutes(sso: SsoContext): Router {
   const router = Router();
   const scope = (res: Response) => {
-    const p = principalOf(res);
-    return { tenantId: p.tenantId, actor: { type: 'token' as const, id: p.tokenId } };
+    return { tenantId: principalOf(res).tenantId, actor: actorOf(res) };
   };
   router.get(
     '/sso/connections',

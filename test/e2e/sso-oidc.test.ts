@@ -504,6 +504,60 @@ describe('sessions', () => {
   });
 });
 
+describe("the admin API with an admin's session", () => {
+  async function adminBrowser() {
+    const p = await person();
+    const admins = (
+      await scim
+        .post('/Groups', {
+          schemas: [GROUP],
+          displayName: `Admins ${n}`,
+          members: [{ value: p.id }],
+        })
+        .expect(201)
+    ).body.id;
+    await api.patch(`/sso/connections/${connectionId}`, { adminGroupIds: [admins] }).expect(200);
+    const browser = new Browser();
+    const me = landed(await signIn(browser, p.account));
+    await api.patch(`/sso/connections/${connectionId}`, { adminGroupIds: [] }).expect(200);
+    return { browser, p, csrf: /name="csrf" value="([^"]+)"/.exec(me.body)![1]! };
+  }
+  const json = (body: unknown, headers: Record<string, string> = {}) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+
+  test('reads with the cookie alone; writes need the CSRF token or this origin', async () => {
+    const { browser, p, csrf } = await adminBrowser();
+    expect((await browser.request(`${rp}/api/v1/products`)).status).toBe(200);
+    const cookie = `sk_session=${browser.cookies(rp).get('sk_session')}`;
+    const post = (headers: Record<string, string>) =>
+      fetch(`${rp}/api/v1/products`, json({ name: 'Figma' }, { cookie, ...headers }));
+    const forged = await post({ origin: 'https://evil.example' });
+    expect(forged.status).toBe(403);
+    expect(((await forged.json()) as { code: string }).code).toBe('csrf');
+    expect((await post({})).status).toBe(403);
+    const withToken = await post({ 'x-csrf-token': csrf });
+    expect(withToken.status).toBe(201);
+    expect((await post({ origin: rp })).status).toBe(201);
+    // The change is the admin's, in the audit trail.
+    const id = ((await withToken.json()) as { id: string }).id;
+    const [event] = await withTenant(db.knex, tenant.id, (trx) =>
+      trx('audit_events').where({ tenant_id: tenant.id, target_id: id }),
+    );
+    expect(event).toMatchObject({ actor_type: 'user', actor_id: p.id });
+  });
+
+  test("an end user's session is refused by the admin API (403)", async () => {
+    const p = await person();
+    const browser = new Browser();
+    await signIn(browser, p.account);
+    expect((await browser.request(`${rp}/api/v1/products`)).status).toBe(403);
+    expect((await new Browser().request(`${rp}/api/v1/products`)).status).toBe(401);
+  });
+});
+
 describe('/login?email= (discovery by domain)', () => {
   test("an address of a connection's domain is sent to its sign-in", async () => {
     const res = await new Browser().request(`${rp}/login?email=someone@OIDC.example&returnTo=/me`);
