@@ -12,6 +12,7 @@ const CAPABILITIES = [
   'http',
   'jobs',
   'licensing',
+  'oauth',
   'scim',
   'sso',
   'tenancy',
@@ -49,7 +50,7 @@ export default tseslint.config(
   },
   {
     files: [
-      'src/{audit,bootstrap,cli,config,db,directory,jobs,licensing,log,shared,sso,tenancy}/**/*.ts',
+      'src/{audit,bootstrap,cli,config,db,directory,jobs,licensing,log,oauth,shared,sso,tenancy}/**/*.ts',
     ],
     rules: {
       'no-restricted-imports': ['error', { paths: noExpress, patterns: [throughFacades] }],

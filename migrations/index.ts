@@ -15,6 +15,7 @@ import * as authFailures from './20261207000900_auth_failures.js';
 import * as tenantIsolation from './20261207001000_tenant_isolation.js';
 import * as foldedNames from './20261207001100_folded_names.js';
 import * as sso from './20261207001200_sso.js';
+import * as oauthClients from './20261207001300_oauth_clients.js';
 
 export interface Migration {
   name: string;
@@ -37,4 +38,5 @@ export const migrations: Migration[] = [
   { name: '20261207001000_tenant_isolation', ...tenantIsolation },
   { name: '20261207001100_folded_names', ...foldedNames },
   { name: '20261207001200_sso', ...sso },
+  { name: '20261207001300_oauth_clients', ...oauthClients },
 ];

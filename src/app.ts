@@ -4,7 +4,8 @@
 import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
-import { apiRouter } from './api/index.js';
+import { apiRouter, oauthRouter } from './api/index.js';
+import { SigningKeys, verifyAccessToken, type TokenContext } from './oauth/index.js';
 import { DirectoryHooks } from './directory/index.js';
 import { reconcileOnDirectoryChanges } from './licensing/index.js';
 import { scimRouter } from './scim/index.js';
@@ -58,6 +59,8 @@ export interface AppDeps {
    * with it, and the defaults.
    */
   sso?: { secretKey: Uint8Array; settings?: Partial<SsoSettings> };
+  /** Keys signing OAuth 2.0 access tokens (OAUTH_SIGNING_KEY_FILE); unset: this app's own. */
+  oauthKeys?: SigningKeys;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -101,7 +104,20 @@ export function createApp(deps: AppDeps): express.Express {
     secretKey: deps.sso?.secretKey ?? new Uint8Array(randomBytes(32)),
     settings: { ...DEFAULT_SSO_SETTINGS, ...deps.sso?.settings },
   };
-  app.use('/api/v1', apiRouter({ ...deps, clock, tokens, publicUrl, authGuard, sso }));
+  // OAuth 2.0 for integrations: the token endpoint and its keys; its JWTs open the API
+  // and SCIM beside the opaque tokens.
+  const oauth: TokenContext = {
+    knex: deps.knex,
+    keys: deps.oauthKeys ?? SigningKeys.ephemeral(),
+    issuer: sso.publicUrl,
+    clock,
+  };
+  const accessTokens = (raw: string) => verifyAccessToken(oauth, raw);
+  app.use(oauthRouter(oauth, deps.logger));
+  app.use(
+    '/api/v1',
+    apiRouter({ ...deps, clock, tokens, publicUrl, authGuard, sso, accessTokens }),
+  );
   app.use(
     '/scim/v2',
     scimRouter({
@@ -112,6 +128,7 @@ export function createApp(deps: AppDeps): express.Express {
       tokens,
       publicUrl,
       authGuard,
+      accessTokens,
     }),
   );
 

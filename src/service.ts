@@ -10,6 +10,7 @@ import {
 } from './audit/index.js';
 import { TokenCache } from './tenancy/index.js';
 import { loadSsoSecretKey } from './sso/index.js';
+import { SigningKeys } from './oauth/index.js';
 import { ensureFirstTenant, firstTenantBanner } from './bootstrap/index.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -87,6 +88,7 @@ export async function startService(
       bodyLimit: config.BODY_LIMIT_BYTES,
       state,
       tokens: new TokenCache(config.TOKEN_CACHE_TTL_MS),
+      oauthKeys: SigningKeys.fromFile(config.OAUTH_SIGNING_KEY_FILE),
       sso: {
         secretKey: ssoSecretKey,
         settings: {

@@ -37,6 +37,12 @@ import {
   ConnectionRecord,
 } from '../sso/index.js';
 import { MeRecord } from './sso-routes.js';
+import {
+  CreatedOAuthClientRecord,
+  OAuthClientInput,
+  OAuthClientListRecord,
+  OAuthClientRecord,
+} from '../oauth/index.js';
 
 /** Every response shape, by its name in components.schemas. */
 const RESPONSES = {
@@ -66,6 +72,9 @@ const RESPONSES = {
   SsoConnection: ConnectionRecord,
   SsoConnectionList: ConnectionListRecord,
   Me: MeRecord,
+  OAuthClient: OAuthClientRecord,
+  CreatedOAuthClient: CreatedOAuthClientRecord,
+  OAuthClientList: OAuthClientListRecord,
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -97,7 +106,12 @@ function componentSchemas(
 }
 
 type InputSchemaName =
-  'ProductInput' | 'LicenseInput' | 'RuleInput' | 'SsoConnectionInput' | 'SsoConnectionPatch';
+  | 'ProductInput'
+  | 'LicenseInput'
+  | 'RuleInput'
+  | 'SsoConnectionInput'
+  | 'SsoConnectionPatch'
+  | 'OAuthClientInput';
 const ref = (name: ResponseSchemaName | InputSchemaName) => ({
   $ref: `#/components/schemas/${name}`,
 });
@@ -328,6 +342,24 @@ const paths = {
       responses: { '204': { description: 'Deleted' }, ...WRITE },
     },
   },
+  '/oauth/clients': {
+    get: {
+      summary: "The tenant's OAuth 2.0 clients (client credentials; secrets never shown)",
+      responses: { '200': answer('Every client', 'OAuthClientList'), ...problems() },
+    },
+    post: {
+      summary: 'Create an OAuth 2.0 client for POST /oauth/token; its secret is shown only now',
+      requestBody: { required: true, ...json(ref('OAuthClientInput')) },
+      responses: { '201': answer('The client and its secret', 'CreatedOAuthClient'), ...WRITE },
+    },
+  },
+  '/oauth/clients/{id}': {
+    delete: {
+      summary: 'Revoke an OAuth 2.0 client: its tokens stop working at once',
+      parameters: [id],
+      responses: { '200': answer('The revoked client', 'OAuthClient'), ...WRITE },
+    },
+  },
   '/me': {
     get: {
       summary: 'The signed-in user (session cookie), whether an admin, and their seats explained',
@@ -351,6 +383,7 @@ function allSchemas() {
         RuleInput,
         SsoConnectionInput: ConnectionInput,
         SsoConnectionPatch: ConnectionPatch,
+        OAuthClientInput,
       },
       'input',
     ),
@@ -381,7 +414,12 @@ export function openApiDocument(serverUrl: string) {
     paths,
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'An API token (sk_api_...)' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An API token (sk_api_...), or an access token from POST /oauth/token (scopes api:read, api:write)',
+        },
         session: {
           type: 'apiKey',
           in: 'cookie',

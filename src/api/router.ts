@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { AppError } from '../shared/errors.js';
 import { getTenant, type TokenCache } from '../tenancy/index.js';
 import {
+  type AccessTokenVerifier,
   type AuthFailureGuard,
   principalOf,
   problemHandler,
@@ -17,6 +18,7 @@ import { licensingRoutes } from './licensing-routes.js';
 import type { SsoContext } from '../sso/index.js';
 import { meRoute, ssoConnectionRoutes } from './sso-routes.js';
 import { adminSession } from './session-auth.js';
+import { oauthClientRoutes } from './oauth-routes.js';
 import { openApiDocument } from './openapi.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'] as const;
@@ -32,6 +34,8 @@ export function apiRouter(deps: {
   publicUrl: () => string;
   authGuard?: AuthFailureGuard | undefined;
   sso: SsoContext;
+  /** OAuth 2.0 access tokens, accepted beside API tokens. */
+  accessTokens?: AccessTokenVerifier | undefined;
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
@@ -42,7 +46,7 @@ export function apiRouter(deps: {
   router.use(meRoute(deps.sso, deps.clock));
   // An admin's session stands for an api token (with CSRF checks on writes).
   router.use(adminSession(deps.sso));
-  const tokenAuth = requireToken(deps.knex, 'api', deps.tokens, deps.authGuard);
+  const tokenAuth = requireToken(deps.knex, 'api', deps.tokens, deps.authGuard, deps.accessTokens);
   router.use((req, res, next) => (res.locals.principal ? next() : tokenAuth(req, res, next)));
   // A write's body is JSON (the CSV import also takes text/csv); anything else is 415.
   router.use(
@@ -57,6 +61,7 @@ export function apiRouter(deps: {
 
   router.use(licensingRoutes(deps));
   router.use(ssoConnectionRoutes(deps.sso));
+  router.use(oauthClientRoutes(deps));
 
   router.use((req) => {
     throw new AppError('not_found', `no route for ${req.method} ${req.baseUrl}${req.path}`, {

@@ -37,6 +37,8 @@ export const AUDIT_ACTIONS = [
   'sso.signed_in',
   'sso.sign_in_refused',
   'sso.signed_out',
+  'oauth_client.created',
+  'oauth_client.revoked',
   'audit.payload_erased',
 ] as const;
 

@@ -6,6 +6,7 @@ import { AppError } from '../shared/errors.js';
 import { auditCommands } from './commands/audit.js';
 import { licensingCommands } from './commands/licensing.js';
 import { migrateCommands } from './commands/migrate.js';
+import { oauthCommands } from './commands/oauth.js';
 import { ssoCommands } from './commands/sso.js';
 import { tenantCommands, tokenCommands } from './commands/tenant.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   auditCommands(program);
   licensingCommands(program);
   ssoCommands(program);
+  oauthCommands(program);
   return program;
 }
 

@@ -93,6 +93,8 @@ const schema = z.object({
   SSO_SESSION_ABSOLUTE_MS: int(60_000, 90 * 86_400_000),
   SSO_CLOCK_SKEW_MS: int(0, 600_000),
   SSO_SECRET_KEY_FILE: nonEmpty.optional(),
+  // OAuth 2.0 access tokens' signing keys (Ed25519 JWKs, newest first).
+  OAUTH_SIGNING_KEY_FILE: nonEmpty.optional(),
 });
 
 const SECRET_KEYS = new Set(['DATABASE_URL', 'METRICS_TOKEN']);
@@ -107,6 +109,7 @@ export interface Config extends Omit<
   | 'TRUST_PROXY'
   | 'PUBLIC_URL'
   | 'SSO_SECRET_KEY_FILE'
+  | 'OAUTH_SIGNING_KEY_FILE'
 > {
   LOG_FORMAT: 'json' | 'pretty';
   /** express' `trust proxy` value: false, true, a hop count, or addresses/subnets. */
@@ -119,6 +122,8 @@ export interface Config extends Omit<
   AUDIT_MAC_KEY_FILE: string;
   /** Absolute path of the key sealing SSO connection secrets (kept outside the database). */
   SSO_SECRET_KEY_FILE: string;
+  /** Absolute path of the JWKs that sign OAuth 2.0 access tokens (kept outside the database). */
+  OAUTH_SIGNING_KEY_FILE: string;
 }
 
 export class ConfigError extends Error {
@@ -176,6 +181,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     SSO_SECRET_KEY_FILE: path.resolve(
       parsed.SSO_SECRET_KEY_FILE ?? path.join(dataDir, 'keys', 'sso-secrets.key'),
+    ),
+    OAUTH_SIGNING_KEY_FILE: path.resolve(
+      parsed.OAUTH_SIGNING_KEY_FILE ?? path.join(dataDir, 'keys', 'oauth-signing-keys.json'),
     ),
   };
 }

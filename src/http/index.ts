@@ -9,5 +9,5 @@ export { requireMediaType, unsupportedMediaType } from './media-type.js';
 export { createMetrics, metricsAuth } from './metrics.js';
 export { ProblemRecord, problemHandler, toAppError } from './problem.js';
 export { requestContext } from './request-context.js';
-export { principalOf, requireToken } from './require-token.js';
+export { principalOf, requireToken, type AccessTokenVerifier } from './require-token.js';
 export { refuseUnsafeText } from './safe-text.js';

@@ -317,6 +317,13 @@ describe('single sign-on', () => {
     expect((await call('get', `/sso/connections/${oidc.body.id}`)).status).toBe(404);
   });
 
+  test('OAuth clients: create (secret once), list, revoke', async () => {
+    const created = await call('post', '/oauth/clients', { name: 'CI', scopes: ['api:read'] });
+    expect(created.status).toBe(201);
+    expect((await call('get', '/oauth/clients')).body.items.length).toBeGreaterThan(0);
+    expect((await call('delete', `/oauth/clients/${created.body.clientId}`)).status).toBe(200);
+  });
+
   test("/me: the session's user and seats; 401 without a session", async () => {
     expect((await call('get', '/me')).status).toBe(401);
     // A session as a sign-in opens it (the sign-in itself is sso-oidc.test.ts's subject).

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { TENANT_TABLES as ISOLATED_BEFORE_SSO } from '../../migrations/20261207001000_tenant_isolation.js';
 import { SSO_TABLES } from '../../migrations/20261207001200_sso.js';
+import { OAUTH_TABLES } from '../../migrations/20261207001300_oauth_clients.js';
 import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
 import type { CreatedTenant } from '../../src/tenancy/index.js';
 import { apiClient } from '../support/api.js';
@@ -15,7 +16,7 @@ import { newTenant } from '../support/fixtures.js';
 import { GROUP, scimClient, userBody } from '../support/scim.js';
 
 // Every table holding a tenant's data, as the migrations list them.
-const TENANT_TABLES = [...ISOLATED_BEFORE_SSO, ...SSO_TABLES];
+const TENANT_TABLES = [...ISOLATED_BEFORE_SSO, ...SSO_TABLES, ...OAUTH_TABLES];
 
 let db: TestDb;
 let a: CreatedTenant;
@@ -73,6 +74,7 @@ beforeAll(async () => {
       assertion_id: `_a-${t.id}`,
       expires_at: later,
     });
+    await api.post('/oauth/clients', { name: 'CI', scopes: ['api:read'] }).expect(201);
     await db.owner('sso_sessions').insert({
       tenant_id: t.id,
       session_id: randomUUID(),
