@@ -39,6 +39,21 @@ function html(res: Response, status: number, body: string) {
   res.status(status).set('Cache-Control', 'no-store').type('html').send(body);
 }
 
+/**
+ * The sign-in page's form leads, through this origin's redirects, to the identity
+ * provider; browsers hold a form's redirects to CSP form-action (helmet's default is
+ * 'self'), so this page allows the schemes an IdP may be reached by. It carries no
+ * content but escaped text.
+ */
+function allowIdpFormAction(res: Response, sso: SsoContext) {
+  const schemes = sso.settings.allowInsecureHttp ? 'https: http:' : 'https:';
+  const csp = String(res.getHeader('Content-Security-Policy') ?? '');
+  res.setHeader(
+    'Content-Security-Policy',
+    csp.replace(/form-action [^;]*/, `form-action 'self' ${schemes}`),
+  );
+}
+
 function setSession(req: Request, res: Response, sso: SsoContext, signedIn: SignedIn) {
   res.cookie(
     SESSION_COOKIE,
@@ -115,6 +130,7 @@ export function webRouter(deps: { sso: SsoContext; clock: Clock; logger: Logger 
   router.get('/login', async (req, res) => {
     const returnTo = safeReturnTo(one(req.query.returnTo), sso.publicUrl());
     const email = one(req.query.email)?.trim();
+    allowIdpFormAction(res, sso);
     if (!email) return html(res, 200, loginPage({ returnTo }));
     const found = email.length <= 320 ? await connectionsForEmail(sso.knex, email) : [];
     const links = [];
