@@ -12,6 +12,7 @@ const CAPABILITIES = [
   'http',
   'jobs',
   'licensing',
+  'notifications',
   'oauth',
   'scim',
   'sso',

@@ -14,8 +14,12 @@ import * as auditDefiner from './20261201000900_audit_definer.js';
 import * as authFailures from './20261207000900_auth_failures.js';
 import * as tenantIsolation from './20261207001000_tenant_isolation.js';
 import * as foldedNames from './20261207001100_folded_names.js';
-import * as sso from './20261207001200_sso.js';
-import * as oauthClients from './20261207001300_oauth_clients.js';
+import * as reclamation from './20261207001300_reclamation.js';
+import * as jobRuns from './20261207001400_job_runs.js';
+import * as outbox from './20261207001500_outbox.js';
+import * as auditStagedAppend from './20261207001600_audit_staged_append.js';
+import * as sso from './20261207001700_sso.js';
+import * as oauthClients from './20261207001800_oauth_clients.js';
 
 export interface Migration {
   name: string;
@@ -37,6 +41,10 @@ export const migrations: Migration[] = [
   { name: '20261207000900_auth_failures', ...authFailures },
   { name: '20261207001000_tenant_isolation', ...tenantIsolation },
   { name: '20261207001100_folded_names', ...foldedNames },
-  { name: '20261207001200_sso', ...sso },
-  { name: '20261207001300_oauth_clients', ...oauthClients },
+  { name: '20261207001300_reclamation', ...reclamation },
+  { name: '20261207001400_job_runs', ...jobRuns },
+  { name: '20261207001500_outbox', ...outbox },
+  { name: '20261207001600_audit_staged_append', ...auditStagedAppend },
+  { name: '20261207001700_sso', ...sso },
+  { name: '20261207001800_oauth_clients', ...oauthClients },
 ];

@@ -5,6 +5,8 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import { apiRouter, oauthRouter } from './api/index.js';
+import type { SigningKey } from './audit/index.js';
+import { jobRunner } from './jobs/index.js';
 import { SigningKeys, verifyAccessToken, type TokenContext } from './oauth/index.js';
 import { DirectoryHooks } from './directory/index.js';
 import { reconcileOnDirectoryChanges } from './licensing/index.js';
@@ -61,6 +63,8 @@ export interface AppDeps {
   sso?: { secretKey: Uint8Array; settings?: Partial<SsoSettings> };
   /** Keys signing OAuth 2.0 access tokens (OAUTH_SIGNING_KEY_FILE); unset: this app's own. */
   oauthKeys?: SigningKeys;
+  /** The audit checkpoint key, for the audit-checkpoint job run on demand. */
+  signingKey?: SigningKey;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -114,9 +118,10 @@ export function createApp(deps: AppDeps): express.Express {
   };
   const accessTokens = (raw: string) => verifyAccessToken(oauth, raw);
   app.use(oauthRouter(oauth, deps.logger));
+  const jobs = jobRunner({ knex: deps.knex, clock, signingKey: deps.signingKey });
   app.use(
     '/api/v1',
-    apiRouter({ ...deps, clock, tokens, publicUrl, authGuard, sso, accessTokens }),
+    apiRouter({ ...deps, clock, tokens, publicUrl, authGuard, jobs, sso, accessTokens }),
   );
   app.use(
     '/scim/v2',

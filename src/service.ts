@@ -18,6 +18,7 @@ import { migrateUp } from './db/migrate.js';
 import { waitForDatabase } from './db/connect.js';
 import { createApp } from './app.js';
 import { serviceJobs } from './jobs/index.js';
+import { smtpMailer, startEmailWorker, type EmailWorker } from './notifications/index.js';
 import { createScheduler, type Scheduler } from './jobs/index.js';
 import type { Logger } from './log/logger.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -60,6 +61,7 @@ export async function startService(
   });
   let scheduler: Scheduler | undefined;
   let settler: Settler | undefined;
+  let mail: EmailWorker | undefined;
   let server: Server | undefined;
   try {
     // Migrations run as the tables' owner; the service then serves as seatkeeper_app.
@@ -88,6 +90,7 @@ export async function startService(
       bodyLimit: config.BODY_LIMIT_BYTES,
       state,
       tokens: new TokenCache(config.TOKEN_CACHE_TTL_MS),
+      signingKey,
       oauthKeys: SigningKeys.fromFile(config.OAUTH_SIGNING_KEY_FILE),
       sso: {
         secretKey: ssoSecretKey,
@@ -100,6 +103,13 @@ export async function startService(
       },
     });
 
+    if (config.SMTP_URL) {
+      mail = startEmailWorker(db.knex, smtpMailer(config.SMTP_URL, config.MAIL_FROM), {
+        everyMs: config.EMAIL_DELIVERY_INTERVAL_MS,
+        clock,
+        logger,
+      });
+    } else logger.info('email is off: SMTP_URL is not set');
     settler = startSettler(db.knex, {
       everyMs: config.AUDIT_SETTLE_INTERVAL_MS,
       logger,
@@ -120,6 +130,7 @@ export async function startService(
           knex: db.knex,
           signingKey,
           clock,
+          logger,
           checkpointEveryMs: config.AUDIT_CHECKPOINT_INTERVAL_MS,
           reconcileEveryMs: config.RECONCILE_INTERVAL_MS,
         }),
@@ -161,6 +172,7 @@ export async function startService(
           listening.closeIdleConnections();
           await Promise.all([serverClosed, scheduler?.stop(config.SHUTDOWN_TIMEOUT_MS)]);
           await settler?.stop();
+          await mail?.stop();
           await db.close();
           logger.info('seatkeeper stopped');
         })();
@@ -170,6 +182,7 @@ export async function startService(
   } catch (err) {
     server?.close();
     await settler?.stop().catch(() => undefined);
+    await mail?.stop().catch(() => undefined);
     await scheduler?.stop(1000).catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;

@@ -25,6 +25,8 @@ import {
   type SeatDiff,
   transferSeat,
   type WriteResult,
+  ingestActivity,
+  previewReclamation,
 } from '../licensing/index.js';
 
 function dryRunOf(req: Request): boolean {
@@ -120,6 +122,16 @@ export function licensingRoutes(deps: { knex: Knex; clock: Clock; bodyLimit: num
     async (req, res) => void res.json(await complianceOf(ctx(res), req.params.id)),
   );
   router.get('/compliance', async (_req, res) => void res.json(await complianceSummary(ctx(res))));
+
+  // Reclamation (issue 14): activity in, and what the inactivity scan would do.
+  router.post(
+    '/activity',
+    async (req, res) => void res.json(await ingestActivity(ctx(res), req.body)),
+  );
+  router.get('/reclamation/preview', async (req, res) => {
+    const licenseId = typeof req.query.licenseId === 'string' ? req.query.licenseId : undefined;
+    res.json(await previewReclamation(ctx(res), { licenseId, page: pageOf(req) }));
+  });
 
   router.get(
     '/rules',

@@ -6,7 +6,9 @@
 import { z } from 'zod';
 import { ProblemRecord } from '../http/index.js';
 import {
+  ActivityReportRecord,
   ComplianceSummaryRecord,
+  ReclaimItemRecord,
   GroupRecord,
   ImportReportRecord,
   LicenseComplianceRecord,
@@ -29,7 +31,8 @@ import {
   UserRecord,
   UserSeatsRecord,
 } from '../licensing/index.js';
-import { TenantRecord } from '../tenancy/index.js';
+import { TenantPatch, TenantRecord } from '../tenancy/index.js';
+import { JOB_NAMES, JobRunRecord, JobStatusRecord } from '../jobs/index.js';
 import {
   ConnectionInput,
   ConnectionListRecord,
@@ -69,6 +72,10 @@ const RESPONSES = {
   Group: GroupRecord,
   GroupPage: pageSchema(GroupRecord),
   ImportReport: ImportReportRecord,
+  ActivityReport: ActivityReportRecord,
+  ReclaimPreview: pageSchema(ReclaimItemRecord),
+  JobList: z.object({ items: z.array(JobStatusRecord) }),
+  JobRun: JobRunRecord,
   SsoConnection: ConnectionRecord,
   SsoConnectionList: ConnectionListRecord,
   Me: MeRecord,
@@ -109,6 +116,7 @@ type InputSchemaName =
   | 'ProductInput'
   | 'LicenseInput'
   | 'RuleInput'
+  | 'TenantPatch'
   | 'SsoConnectionInput'
   | 'SsoConnectionPatch'
   | 'OAuthClientInput';
@@ -206,11 +214,86 @@ function crud(
   };
 }
 
+const ActivityRequest = {
+  type: 'object',
+  required: ['events'],
+  additionalProperties: false,
+  properties: {
+    events: {
+      type: 'array',
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['occurredAt'],
+        properties: {
+          userId: { type: 'string', format: 'uuid' },
+          userName: { type: 'string' },
+          occurredAt: { type: 'string', format: 'date-time' },
+          productId: { type: 'string', format: 'uuid' },
+          source: { type: 'string' },
+          id: {
+            type: 'string',
+            description: 'Idempotency key: an event id seen before counts once',
+          },
+        },
+      },
+    },
+  },
+  example: {
+    events: [{ userName: 'alice@example.com', occurredAt: '2026-12-07T10:00:00Z', id: 'evt-1' }],
+  },
+};
+
 const paths = {
+  '/activity': {
+    post: {
+      summary: 'Record user activity (at most 1,000 events; idempotent on each event id)',
+      requestBody: { required: true, ...json(ActivityRequest) },
+      responses: { '200': answer('What was recorded', 'ActivityReport'), ...problems(400, 413) },
+    },
+  },
+  '/jobs': {
+    get: {
+      summary:
+        "Each scheduled job's last run and result for this tenant, its last failure, its next run",
+      responses: { '200': answer('The jobs', 'JobList'), ...problems() },
+    },
+  },
+  '/jobs/{name}/run': {
+    post: {
+      summary:
+        'Run a job now for this tenant only, within the request (also with JOBS_ENABLED=false)',
+      parameters: [
+        {
+          name: 'name',
+          in: 'path',
+          required: true,
+          schema: { type: 'string', enum: [...JOB_NAMES] },
+        },
+      ],
+      responses: { '200': answer('What the run did', 'JobRun'), ...problems(404) },
+    },
+  },
+  '/reclamation/preview': {
+    get: {
+      summary: 'What the next inactivity scan would do; commits nothing',
+      parameters: [
+        ...paging,
+        { name: 'licenseId', in: 'query', schema: { type: 'string', format: 'uuid' } },
+      ],
+      responses: { '200': answer('A page of seats', 'ReclaimPreview'), ...problems(400, 404) },
+    },
+  },
   '/tenant': {
     get: {
       summary: "The token's tenant",
       responses: { '200': answer('The tenant', 'Tenant'), ...problems() },
+    },
+    patch: {
+      summary: "Change the tenant's settings: the reclaim policy new licences start with",
+      requestBody: { required: true, ...json(ref('TenantPatch')) },
+      responses: { '200': answer('The tenant', 'Tenant'), ...problems(400) },
     },
   },
   ...crud('products', { input: 'ProductInput', record: 'Product' }, null),
@@ -381,6 +464,7 @@ function allSchemas() {
         ProductInput,
         LicenseInput,
         RuleInput,
+        TenantPatch,
         SsoConnectionInput: ConnectionInput,
         SsoConnectionPatch: ConnectionPatch,
         OAuthClientInput,

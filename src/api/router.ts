@@ -2,7 +2,8 @@
 import express, { Router } from 'express';
 import type { Knex } from 'knex';
 import { AppError } from '../shared/errors.js';
-import { getTenant, type TokenCache } from '../tenancy/index.js';
+import { getTenant, updateTenant, type TokenCache } from '../tenancy/index.js';
+import { jobStatuses, type JobRunner } from '../jobs/index.js';
 import {
   type AccessTokenVerifier,
   type AuthFailureGuard,
@@ -29,6 +30,7 @@ export function apiRouter(deps: {
   logger: Logger;
   bodyLimit: number;
   clock: Clock;
+  jobs: JobRunner;
   tokens?: TokenCache;
   /** The public origin (PUBLIC_URL): `servers` never echoes Host or X-Forwarded-Host. */
   publicUrl: () => string;
@@ -57,6 +59,23 @@ export function apiRouter(deps: {
   // Who am I: the tenant the token belongs to.
   router.get('/tenant', async (_req, res) => {
     res.json(await getTenant(deps.knex, principalOf(res).tenantId));
+  });
+  router.patch('/tenant', async (req, res) => {
+    const { tenantId, tokenId } = principalOf(res);
+    res.json(
+      await updateTenant(deps.knex, tenantId, req.body, {
+        actor: { type: 'token', id: tokenId },
+        clock: deps.clock,
+      }),
+    );
+  });
+
+  // Scheduled jobs (issue 14): what each last did for this tenant, and a run on demand.
+  router.get('/jobs', async (_req, res) => {
+    res.json({ items: await jobStatuses(deps.knex, principalOf(res).tenantId) });
+  });
+  router.post('/jobs/:name/run', async (req, res) => {
+    res.json(await deps.jobs.run(req.params.name, principalOf(res).tenantId));
   });
 
   router.use(licensingRoutes(deps));

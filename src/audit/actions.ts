@@ -4,6 +4,7 @@
 // change to this list; renaming one is a change to what every export consumer matches.
 export const AUDIT_ACTIONS = [
   'tenant.created',
+  'tenant.updated',
   'token.created',
   'token.revoked',
   'user.created',

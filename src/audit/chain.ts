@@ -4,7 +4,7 @@
 // hash after it. Personal data is not chained directly: the chain covers a salted
 // digest of the payload, which can later be erased without breaking verification (and
 // the salt, erased with it, stops anyone guessing the payload from the digest).
-import { createHash, randomBytes } from 'node:crypto';
+import crypto, { createHash, randomBytes } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -49,6 +49,22 @@ export function canonicalJson(value: unknown): string {
 // any string holding a surrogate (JCS has rules for lone ones), goes to canonicalize;
 // test/unit/audit-chain.test.ts checks both agree on random values.
 const SURROGATE = /[\uD800-\uDFFF]/;
+// Printable ASCII but `"` and `\`: JSON.stringify writes such a string between quotes as
+// it is, and it holds no surrogate. Nearly every value (ids, hashes, times, names) is one,
+// and one test of it costs less than JSON.stringify and the surrogate test it saves.
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** A primitive as JCS writes it (as JSON.stringify does); undefined when JCS differs. */
+function primitiveJson(v: unknown): string | undefined {
+  if (typeof v === 'string') {
+    if (PLAIN.test(v)) return `"${v}"`;
+    return SURROGATE.test(v) ? undefined : JSON.stringify(v);
+  }
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') return Number.isFinite(v) ? JSON.stringify(v) : undefined;
+  return undefined;
+}
 
 function flatCanonicalJson(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
@@ -64,20 +80,15 @@ function flatCanonicalJson(value: unknown): string | undefined {
  * JSON.stringify does. Undefined values are left out, as JSON.stringify leaves them.
  */
 function writeFlat(obj: Record<string, unknown>, keys: readonly string[]): string | undefined {
-  let out = '{';
+  let out = '';
   for (const key of keys) {
     const v = obj[key];
     if (v === undefined) continue;
-    if (typeof v === 'string') {
-      if (SURROGATE.test(v)) return undefined;
-    } else if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return undefined;
-    } else if (v !== null && typeof v !== 'boolean') {
-      return undefined;
-    }
-    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${JSON.stringify(v)}`;
+    const json = primitiveJson(v);
+    if (json === undefined) return undefined;
+    out += `${out ? ',' : '{'}${primitiveJson(key)!}:${json}`;
   }
-  return `${out}}`;
+  return out ? `${out}}` : '{}';
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -122,9 +133,15 @@ export function hashOfCanonical(
   tenantId: string,
   canonical: string,
 ): string {
-  const material = chainMaterial(canonical, prevHash, seq, tenantId);
-  return createHash('sha256').update(material, 'utf8').digest('hex');
+  return sha256Hex(chainMaterial(canonical, prevHash, seq, tenantId));
 }
+
+// crypto.hash, one call and no Hash object, hashes a chain's 100,000 events in half the
+// time; it came with Node 20.12 and the engines allow 20.10.
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 // The chained fields' names in RFC 8785 order (UTF-16 code units; all ASCII).
 const FIELD_ORDER = [
@@ -143,6 +160,26 @@ const FIELD_ORDER = [
  * through here, and a bulk append of 100,000 was bound by it.
  */
 export function canonicalFields(f: ChainedFields): string {
+  const action = primitiveJson(f.action);
+  const actorId = primitiveJson(f.actorId);
+  const actorType = primitiveJson(f.actorType);
+  const eventId = primitiveJson(f.eventId);
+  const occurredAt = primitiveJson(f.occurredAt);
+  const payloadDigest = primitiveJson(f.payloadDigest);
+  const targetId = primitiveJson(f.targetId);
+  const targetType = primitiveJson(f.targetType);
+  // Every field present (string or null) and written as JCS writes it: the usual case.
+  if (
+    action !== undefined &&
+    actorId !== undefined &&
+    actorType !== undefined &&
+    eventId !== undefined &&
+    occurredAt !== undefined &&
+    payloadDigest !== undefined &&
+    targetId !== undefined &&
+    targetType !== undefined
+  )
+    return `{"action":${action},"actorId":${actorId},"actorType":${actorType},"eventId":${eventId},"occurredAt":${occurredAt},"payloadDigest":${payloadDigest},"targetId":${targetId},"targetType":${targetType}}`;
   return (
     writeFlat(f as unknown as Record<string, unknown>, FIELD_ORDER) ??
     canonicalJson(chainedFields(f))

@@ -76,9 +76,19 @@ export function macValid(
   fields: ChainedFields,
   mac: string | null,
 ): boolean {
+  return macValidOfCanonical(key, tenantId, canonicalFields(fields), mac);
+}
+
+/** macValid of fields already written by canonicalFields (settling writes them once). */
+export function macValidOfCanonical(
+  key: Buffer,
+  tenantId: string,
+  canonical: string,
+  mac: string | null,
+): boolean {
   if (mac === null || !/^[0-9a-f]{64}$/.test(mac)) return false;
   return timingSafeEqual(
-    Buffer.from(eventMac(key, tenantId, fields), 'hex'),
+    Buffer.from(macOfCanonical(key, tenantId, canonical), 'hex'),
     Buffer.from(mac, 'hex'),
   );
 }

@@ -5,6 +5,7 @@ import { ConfigError } from '../config/index.js';
 import { AppError } from '../shared/errors.js';
 import { auditCommands } from './commands/audit.js';
 import { licensingCommands } from './commands/licensing.js';
+import { jobCommands } from './commands/jobs.js';
 import { migrateCommands } from './commands/migrate.js';
 import { oauthCommands } from './commands/oauth.js';
 import { ssoCommands } from './commands/sso.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   tokenCommands(program);
   auditCommands(program);
   licensingCommands(program);
+  jobCommands(program);
   ssoCommands(program);
   oauthCommands(program);
   return program;

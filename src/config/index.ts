@@ -84,6 +84,14 @@ const schema = z.object({
   // When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`.
   METRICS_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   AUTH_FAILURE_LIMIT_PER_MINUTE: int(0, 1_000_000),
+  // Email to people whose seats are at risk (issue 14): off while SMTP_URL is unset.
+  SMTP_URL: z
+    .string()
+    .trim()
+    .regex(/^smtps?:\/\//, { error: 'must be an smtp:// or smtps:// URL' })
+    .optional(),
+  MAIL_FROM: nonEmpty.max(300),
+  EMAIL_DELIVERY_INTERVAL_MS: int(100, 3_600_000),
   DATABASE_CONNECT_TIMEOUT_MS: int(0, 3_600_000),
   // Single sign-on (issue 15): plain-http identity providers only when asked (demos,
   // tests); session lifetimes; clock skew accepted on assertions and tokens; the key
@@ -97,7 +105,7 @@ const schema = z.object({
   OAUTH_SIGNING_KEY_FILE: nonEmpty.optional(),
 });
 
-const SECRET_KEYS = new Set(['DATABASE_URL', 'METRICS_TOKEN']);
+const SECRET_KEYS = new Set(['DATABASE_URL', 'METRICS_TOKEN', 'SMTP_URL']);
 
 type Parsed = z.infer<typeof schema>;
 

@@ -23,9 +23,12 @@ const CHUNK = 5_000;
 const ONE_STATEMENT = CHUNK;
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+// A table may also be named in the session's own temporary schema (pg_temp.name).
+const TABLE = /^(?:pg_temp\.)?[a-z_][a-z0-9_]*$/;
 
 function checkIdentifiers(table: string, names: string[]): void {
-  for (const n of [table, ...names]) {
+  if (!TABLE.test(table)) throw new Error(`insertMany: not a plain table name: ${table}`);
+  for (const n of names) {
     if (!IDENTIFIER.test(n)) throw new Error(`insertMany: not a plain identifier: ${n}`);
   }
 }
@@ -50,6 +53,21 @@ export async function insertMany(
   const names = Object.keys(columns);
   checkIdentifiers(table, names);
   if (rows.length > ONE_STATEMENT) return copyRows(trx, table, names, chunksOf(rows, CHUNK));
+  const { sql, doc } = insertFromJson(table, columns, rows);
+  await trx.raw(sql, [doc]);
+}
+
+/**
+ * The one-statement INSERT of insertMany, for a caller that runs it inside a statement
+ * of its own (as a data-modifying CTE): its SQL, with one placeholder for `doc`.
+ */
+export function insertFromJson(
+  table: string,
+  columns: ColumnTypes,
+  rows: Array<Record<string, unknown>>,
+): { sql: string; doc: string } {
+  const names = Object.keys(columns);
+  checkIdentifiers(table, names);
   // jsonb arrives as its JSON text (a string in the document) and is cast once here.
   const defs = names.map((n) => `${n} ${columns[n] === 'jsonb' ? 'text' : columns[n]}`);
   const select = names.map((n) => (columns[n] === 'jsonb' ? `x.${n}::jsonb` : `x.${n}`));
@@ -66,11 +84,10 @@ export async function insertMany(
           return o;
         }),
   );
-  await trx.raw(
+  const sql =
     `INSERT INTO ${table} (${names.join(', ')}) ` +
-      `SELECT ${select.join(', ')} FROM json_to_recordset(?::json) AS x(${defs.join(', ')})`,
-    [doc],
-  );
+    `SELECT ${select.join(', ')} FROM json_to_recordset(?::json) AS x(${defs.join(', ')})`;
+  return { sql, doc };
 }
 
 /**
@@ -89,6 +106,22 @@ export async function copyRows(
   names: string[],
   batches: Iterable<Array<Record<string, unknown>>>,
 ): Promise<void> {
+  function* chunks() {
+    for (const rows of batches) if (rows.length > 0) yield copyLines(rows, names);
+  }
+  return copyText(trx, table, names, chunks());
+}
+
+/**
+ * copyRows for rows already written as COPY text (copy-text.ts), a chunk of whole lines
+ * at a time; each chunk is taken from `chunks` only when the one before is on its way.
+ */
+export async function copyText(
+  trx: Knex.Transaction,
+  table: string,
+  names: string[],
+  chunks: Iterable<string>,
+): Promise<void> {
   checkIdentifiers(table, names);
   // A transaction's client hands out the transaction's connection.
   const conn = (await trx.client.acquireConnection()) as pg.PoolClient;
@@ -104,10 +137,10 @@ export async function copyRows(
     stream.on('finish', resolve);
   });
   try {
-    for (const rows of batches) {
+    for (const text of chunks) {
       if (failure) break;
-      if (rows.length === 0) continue;
-      if (stream.write(copyLines(rows, names))) {
+      if (text.length === 0) continue;
+      if (stream.write(text)) {
         // Let the socket take the chunk before the next one is built.
         await nextTurn();
       } else {

@@ -6,7 +6,15 @@ import type { Knex } from 'knex';
 
 export type CountedResource = 'User' | 'Group';
 
-/** Deltas beyond which a read folds them into one row. */
+/**
+ * Deltas beyond which a read folds them into one row. Why a read writes (issue 13,
+ * bench/RESULTS.md §12.5): every create or delete statement adds a delta, so without
+ * folding a count costs more with every write for ever (100,000 deltas: 31 ms a read on
+ * a loaded machine, against 11 ms once folded). No benchmark target reaches that pile;
+ * the fold stays because nothing else bounds it. Its one interface is foldIfPiledUp,
+ * called wherever COUNT_STATE is read (countResources, the anchored page). Folding from
+ * the settler's round instead, off the read path, is the better home (left for later).
+ */
 const FOLD_AT = 256;
 
 /**

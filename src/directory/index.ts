@@ -1,6 +1,8 @@
 // The directory's public surface: the mirror of users, groups and memberships that the
 // identity providers push (through src/scim) and that licensing reads.
 export { DirectoryHooks } from './changes.js';
+// Users' activity (issue 14): recorded here, read in SQL by the reclaimers.
+export { lastActivitySql, recordActivity, type ActivityFact } from './activity.js';
 // The directory's writes: each one transaction with its audit event and listeners.
 export type { DirectoryContext, Precondition } from './context.js';
 export { changeUser, createUser, readUser, removeUser, type WrittenUser } from './user-writes.js';
@@ -46,16 +48,11 @@ export {
   groupListing,
   groupNames,
   memberIdsOf,
+  primaryEmails,
   userExists,
   userIdsByUserName,
   userListing,
   type Listing,
 } from './lookups.js';
-// Single sign-on's questions: which user an identity names, and their activity.
-export {
-  recordActivity,
-  usersForSignIn,
-  userSummary,
-  type SignInCandidate,
-  type SignInKey,
-} from './sign-in.js';
+// Single sign-on's question: which user an identity names.
+export { usersForSignIn, userSummary, type SignInCandidate, type SignInKey } from './sign-in.js';

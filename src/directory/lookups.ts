@@ -100,3 +100,24 @@ export const groupListing = (db: Knex, tenantId: string): Listing => ({
 /** The member ids of a group, direct members only (users and groups). */
 export const memberIdsOf = (db: Knex, tenantId: string, groupId: string): Promise<string[]> =>
   db('directory_memberships').where({ tenant_id: tenantId, group_id: groupId }).pluck('member_id');
+
+/** Each user's primary email (RFC 7643 §4.1.2: the one marked primary, else the first). */
+export async function primaryEmails(
+  db: Knex,
+  tenantId: string,
+  userIds: string[],
+): Promise<Map<string, string>> {
+  if (userIds.length === 0) return new Map();
+  const { rows } = (await db.raw(
+    `SELECT u.user_id, (
+       SELECT e ->> 'value' FROM jsonb_array_elements(
+         CASE WHEN jsonb_typeof(u.data -> 'emails') = 'array' THEN u.data -> 'emails' ELSE '[]'::jsonb END
+       ) WITH ORDINALITY AS x(e, n)
+        WHERE jsonb_typeof(e -> 'value') = 'string'
+        ORDER BY coalesce((e ->> 'primary') = 'true', false) DESC, n LIMIT 1) AS email
+       FROM directory_users u
+      WHERE u.tenant_id = ? AND u.user_id = ANY(?::uuid[])`,
+    [tenantId, userIds],
+  )) as { rows: Array<{ user_id: string; email: string | null }> };
+  return new Map(rows.filter((r) => r.email).map((r) => [r.user_id, r.email!]));
+}

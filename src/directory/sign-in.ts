@@ -1,6 +1,6 @@
 // What single sign-on asks of the directory (issue 15): which mirrored user an identity
-// provider's assertion names (by email, userName or externalId), and that they were
-// just active. The directory owns these reads and this write; src/sso calls them.
+// provider's assertion names (by email, userName or externalId). A sign-in's activity
+// goes through recordActivity (activity.ts), like every other activity.
 import type { Knex } from 'knex';
 
 export type SignInKey = 'email' | 'userName' | 'externalId';
@@ -44,18 +44,6 @@ export async function usersForSignIn(
     active: boolean;
   }>;
   return rows.map((r) => ({ id: r.user_id, userName: r.user_name, active: r.active }));
-}
-
-/** The user was active now (a sign-in): feeds reclamation's inactivity policy. */
-export async function recordActivity(
-  db: Knex,
-  tenantId: string,
-  userId: string,
-  at: Date,
-): Promise<void> {
-  await db('directory_users')
-    .where({ tenant_id: tenantId, user_id: userId })
-    .update({ last_active_at: at });
 }
 
 /** A user's id and userName, for the signed-in user's own page. */

@@ -1,39 +1,118 @@
-// The service's scheduled jobs.
+// The service's scheduled jobs (issue 14). Each is work for one tenant; the schedule runs
+// it for every tenant in turn (jobs/runs.ts records each run), and the admin API and the
+// CLI run it for one tenant on demand, with JOBS_ENABLED=false too.
 import type { Knex } from 'knex';
 import { createCheckpoints, settleAudit, type SigningKey } from '../audit/index.js';
-import { reconcileAllTenants } from '../licensing/index.js';
+import { allTenantIds } from '../db/tenant-scope.js';
+import { reclaimExpired, reconcileTenant, scanInactivity } from '../licensing/index.js';
+import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
+import {
+  jobNamed,
+  JOB_NAMES,
+  runForTenant,
+  type JobName,
+  type JobRun,
+  type TenantWork,
+} from './runs.js';
 import type { JobDefinition } from './scheduler.js';
 
-export function serviceJobs(deps: {
+export interface JobDeps {
   knex: Knex;
-  signingKey: SigningKey;
   clock: Clock;
-  checkpointEveryMs: number;
-  reconcileEveryMs?: number;
-}): JobDefinition[] {
-  return [
-    {
-      name: 'audit-checkpoint',
-      everyMs: deps.checkpointEveryMs,
-      run: async () => {
-        // Sign what has committed, including events still waiting to be chained.
-        await settleAudit(deps.knex, { wait: true });
-        await createCheckpoints(deps.knex, deps.signingKey, { clock: deps.clock });
-      },
+  /** The checkpoint key; without it audit-checkpoint settles the queue and signs nothing. */
+  signingKey?: SigningKey | undefined;
+}
+
+/** What each job does for one tenant, and the result it reports. */
+function work(deps: JobDeps): Record<JobName, TenantWork> {
+  const actor = (name: JobName) => ({ type: 'job' as const, id: name });
+  const ctx = (tenantId: string, name: JobName) => ({
+    knex: deps.knex,
+    tenantId,
+    clock: deps.clock,
+    actor: actor(name),
+  });
+  return {
+    'inactivity-scan': async (t) => {
+      const items = await scanInactivity(ctx(t, 'inactivity-scan'));
+      return {
+        scheduled: items.filter((i) => i.action === 'reclaim_scheduled').length,
+        released: items.filter((i) => i.action === 'release').length,
+      };
     },
-    {
-      // The safety net behind in-transaction reconciles; also reclaims seats whose grace ran out.
-      name: 'seat-reconcile',
-      everyMs: deps.reconcileEveryMs ?? 3_600_000,
-      run: async () => {
-        await reconcileAllTenants(deps.knex, {
-          clock: deps.clock,
-          actor: { type: 'job', id: 'seat-reconcile' },
-        });
-      },
+    // Graces that ran out: released, and their places given to the first in line.
+    'reclaim-expired': (t) => reclaimExpired(ctx(t, 'reclaim-expired')),
+    // The safety net behind the in-transaction reconciles.
+    'seat-reconcile': async (t) => ({
+      changes: (
+        await reconcileTenant(deps.knex, t, { clock: deps.clock, actor: actor('seat-reconcile') })
+      ).length,
+    }),
+    // Sign what has committed, including events still waiting to be chained.
+    'audit-checkpoint': async (t) => {
+      const settled = await settleAudit(deps.knex, { tenantId: t, wait: true });
+      const signed = deps.signingKey
+        ? await createCheckpoints(deps.knex, deps.signingKey, { clock: deps.clock, tenantId: t })
+        : [];
+      return { settled, checkpoints: signed.length };
     },
-  ];
+  };
+}
+
+/** Run one job for one tenant now, recorded like a scheduled run. */
+export interface JobRunner {
+  run(name: string, tenantId: string): Promise<JobRun>;
+}
+
+export function jobRunner(deps: JobDeps): JobRunner {
+  const jobs = work(deps);
+  return {
+    run: (name, tenantId) => {
+      const job = jobNamed(name);
+      return runForTenant(deps.knex, deps.clock, job, tenantId, jobs[job]);
+    },
+  };
+}
+
+export function serviceJobs(
+  deps: JobDeps & {
+    logger: Logger;
+    checkpointEveryMs: number;
+    reconcileEveryMs?: number;
+    inactivityScanEveryMs?: number;
+    reclaimExpiredEveryMs?: number;
+  },
+): JobDefinition[] {
+  const jobs = work(deps);
+  const every: Record<JobName, number> = {
+    'inactivity-scan': deps.inactivityScanEveryMs ?? 3_600_000,
+    'reclaim-expired': deps.reclaimExpiredEveryMs ?? 300_000,
+    'seat-reconcile': deps.reconcileEveryMs ?? 3_600_000,
+    'audit-checkpoint': deps.checkpointEveryMs,
+  };
+  return JOB_NAMES.map((name) => ({
+    name,
+    everyMs: every[name],
+    // Every tenant in turn; one tenant's failure is recorded and logged, the rest run.
+    run: async () => {
+      for (const tenantId of await allTenantIds(deps.knex)) {
+        await runForTenant(deps.knex, deps.clock, name, tenantId, jobs[name]).catch(
+          (err: unknown) =>
+            deps.logger.error('job failed for a tenant', { job: name, tenantId, error: err }),
+        );
+      }
+    },
+  }));
 }
 
 export { createScheduler, type Scheduler } from './scheduler.js';
+export {
+  JOB_NAMES,
+  JobRunRecord,
+  JobStatusRecord,
+  jobStatuses,
+  type JobName,
+  type JobRun,
+  type JobStatus,
+} from './runs.js';

@@ -60,11 +60,13 @@ export async function applySeatUpdates(
     });
     for (const r of list) changes.push(seatChange(r.seat, r.seat.state, 'released', r.reason));
   }
-  // Seats leaving a rule's group start their grace; one statement per end date.
-  for (const [until, list] of groupBy(plan.pending, (p) => p.until.toISOString())) {
+  // Seats leaving a rule's group or the directory start their grace; one statement per
+  // end date and reason.
+  for (const [, list] of groupBy(plan.pending, (p) => `${p.until.toISOString()} ${p.why}`)) {
     await seats(list.map((p) => p.seat.seat_id)).update({
       state: 'pending_reclaim',
-      reclaim_after: until,
+      reclaim_after: list[0]!.until.toISOString(),
+      reclaim_reason: list[0]!.why,
       updated_at: at,
     });
     for (const p of list) changes.push(seatChange(p.seat, 'active', 'pending_reclaim', p.reason));
@@ -73,6 +75,7 @@ export async function applySeatUpdates(
     await seats(plan.restore.map((s) => s.seat_id)).update({
       state: 'active',
       reclaim_after: null,
+      reclaim_reason: null,
       updated_at: at,
     });
     for (const s of plan.restore)

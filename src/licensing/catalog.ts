@@ -4,6 +4,7 @@
 // the licence before anything that hangs off it (reconcile.ts, "Lock order").
 import type { Knex } from 'knex';
 import { appendAuditEvent, type AuditAction } from '../audit/index.js';
+import { reclaimDefaultsOf } from '../tenancy/index.js';
 import { AppError } from '../shared/errors.js';
 import { inTenant, type LicensingContext } from './context.js';
 import { LicenseInput, ProductInput } from './model.js';
@@ -165,6 +166,9 @@ function licenseColumns(input: LicenseInput) {
     full_policy: input.fullPolicy,
     overdeploy_limit: input.overdeployLimit,
     alert_thresholds: JSON.stringify(input.alertThresholds),
+    ...(input.inactivityDays !== undefined ? { inactivity_days: input.inactivityDays } : {}),
+    ...(input.reclaimGraceDays !== undefined ? { reclaim_grace_days: input.reclaimGraceDays } : {}),
+    reclaim_exempt: JSON.stringify(input.reclaimExempt),
   };
 }
 
@@ -199,9 +203,17 @@ export async function createLicense(
   body: unknown,
   opts: { dryRun: boolean },
 ): Promise<WriteResult<License>> {
-  const input = LicenseInput.parse(body);
+  const given = LicenseInput.parse(body);
   return write(ctx, opts.dryRun, async (trx) => {
-    await productRow(trx, ctx, input.productId);
+    await productRow(trx, ctx, given.productId);
+    // The reclaim policy a licence does not state is the tenant's default (PATCH /tenant).
+    const defaults = await reclaimDefaultsOf(trx, ctx.tenantId);
+    const input = {
+      ...given,
+      inactivityDays:
+        given.inactivityDays === undefined ? defaults.inactivityDays : given.inactivityDays,
+      reclaimGraceDays: given.reclaimGraceDays ?? defaults.reclaimGraceDays,
+    };
     const now = ctx.clock.now().toISOString();
     const [row] = await trx('licenses')
       .insert({

@@ -7,6 +7,8 @@ import { notFound } from '../shared/errors.js';
 import { inTenant, type LicensingContext } from './context.js';
 import { isUuid } from '../shared/ids.js';
 import { roomIn, type PoolTerms } from './capacity.js';
+import { usersRelation } from '../directory/index.js';
+import { RESTRICTIONS } from './eligibility.js';
 import { countsOf, seatCounts } from './seat-counts.js';
 import type {
   ComplianceStatus,
@@ -39,6 +41,7 @@ interface Row extends LicenseTermRow, PoolTerms {
   alerted_threshold: number;
   used: number;
   waitlisted: number;
+  violations: LicenseCompliance['violations'];
 }
 
 function evaluate(r: Row, now: Date): LicenseCompliance {
@@ -61,10 +64,10 @@ function evaluate(r: Row, now: Date): LicenseCompliance {
   if (purchased !== null && used > purchased) statuses.push('over_deployed');
   if (utilisation !== null && utilisation < UNDER_UTILISED_PERCENT && purchased !== 0)
     statuses.push('under_utilised');
-  // Only use beyond what was bought, or past the end of the term, breaks compliance; the
-  // rest are warnings beside `compliant`.
-  if (!statuses.some((s) => s === 'expired' || s === 'over_deployed'))
-    statuses.unshift('compliant');
+  if (r.violations.length) statuses.push('restriction_violated');
+  // Only use beyond what was bought or by whom the licence excludes, or past the end of
+  // the term, breaks compliance; the rest are warnings beside `compliant`.
+  if (!statuses.some((s) => BREAKS.has(s))) statuses.unshift('compliant');
   const annualCost =
     r.cost.annualCost ??
     (r.cost.unitCost !== undefined && purchased !== null ? r.cost.unitCost * purchased : null);
@@ -89,7 +92,42 @@ function evaluate(r: Row, now: Date): LicenseCompliance {
     annualCost,
     currency: r.cost.currency ?? null,
     term: termRecord(r, t),
+    violations: r.violations,
   };
+}
+
+const BREAKS = new Set<ComplianceStatus>(['expired', 'over_deployed', 'restriction_violated']);
+
+/** Manual seats held by users the licence's restrictions exclude (eligibility's check 4). */
+async function violations(db: Knex, tenantId: string, licenseIds: string[]) {
+  if (licenseIds.length === 0) return new Map<string, LicenseCompliance['violations']>();
+  const users = usersRelation(tenantId);
+  const { rows } = (await db.raw(
+    `SELECT s.license_id, s.seat_id, s.user_id,
+            CASE WHEN ${RESTRICTIONS.department} THEN 'country' ELSE 'department' END AS restriction
+       FROM seats s
+       JOIN licenses l ON l.tenant_id = s.tenant_id AND l.license_id = s.license_id
+       JOIN ${users.sql} u ON u.user_id = s.user_id
+      WHERE s.tenant_id = ? AND s.source = 'manual' AND s.state IN ('active', 'pending_reclaim')
+        AND s.license_id = ANY(?::uuid[])
+        AND NOT (${RESTRICTIONS.department} AND ${RESTRICTIONS.country})
+      ORDER BY s.license_id, s.seat_id`,
+    [...users.bindings, tenantId, licenseIds],
+  )) as {
+    rows: Array<{
+      license_id: string;
+      seat_id: string;
+      user_id: string;
+      restriction: 'department' | 'country';
+    }>;
+  };
+  const out = new Map<string, LicenseCompliance['violations']>();
+  for (const r of rows) {
+    const list = out.get(r.license_id) ?? [];
+    list.push({ seatId: r.seat_id, userId: r.user_id, restriction: r.restriction });
+    out.set(r.license_id, list);
+  }
+  return out;
 }
 
 function termRecord(r: Row, t: TermState): LicenseTermRecord {
@@ -129,15 +167,18 @@ async function rows(db: Knex, tenantId: string, only?: string[]): Promise<Row[]>
     )
     .orderBy('l.license_id');
   if (only) q.whereIn('l.license_id', only);
-  const licences = (await q) as Array<Omit<Row, 'used' | 'waitlisted'>>;
-  const counts = await seatCounts(
-    db,
-    tenantId,
-    licences.map((l) => l.license_id),
-  );
+  const licences = (await q) as Array<Omit<Row, 'used' | 'waitlisted' | 'violations'>>;
+  const ids = licences.map((l) => l.license_id);
+  const counts = await seatCounts(db, tenantId, ids);
+  const broken = await violations(db, tenantId, ids);
   return licences.map((l) => {
     const c = countsOf(counts, l.license_id);
-    return { ...l, used: c.occupied, waitlisted: c.waiting };
+    return {
+      ...l,
+      used: c.occupied,
+      waitlisted: c.waiting,
+      violations: broken.get(l.license_id) ?? [],
+    };
   });
 }
 
@@ -168,6 +209,7 @@ export async function complianceSummary(ctx: LicensingContext): Promise<Complian
     inGrace: having('in_grace'),
     expired: having('expired'),
     maintenanceExpired: having('maintenance_expired'),
+    restrictionViolated: having('restriction_violated'),
     // The share of licences in compliance, 0–100; 100 for a tenant with no licences.
     score:
       all.length === 0 ? 100 : Math.round(((all.length - nonCompliant) / all.length) * 1000) / 10,

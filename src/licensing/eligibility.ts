@@ -11,7 +11,10 @@
 //   3. L is in force: started, not past its end plus grace, not deleted (term.ts;
 //      'not_in_force');
 //   4. L's restrictions admit their department ('department') and country ('country');
-//   5. R's SCIM filter matches them ('filter').
+//   5. R's SCIM filter matches them ('filter');
+//   6. no seat of L was reclaimed from them for inactivity since their last activity for
+//      L's product ('inactive', issue 14): the reclaim would otherwise be undone by the
+//      next reconcile; any activity makes them eligible again.
 // Of the rules that reach a user for one licence, the best eligible one decides (lowest
 // priority number, then lowest rule id); when none is eligible, the best of the rest
 // says why not (decide, below).
@@ -27,6 +30,7 @@
 import type { Knex } from 'knex';
 import {
   filterToSql,
+  lastActivitySql,
   membershipsRelation,
   nestedGroups,
   userAttributeSql,
@@ -51,6 +55,7 @@ export const VERDICTS = [
   'department',
   'country',
   'filter',
+  'inactive',
 ] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
@@ -71,6 +76,17 @@ const U = userAttributeSql('u');
 /** The user's department and country, as restrictions read them. */
 export const DEPARTMENT_SQL = U.department;
 export const COUNTRY_SQL = U.country;
+
+/**
+ * Check 4, the licence's restrictions, over a user `u` and a licence `l`: an empty or
+ * absent list restricts nothing. Compliance asks the same of manual seats.
+ */
+export const RESTRICTIONS = {
+  department: `(coalesce(jsonb_array_length(l.restrictions -> 'departments'), 0) = 0
+             OR ${DEPARTMENT_SQL} IN (SELECT jsonb_array_elements_text(l.restrictions -> 'departments')))`,
+  country: `(coalesce(jsonb_array_length(l.restrictions -> 'countries'), 0) = 0
+             OR upper(${COUNTRY_SQL}) IN (SELECT upper(jsonb_array_elements_text(l.restrictions -> 'countries'))))`,
+};
 
 /** A licence's term lets its seats be held now (check 3): not deleted, and in force. */
 export const licenceInForce = (
@@ -109,23 +125,19 @@ function checks(rules: RuleRow[], inForce: ReadonlySet<string>) {
       verdict: 'not_in_force',
       passes: { sql: 'c.license_id = ANY(?::uuid[])', bindings: [[...inForce]] },
     },
-    {
-      verdict: 'department',
-      passes: {
-        sql: `(coalesce(jsonb_array_length(l.restrictions -> 'departments'), 0) = 0
-             OR ${DEPARTMENT_SQL} IN (SELECT jsonb_array_elements_text(l.restrictions -> 'departments')))`,
-        bindings: [],
-      },
-    },
-    {
-      verdict: 'country',
-      passes: {
-        sql: `(coalesce(jsonb_array_length(l.restrictions -> 'countries'), 0) = 0
-             OR upper(${COUNTRY_SQL}) IN (SELECT upper(jsonb_array_elements_text(l.restrictions -> 'countries'))))`,
-        bindings: [],
-      },
-    },
+    { verdict: 'department', passes: { sql: RESTRICTIONS.department, bindings: [] } },
+    { verdict: 'country', passes: { sql: RESTRICTIONS.country, bindings: [] } },
     { verdict: 'filter', passes: { sql: `(${filters.join(' OR ')})`, bindings: filterBindings } },
+    {
+      verdict: 'inactive',
+      passes: {
+        sql: `NOT EXISTS (SELECT 1 FROM seats s
+                WHERE s.tenant_id = l.tenant_id AND s.license_id = c.license_id
+                  AND s.user_id = c.user_id AND s.release_reason = 'inactive'
+                  AND s.released_at > coalesce(${lastActivitySql({ tenant: 'l.tenant_id', user: 'c.user_id', product: 'l.product_id' })}, '-infinity'))`,
+        bindings: [],
+      },
+    },
   ];
   return list;
 }

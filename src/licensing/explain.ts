@@ -12,6 +12,7 @@ import { findUser, groupNames, groupsOfUser } from '../directory/index.js';
 import { notFound } from '../shared/errors.js';
 import { isUuid } from '../shared/ids.js';
 import { roomIn } from './capacity.js';
+import { seatLastActivity } from './activity.js';
 import { inTenant, type LicensingContext } from './context.js';
 import { candidates, decide, licencesInForce, type Candidate } from './eligibility.js';
 import { placeInLine } from './pool.js';
@@ -122,7 +123,19 @@ function whyNot(f: Facts, c: Candidate): string {
     }
     case 'filter':
       return `the rule's filter does not match: ${f.rules.get(c.ruleId)?.filter}`;
+    case 'inactive':
+      return 'the seat was reclaimed for inactivity: any activity for the product makes the user eligible again';
   }
+}
+
+const dayOr = (d: Date | null | undefined) => (d ? day(d) : 'never');
+
+/** Why a seat in an inactivity or deprovisioning grace is going, and what stops it. */
+function reclaimNote(seat: Row): string {
+  const on = dayOr(seat.reclaim_after);
+  return seat.reclaim_reason === 'inactive'
+    ? `inactive since ${seat.last_active_at ? dayOr(seat.last_active_at) : `the seat was granted (${dayOr(seat.granted_at)})`}; reclaim on ${on} unless used`
+    : `the user is deprovisioned; reclaim on ${on} unless reactivated`;
 }
 
 /** How a rule seat came to be, and, for one in its removal grace, why it is going. */
@@ -133,6 +146,8 @@ function ruleSeatWhy(f: Facts, seat: Row): string {
     : 'via a rule that no longer exists';
   if (seat.state !== 'pending_reclaim')
     return rule ? `${named} because the user is in ${through(f, rule.group_id)}` : named;
+  if (seat.reclaim_reason === 'inactive' || seat.reclaim_reason === 'deprovisioned')
+    return `${named}; ${reclaimNote(seat)}`;
   const verdict = rule && f.byLicence.get(rule.license_id);
   if (verdict?.verdict === 'eligible')
     return `${named}; eligible again: the next reconcile restores it`;
@@ -170,7 +185,7 @@ async function explainSeat(f: Facts, s: Row) {
   const licence = f.licences.get(s.license_id);
   let why =
     s.source === 'manual'
-      ? `assigned manually by ${s.assigned_by ?? 'an admin'}`
+      ? `assigned manually by ${s.assigned_by ?? 'an admin'}${s.state === 'pending_reclaim' ? `; ${reclaimNote(s)}` : ''}`
       : ruleSeatWhy(f, s);
   let position: number | null = null;
   if (s.state === 'waitlisted') {
@@ -219,9 +234,10 @@ export async function explainUser(ctx: LicensingContext, userId: string): Promis
     const user = await findUser(trx, ctx.tenantId, userId);
     if (!user) return undefined;
     const f = await facts(ctx, trx, user);
-    const seats: Row[] = await trx('seats')
-      .where({ tenant_id: ctx.tenantId, user_id: userId })
-      .whereNot('state', 'released');
+    const seats: Row[] = await trx('seats as s')
+      .where({ 's.tenant_id': ctx.tenantId, 's.user_id': userId })
+      .whereNot('s.state', 'released')
+      .select('s.*', trx.raw(`${seatLastActivity} AS last_active_at`));
     const explained = [];
     for (const s of seats) explained.push(await explainSeat(f, s));
     return { user, f, seats, explained };

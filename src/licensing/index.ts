@@ -38,3 +38,16 @@ export {
   type SeatDiff,
 } from './records.js';
 export { assignSeat, listSeats, releaseSeat, transferSeat } from './seats.js';
+export {
+  ActivityReportRecord,
+  ingestActivity,
+  MAX_ACTIVITY_EVENTS,
+  type ActivityReport,
+} from './activity.js';
+export {
+  previewReclamation,
+  reclaimExpired,
+  ReclaimItemRecord,
+  scanInactivity,
+  type ReclaimItem,
+} from './reclamation.js';

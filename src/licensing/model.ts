@@ -46,6 +46,23 @@ export const Cost = z
 
 export const FULL_POLICIES = ['waitlist', 'overdeploy'] as const;
 
+/** Users and groups (nested included) whose seats are never reclaimed for inactivity. */
+export const ReclaimExempt = z
+  .object({
+    userIds: z.array(uuid).max(10_000).default([]),
+    groupIds: z.array(uuid).max(1_000).default([]),
+  })
+  .strict();
+
+/** Reclaim policy values a tenant's new licences start with (PATCH /tenant). */
+export const ReclaimDefaults = z
+  .object({
+    inactivityDays: z.number().int().min(1).max(3650).nullable(),
+    reclaimGraceDays: z.number().int().min(0).max(3650),
+  })
+  .strict();
+export type ReclaimDefaults = z.infer<typeof ReclaimDefaults>;
+
 export const LicenseInput = z
   .object({
     productId: uuid,
@@ -67,6 +84,11 @@ export const LicenseInput = z
     fullPolicy: z.enum(FULL_POLICIES).default('waitlist'),
     overdeployLimit: z.number().int().min(0).max(1_000_000).default(0),
     alertThresholds: z.array(z.number().int().min(1).max(1000)).max(10).default([80, 90, 100]),
+    /** Days without activity for the product before a seat is reclaimed; null: never. */
+    inactivityDays: z.number().int().min(1).max(3650).nullable().optional(),
+    /** Grace of an inactivity or deprovisioning reclaim, in days (0: at once). */
+    reclaimGraceDays: z.number().int().min(0).max(3650).optional(),
+    reclaimExempt: ReclaimExempt.default({ userIds: [], groupIds: [] }),
   })
   .strict()
   // An empty term is refused here, once for every writer (API, PATCH merges): an

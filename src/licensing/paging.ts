@@ -39,7 +39,9 @@ export function parsePageRequest(query: Record<string, unknown>): PageRequest {
   return { limit, cursor };
 }
 
-const decode = (cursor: string) => {
+/** A cursor names the last id of the page before (base64url, opaque to clients). */
+export const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
+export const decodeCursor = (cursor: string) => {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!isUuid(id)) throw invalidInput('cursor is not valid');
   return id;
@@ -64,7 +66,7 @@ export async function page<T>(
     )
   )
     rows.select('*');
-  if (req.cursor) rows.where(idColumn, '>', decode(req.cursor));
+  if (req.cursor) rows.where(idColumn, '>', decodeCursor(req.cursor));
   const result = (await rows) as Record<string, unknown>[];
   const more = result.length > limit;
   const items = (more ? result.slice(0, limit) : result).map(map);
@@ -73,6 +75,6 @@ export async function page<T>(
   return {
     items,
     total: Number(n),
-    nextCursor: last ? Buffer.from(last).toString('base64url') : null,
+    nextCursor: last ? encodeCursor(last) : null,
   };
 }

@@ -59,6 +59,7 @@ export interface ReconcileScope {
 
 export interface LicenseRow extends LicenseTermRow, PoolLicense {
   deleted_at: Date | null;
+  reclaim_grace_days: number;
 }
 
 /** The licences a reconcile of `scope` locks (read, not locked; see lockLicences). */
@@ -118,6 +119,7 @@ export async function lockLicences(
       'quantity',
       'full_policy',
       'overdeploy_limit',
+      'reclaim_grace_days',
       ...LICENSE_TERM_COLUMNS,
     )) as LicenseRow[];
 }
@@ -158,7 +160,16 @@ async function loadPlanInput(
     .where({ tenant_id: tenantId })
     .whereIn('license_id', ids)
     .whereNot('state', 'released')
-    .select('seat_id', 'license_id', 'user_id', 'state', 'source', 'rule_id', 'reclaim_after');
+    .select(
+      'seat_id',
+      'license_id',
+      'user_id',
+      'state',
+      'source',
+      'rule_id',
+      'reclaim_after',
+      'reclaim_reason',
+    );
   // Arrays are bound as one parameter: a full reconcile names 100,000 users and more
   // than PostgreSQL's 65,535 bound parameters.
   if (userScope) liveQuery.whereRaw('user_id = ANY(?::uuid[])', [userScope]);
@@ -196,6 +207,14 @@ export async function reconcile(
   );
   return changes;
 }
+
+/** Audit seat changes made outside a reconcile (reclamation), with the alerts they cause. */
+export const recordSeatChanges = (
+  trx: Knex.Transaction,
+  tenantId: string,
+  changes: SeatChange[],
+  ctx: { clock: Clock; actor: Actor },
+) => record(trx, tenantId, changes, ctx, async () => undefined);
 
 /**
  * The audit events of the changes, and the utilisation alerts they cause. The events are

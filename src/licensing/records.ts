@@ -44,6 +44,9 @@ export const LicenseRecord = z.object({
   fullPolicy: z.enum(FULL_POLICIES),
   overdeployLimit: count,
   alertThresholds: z.array(z.number().int()),
+  inactivityDays: z.number().int().nullable(),
+  reclaimGraceDays: z.number().int(),
+  reclaimExempt: z.object({ userIds: z.array(id), groupIds: z.array(id) }),
   createdAt: instant,
   updatedAt: instant,
 });
@@ -74,8 +77,12 @@ export const RELEASE_REASONS = [
   'license_deleted',
   'released_by_admin',
   'transferred',
+  'inactive',
 ] as const;
 export type ReleaseReason = (typeof RELEASE_REASONS)[number];
+
+export const RECLAIM_REASONS = ['deprovisioned', 'removed_from_group', 'inactive'] as const;
+export type ReclaimReason = (typeof RECLAIM_REASONS)[number];
 
 export const SeatRecord = z.object({
   id,
@@ -89,6 +96,10 @@ export const SeatRecord = z.object({
   grantedAt: maybeInstant,
   overdeployed: z.boolean(),
   reclaimAfter: maybeInstant,
+  /** Why a pending_reclaim seat waits: its holder left the directory, the group, or idled. */
+  reclaimReason: z.enum(RECLAIM_REASONS).nullable(),
+  /** The holder's last activity for the licence's product (any product's counts too). */
+  lastActiveAt: maybeInstant,
   releasedAt: maybeInstant,
   releaseReason: z.enum(RELEASE_REASONS).nullable(),
 });
@@ -101,6 +112,9 @@ export const SEAT_CHANGE_REASONS = [
   'pool_full',
   'seat_freed',
   'eligible_again',
+  // Issue 14: a seat reclaimed for inactivity is scheduled as 'inactive' and restored by
+  // activity in its grace ('active_again').
+  'active_again',
 ] as const;
 export type SeatChangeReason = (typeof SEAT_CHANGE_REASONS)[number];
 
@@ -143,6 +157,9 @@ export const COMPLIANCE_STATUSES = [
   'in_grace',
   'expired',
   'maintenance_expired',
+  // A manual seat whose holder the licence's restrictions exclude (issue 14): it stays
+  // (an admin decided it), and the licence is not compliant while it does.
+  'restriction_violated',
 ] as const;
 export type ComplianceStatus = (typeof COMPLIANCE_STATUSES)[number];
 
@@ -170,6 +187,9 @@ export const LicenseComplianceRecord = z.object({
   annualCost: z.number().min(0).nullable(),
   currency: z.string().nullable(),
   term: LicenseTermRecord,
+  violations: z
+    .array(z.object({ seatId: id, userId: id, restriction: z.enum(['department', 'country']) }))
+    .describe("Manual seats whose holder the licence's restrictions exclude"),
 });
 export type LicenseCompliance = z.infer<typeof LicenseComplianceRecord>;
 
@@ -184,6 +204,7 @@ export const ComplianceSummaryRecord = z.object({
   inGrace: count,
   expired: count,
   maintenanceExpired: count,
+  restrictionViolated: count,
   score: z.number().min(0).max(100).describe('The share of licences in compliance, 0–100'),
   annualCost: z
     .object({ amount: z.number().min(0), currency: z.string().nullable() })
@@ -293,6 +314,9 @@ export const licenseRecord = (r: Row): License => ({
   fullPolicy: r.full_policy,
   overdeployLimit: r.overdeploy_limit,
   alertThresholds: r.alert_thresholds,
+  inactivityDays: r.inactivity_days,
+  reclaimGraceDays: r.reclaim_grace_days,
+  reclaimExempt: r.reclaim_exempt,
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,
 });
@@ -321,6 +345,8 @@ export const seatRecord = (r: Row): Seat => ({
   grantedAt: iso(r.granted_at),
   overdeployed: r.overdeployed,
   reclaimAfter: iso(r.reclaim_after),
+  reclaimReason: r.reclaim_reason ?? null,
+  lastActiveAt: iso(r.last_active_at ?? null),
   releasedAt: iso(r.released_at),
   releaseReason: r.release_reason,
 });

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { appendAuditEvent } from '../audit/index.js';
 import { userExists } from '../directory/index.js';
 import { AppError, invalidInput, notFound } from '../shared/errors.js';
+import { seatLastActivity } from './activity.js';
 import { inTenant, type LicensingContext } from './context.js';
 import { page, type Page, type PageRequest } from './paging.js';
 import { licencesInPlay, lockLicences, reconcile } from './reconcile.js';
@@ -33,11 +34,19 @@ export async function listSeats(
       .whereNull('deleted_at')
       .first('license_id');
     if (!licence) throw notFound('licence');
-    const q = trx('seats').where({ tenant_id: ctx.tenantId, license_id: licenseId });
+    const q = trx('seats as s')
+      .where({ tenant_id: ctx.tenantId, license_id: licenseId })
+      .select('s.*', trx.raw(`${seatLastActivity} AS last_active_at`));
     if (state) q.where({ state: state as SeatState });
     return page(q, 'seat_id', req, seatRecord);
   });
 }
+
+/** A seat row with its holder's last activity for the licence's product (the record shows it). */
+const seatWithActivity = (trx: Knex.Transaction, ctx: LicensingContext, seatId: string) =>
+  trx('seats as s')
+    .where({ tenant_id: ctx.tenantId, seat_id: seatId })
+    .first('s.*', trx.raw(`${seatLastActivity} AS last_active_at`));
 
 /**
  * A seat, locked after its licence (lock order: licences before seats). The reconciler
@@ -117,9 +126,7 @@ export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<
       ctx.clock,
     );
     await reconcile(trx, ctx.tenantId, { userIds: [user] }, ctx);
-    return seatRecord(
-      await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: seatId }).first(),
-    );
+    return seatRecord(await seatWithActivity(trx, ctx, seatId));
   });
 }
 
@@ -161,9 +168,7 @@ export async function releaseSeat(ctx: LicensingContext, seatId: string): Promis
       ctx.clock,
     );
     await reconcile(trx, ctx.tenantId, { licenseIds: [seat.license_id], userIds: [] }, ctx);
-    return seatRecord(
-      await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: seatId }).first(),
-    );
+    return seatRecord(await seatWithActivity(trx, ctx, seatId));
   });
 }
 
@@ -235,8 +240,6 @@ export async function transferSeat(
       },
       ctx.clock,
     );
-    return seatRecord(
-      await trx('seats').where({ tenant_id: ctx.tenantId, seat_id: newSeatId }).first(),
-    );
+    return seatRecord(await seatWithActivity(trx, ctx, newSeatId));
   });
 }

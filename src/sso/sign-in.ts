@@ -52,7 +52,9 @@ export async function finishSignIn(
       : new Map<string, string>();
     const isAdmin = conn.adminGroupIds.some((g) => groups.has(g));
     const now = ctx.clock.now();
-    await recordActivity(trx, conn.tenantId, user.id, now);
+    await recordActivity(trx, conn.tenantId, [
+      { userId: user.id, productId: null, occurredAt: now },
+    ]);
     const opened = await openSession(
       trx,
       conn.tenantId,

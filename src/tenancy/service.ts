@@ -24,11 +24,32 @@ import { isUuid, newId } from '../shared/ids.js';
 import { allTenantIds, scopeToTenant, withTenant } from '../db/tenant-scope.js';
 
 /** A tenant as the admin API shows it (GET /api/v1/tenant; its OpenAPI schema too). */
+export const ReclaimDefaultsRecord = z.object({
+  inactivityDays: z.number().int().nullable(),
+  reclaimGraceDays: z.number().int(),
+});
+export type ReclaimDefaults = z.infer<typeof ReclaimDefaultsRecord>;
+
 export const TenantRecord = z.object({
   id: z.uuid(),
   name: z.string(),
   createdAt: z.iso.datetime(),
+  /** The reclaim policy new licences start with (issue 14). */
+  reclaimDefaults: ReclaimDefaultsRecord,
 });
+
+/** PATCH /tenant: what an admin may change. */
+export const TenantPatch = z
+  .object({
+    reclaimDefaults: z
+      .object({
+        inactivityDays: z.number().int().min(1).max(3650).nullable().optional(),
+        reclaimGraceDays: z.number().int().min(0).max(3650).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 export type Tenant = z.infer<typeof TenantRecord>;
 
 export interface TokenInfo {
@@ -133,16 +154,24 @@ export async function createTenant(knex: Knex, name: string, ctx: Ctx): Promise<
       id,
       name: clean,
       createdAt: now.toISOString(),
+      reclaimDefaults: { inactivityDays: null, reclaimGraceDays: 7 },
       scimToken: scim.token,
       apiToken: api.token,
     };
   });
 }
 
-const toTenant = (r: { tenant_id: string; name: string; created_at: Date }): Tenant => ({
+const TENANT_COLUMNS = ['tenant_id', 'name', 'created_at', 'reclaim_defaults'];
+const toTenant = (r: {
+  tenant_id: string;
+  name: string;
+  created_at: Date;
+  reclaim_defaults: ReclaimDefaults;
+}): Tenant => ({
   id: r.tenant_id,
   name: r.name,
   createdAt: r.created_at.toISOString(),
+  reclaimDefaults: r.reclaim_defaults,
 });
 
 /** Every tenant (the operator's list): each read under its own scope, in one transaction. */
@@ -152,9 +181,7 @@ export async function listTenants(knex: Knex): Promise<Tenant[]> {
     const found: Tenant[] = [];
     for (const id of ids) {
       await scopeToTenant(trx, id);
-      const row = await trx('tenants')
-        .where({ tenant_id: id })
-        .first('tenant_id', 'name', 'created_at');
+      const row = await trx('tenants').where({ tenant_id: id }).first(TENANT_COLUMNS);
       if (row) found.push(toTenant(row));
     }
     return found;
@@ -165,10 +192,53 @@ export async function listTenants(knex: Knex): Promise<Tenant[]> {
 export async function getTenant(knex: Knex, tenantId: string): Promise<Tenant> {
   if (!isUuid(tenantId)) throw notFound('tenant');
   const row = await withTenant(knex, tenantId, (trx) =>
-    trx('tenants').where({ tenant_id: tenantId }).first('tenant_id', 'name', 'created_at'),
+    trx('tenants').where({ tenant_id: tenantId }).first(TENANT_COLUMNS),
   );
   if (!row) throw notFound('tenant');
   return toTenant(row);
+}
+
+/** The reclaim policy the tenant's new licences start with. */
+export async function reclaimDefaultsOf(knex: Knex, tenantId: string): Promise<ReclaimDefaults> {
+  return (await getTenant(knex, tenantId)).reclaimDefaults;
+}
+
+/** PATCH /tenant: change what an admin may change, audited. */
+export async function updateTenant(
+  knex: Knex,
+  tenantId: string,
+  body: unknown,
+  ctx: Ctx,
+): Promise<Tenant> {
+  const patch = TenantPatch.parse(body);
+  const clock = ctx.clock ?? systemClock;
+  return withTenant(knex, tenantId, async (trx) => {
+    const row = await trx('tenants')
+      .where({ tenant_id: tenantId })
+      .forUpdate()
+      .first(TENANT_COLUMNS);
+    if (!row) throw notFound('tenant');
+    const before = toTenant(row);
+    const reclaimDefaults = { ...before.reclaimDefaults, ...(patch.reclaimDefaults ?? {}) };
+    const [updated] = await trx('tenants')
+      .where({ tenant_id: tenantId })
+      .update({ reclaim_defaults: JSON.stringify(reclaimDefaults) })
+      .returning(TENANT_COLUMNS);
+    await appendAuditEvents(
+      trx,
+      tenantId,
+      [
+        {
+          action: 'tenant.updated',
+          actor: ctx.actor,
+          target: { type: 'tenant', id: tenantId },
+          payload: { reclaimDefaults },
+        },
+      ],
+      clock,
+    );
+    return toTenant(updated);
+  });
 }
 
 export async function createToken(

@@ -164,8 +164,8 @@ describe('group rules grant seats', () => {
     expect((await api.get(`/licenses/${lic}/seats`)).body.items[0].ruleId).toBe(best.item.id);
   });
 
-  test('deprovisioning (active=false) releases the seat; reactivation brings it back', async () => {
-    const lic = await licence(5);
+  test('with a reclaim grace of 0, deprovisioning (active=false) releases the seat at once; reactivation brings it back', async () => {
+    const lic = await licence(5, { reclaimGraceDays: 0 });
     const u = await user();
     await rule(lic, await group('Deprov', [u]));
     expect(await holders(lic)).toEqual([u]);

@@ -385,6 +385,33 @@ describe('errors are the problems the document declares', () => {
   });
 });
 
+describe('reclamation (issue 14) answers what the document declares', () => {
+  test('activity in, and the preview of the next inactivity scan', async () => {
+    const report = await call('post', '/activity', {
+      events: [
+        { userId: seeded.bob, occurredAt: '2026-06-01T08:00:00Z', id: 'doc-1' },
+        { userName: 'nobody@example.com', occurredAt: '2026-06-01T08:00:00Z' },
+        { userId: seeded.bob, occurredAt: '2030-01-01T00:00:00Z' },
+      ],
+    });
+    expect(report.body).toMatchObject({ accepted: 1, unknownUsers: ['nobody@example.com'] });
+    expect(report.body.rejected).toHaveLength(1);
+    expect((await call('post', '/activity', { events: 'no' })).status).toBe(400);
+    const tenantNow = await call('patch', '/tenant', { reclaimDefaults: { inactivityDays: 90 } });
+    expect(tenantNow.body.reclaimDefaults).toEqual({ inactivityDays: 90, reclaimGraceDays: 7 });
+    expect(
+      (await call('patch', '/tenant', { reclaimDefaults: { inactivityDays: 0 } })).status,
+    ).toBe(400);
+    expect((await call('get', '/jobs')).body.items).toHaveLength(4);
+    const ran = await call('post', '/jobs/reclaim-expired/run');
+    expect(ran.body).toMatchObject({ name: 'reclaim-expired', result: { released: 0 } });
+    expect((await call('post', '/jobs/nope/run')).status).toBe(404);
+    const preview = await call('get', '/reclamation/preview?limit=5');
+    expect(preview.body.items).toEqual(expect.any(Array));
+    expect((await call('get', '/reclamation/preview?licenseId=nope')).status).toBe(404);
+  });
+});
+
 test('every success answer the document declares was exercised above', () => {
   expect(checker.unexercised()).toEqual([]);
 });

@@ -91,6 +91,17 @@ describe('the service on the embedded database', () => {
     const cef = await cli(['audit', 'export', '--format', 'cef', '--tenant', tenant.id], env);
     expect(cef.stdout.trim().split('\n')).toHaveLength(5); // tenant + 2 tokens, token create, revoke
     expect(cef.stdout).toMatch(/^CEF:0\|Seatkeeper\|Seatkeeper\|/);
+
+    // A scheduled job run by hand for one tenant, beside the running service (issue 14).
+    const job = await cli(['jobs', 'run', 'seat-reconcile', '--tenant', tenant.id, '--json'], env);
+    expect(job.code).toBe(0);
+    expect(JSON.parse(job.stdout).runs).toEqual([
+      expect.objectContaining({
+        tenantId: tenant.id,
+        name: 'seat-reconcile',
+        result: { changes: 0 },
+      }),
+    ]);
   });
 
   test('a second service on the same directory refuses to start while the first runs', async () => {

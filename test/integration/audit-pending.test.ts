@@ -112,13 +112,14 @@ const many = (n: number, tag: string) =>
     payload: { n: i, note: 'quote " backslash \\ and ünïcode' },
   }));
 
-test('a bulk append of thousands of events, written as column arrays, chains and verifies with its payloads intact', async () => {
+test('a bulk append of thousands of events, staged through COPY a batch at a time, chains and verifies with its payloads intact', async () => {
   const t = await newTenant('Bulk');
+  // More than one staging batch (5,000), so batches follow one another.
   const appended = await withTenant(db.knex, t, (trx) =>
-    appendAuditEvents(trx, t, many(2500, 'bulk'), clock),
+    appendAuditEvents(trx, t, many(5500, 'bulk'), clock),
   );
-  expect(appended.map((a) => a.seq)).toEqual(Array.from({ length: 2500 }, (_, i) => i + 4));
-  expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, events: 2503 });
+  expect(appended.map((a) => a.seq)).toEqual(Array.from({ length: 5500 }, (_, i) => i + 4));
+  expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, events: 5503 });
   const body = await db
     .owner('audit_events')
     .where({ tenant_id: t, event_id: appended[1234]!.eventId })

@@ -265,6 +265,87 @@ describe('the service role (seatkeeper_app) cannot forge or hide audit events (i
   });
 });
 
+describe('the staging table of bulk appends gives the service role nothing more than audit_chain does', () => {
+  const STAGING_COLUMNS = `event_id uuid, occurred_at timestamptz, actor_type text, actor_id text,
+    action text, target_type text, target_id text, payload_digest text, subject_id text,
+    salt bytea, body jsonb, mac text, seq bigint, prev_hash text, hash text`;
+  // Refused for want of ownership or privilege (DROP and ALTER say "must be owner").
+  const notTheirs = expect.objectContaining({ code: '42501' });
+  const headOf = async (t: string) =>
+    (await db.owner('audit_heads').where({ tenant_id: t }).first()) as {
+      seq: number;
+      hash: string;
+    };
+
+  test('reading, changing or emptying staged events is refused: the role may only insert', async () => {
+    const t = await tenantWithEvents(0);
+    await as(t, async (trx) => {
+      await trx.raw('SELECT audit_stage()');
+      await trx.raw('SAVEPOINT s');
+      for (const sql of [
+        'SELECT * FROM pg_temp.audit_staging',
+        'DELETE FROM pg_temp.audit_staging',
+        'UPDATE pg_temp.audit_staging SET seq = 1',
+        'TRUNCATE pg_temp.audit_staging',
+        'DROP TABLE pg_temp.audit_staging',
+        'ALTER TABLE pg_temp.audit_staging ADD COLUMN x int',
+      ]) {
+        await expect(trx.raw(sql)).rejects.toEqual(notTheirs);
+        await trx.raw('ROLLBACK TO SAVEPOINT s');
+      }
+    });
+  });
+
+  test('a staging table of its own (which could carry a trigger run with the owner’s rights) is refused', async () => {
+    const t = await tenantWithEvents(1);
+    const head = await headOf(t);
+    await as(t, async (trx) => {
+      await trx.raw(`CREATE TEMPORARY TABLE audit_staging (${STAGING_COLUMNS}) ON COMMIT DROP`);
+      await trx.raw('SAVEPOINT s');
+      await expect(trx.raw('SELECT audit_stage()')).rejects.toEqual(notTheirs);
+      await trx.raw('ROLLBACK TO SAVEPOINT s');
+      await expect(
+        trx.raw('SELECT audit_chain_staged(?, ?, ?)', [t, head.seq, head.hash]),
+      ).rejects.toEqual(notTheirs);
+    });
+    expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, events: 4 });
+  });
+
+  test('staged events that do not follow the head are refused, and the head stays', async () => {
+    const t = await tenantWithEvents(1);
+    const head = await headOf(t);
+    // One past the head's next place: a gap.
+    const f = forged(t, head.seq + 2, head.hash);
+    await expect(
+      as(t, async (trx) => {
+        await trx.raw('SELECT audit_stage()');
+        await trx.raw(
+          `INSERT INTO pg_temp.audit_staging (event_id, occurred_at, actor_type, actor_id, action,
+             target_type, target_id, payload_digest, mac, seq, prev_hash, hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            f.event_id,
+            f.occurred_at,
+            f.actor_type,
+            f.actor_id,
+            f.action,
+            f.target_type,
+            f.target_id,
+            f.payload_digest,
+            f.mac,
+            f.seq,
+            f.prev_hash,
+            f.hash,
+          ],
+        );
+        await trx.raw('SELECT audit_chain_staged(?, ?, ?)', [t, head.seq, head.hash]);
+      }),
+    ).rejects.toMatchObject({ code: '23000' });
+    expect(await headOf(t)).toMatchObject(head);
+    expect(await verifyTenantChain(db.knex, t)).toMatchObject({ ok: true, events: 4 });
+  });
+});
+
 describe('an attacker with the whole database (issue 12): the tail is closed by the checkpoints signed every N events', () => {
   async function checkpointedTenant() {
     const t = await tenantWithEvents(4); // 7 events

@@ -123,7 +123,10 @@ test('folding keeps the total and leaves one row; reading folds once deltas pile
 
 test('the directory tables refuse TRUNCATE, which would bypass the counts', async () => {
   // As the owner: the service's role has no TRUNCATE privilege at all.
-  await expect(db.owner.raw('TRUNCATE directory_users')).rejects.toThrow(/TRUNCATE refused/);
+  // CASCADE: user_activity refers to the users; the counts' trigger still refuses.
+  await expect(db.owner.raw('TRUNCATE directory_users CASCADE')).rejects.toThrow(
+    /TRUNCATE refused/,
+  );
 });
 
 (onRealPostgres() ? test : test.skip)(

@@ -48,7 +48,13 @@ test('the checkpoint job runs on the scheduler and signs each chain at the injec
     lockLifetimeMs: 1000,
     logger: quietLogger,
     // A long interval: the run below comes from now(), not from the clock ticking.
-    jobs: serviceJobs({ knex: db.knex, signingKey: key, clock, checkpointEveryMs: 3_600_000 }),
+    jobs: serviceJobs({
+      knex: db.knex,
+      signingKey: key,
+      clock,
+      logger: quietLogger,
+      checkpointEveryMs: 3_600_000,
+    }),
   });
   await scheduler.start();
   try {

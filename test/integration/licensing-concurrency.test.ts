@@ -89,6 +89,9 @@ test('200 users eligible at once for 50 seats: exactly 50 active, 150 waitlisted
     name: '50 seats',
     type: 'subscription',
     quantity: 50,
+    // Deprovisioning frees the seat at once (no reclaim grace, issue 14): the rounds
+    // below release by deactivating.
+    reclaimGraceDays: 0,
   });
   const lic = licence.body.item.id as string;
   await api('POST', '/rules', { licenseId: lic, groupId: group.body.id });

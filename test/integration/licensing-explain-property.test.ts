@@ -288,7 +288,14 @@ test('explain tells every user what the reconciler did, over random directories,
             );
             expect(mine.has(rule.group_id)).toBe(true);
           }
-          if (s.state === 'pending_reclaim') {
+          if (s.state === 'pending_reclaim' && !u.active) {
+            // Deprovisioned (issue 14): the licence's reclaim grace, undone by reactivation.
+            expect(s.explanation).toMatch(
+              new RegExp(
+                `via rule '${rule.name}'; the user is deprovisioned; reclaim on \\d{4}-\\d\\d-\\d\\d unless reactivated`,
+              ),
+            );
+          } else if (s.state === 'pending_reclaim') {
             expect(s.explanation).toContain(`via rule '${rule.name}'; no longer eligible`);
             if (!mine.has(rule.group_id))
               expect(s.explanation).toContain(`removed from ${group} and is no longer in it`);

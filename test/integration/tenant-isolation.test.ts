@@ -4,9 +4,24 @@
 // superuser that owns the tables bypasses the policies and would hide a missing one.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { TENANT_TABLES as ISOLATED_BEFORE_SSO } from '../../migrations/20261207001000_tenant_isolation.js';
-import { SSO_TABLES } from '../../migrations/20261207001200_sso.js';
-import { OAUTH_TABLES } from '../../migrations/20261207001300_oauth_clients.js';
+import { TENANT_TABLES } from '../../migrations/20261207001000_tenant_isolation.js';
+import { RECLAMATION_TENANT_TABLES } from '../../migrations/20261207001300_reclamation.js';
+import { JOB_RUNS_TENANT_TABLES } from '../../migrations/20261207001400_job_runs.js';
+import { OUTBOX_TENANT_TABLES } from '../../migrations/20261207001500_outbox.js';
+import { SSO_TABLES } from '../../migrations/20261207001700_sso.js';
+import { OAUTH_TABLES } from '../../migrations/20261207001800_oauth_clients.js';
+
+/** Every table that holds a tenant's data, by the migration that made it. */
+const ALL_TENANT_TABLES = [
+  ...TENANT_TABLES,
+  ...RECLAMATION_TENANT_TABLES,
+  ...JOB_RUNS_TENANT_TABLES,
+  ...OUTBOX_TENANT_TABLES,
+  ...SSO_TABLES,
+  ...OAUTH_TABLES,
+];
+/** The tables beforeAll puts rows in for both tenants, which each query below could leak. */
+const SEEDED_TABLES = [...TENANT_TABLES, ...SSO_TABLES, ...OAUTH_TABLES];
 import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
 import type { CreatedTenant } from '../../src/tenancy/index.js';
 import { apiClient } from '../support/api.js';
@@ -14,9 +29,6 @@ import { testApp } from '../support/app.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { newTenant } from '../support/fixtures.js';
 import { GROUP, scimClient, userBody } from '../support/scim.js';
-
-// Every table holding a tenant's data, as the migrations list them.
-const TENANT_TABLES = [...ISOLATED_BEFORE_SSO, ...SSO_TABLES, ...OAUTH_TABLES];
 
 let db: TestDb;
 let a: CreatedTenant;
@@ -117,12 +129,12 @@ test('every table with a tenant_id column has row-level security and the tenant 
                      AND a.attname = 'tenant_id' AND NOT a.attisdropped)
       ORDER BY 1`,
   )) as { rows: Array<{ table: string; rls: boolean; policy: boolean }> };
-  expect(rows.map((r) => r.table)).toEqual([...TENANT_TABLES].sort());
+  expect(rows.map((r) => r.table)).toEqual([...ALL_TENANT_TABLES].sort());
   for (const r of rows) expect(r).toEqual({ table: r.table, rls: true, policy: true });
 });
 
 describe('a query that forgets its tenant is refused by the database', () => {
-  test.each(TENANT_TABLES)('reading %s outside a tenant scope', async (table) => {
+  test.each(SEEDED_TABLES)('reading %s outside a tenant scope', async (table) => {
     await expect(db.knex(table).select('tenant_id').limit(1)).rejects.toEqual(noTenant);
   });
 
@@ -160,7 +172,7 @@ describe('a query that forgets its tenant is refused by the database', () => {
 describe("a transaction scoped to one tenant reaches none of another's rows", () => {
   const asA = <T>(fn: (k: Knex.Transaction) => Promise<T>) => withTenant(db.knex, a.id, fn);
 
-  test.each(TENANT_TABLES)('%s: naming the other tenant finds nothing', async (table) => {
+  test.each(SEEDED_TABLES)('%s: naming the other tenant finds nothing', async (table) => {
     const theirs = await asA((k) => k(table).where({ tenant_id: b.id }).select('tenant_id'));
     expect(theirs).toEqual([]);
     // …while the other tenant's rows are there (the owner sees them). audit_pending is

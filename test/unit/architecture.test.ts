@@ -103,7 +103,7 @@ describe('architecture (issue 13)', () => {
     // walk (src/directory/relations.ts, nesting.ts) and calls its lookups; the SCIM door
     // takes its lists' tables from RESOURCE_STORAGE. Constraint names (src/db/constraints.ts,
     // e.g. directory_users_pkey) are not table names and do not match.
-    const TABLES = /\bdirectory_(?:users|groups|memberships)\b/;
+    const TABLES = /\b(?:directory_(?:users|groups|memberships)|user_activity)\b/;
     const offenders = files
       .filter((f) => capabilityOf(f) !== 'directory')
       .flatMap((f) =>

@@ -28,13 +28,14 @@ const seat = (userId: string, s: Partial<SeatRow> = {}): SeatRow => ({
   source: 'rule',
   rule_id: 'rule-a',
   reclaim_after: null,
+  reclaim_reason: null,
   ...s,
 });
 const input = (p: Partial<PlanInput>): PlanInput => ({
   now,
   licences: [
-    { license_id: L, deleted_at: null },
-    { license_id: L2, deleted_at: null },
+    { license_id: L, deleted_at: null, reclaim_grace_days: 0 },
+    { license_id: L2, deleted_at: null, reclaim_grace_days: 0 },
   ],
   inForce: new Set([L, L2]),
   rules: [
@@ -94,7 +95,7 @@ describe('the diff against the seats that exist', () => {
     expect(
       reasons({
         users: new Map([['u1', true]]),
-        licences: [{ license_id: L, deleted_at: now }],
+        licences: [{ license_id: L, deleted_at: now, reclaim_grace_days: 0 }],
         inForce: new Set(),
       }),
     ).toEqual(['license_deleted']);
@@ -108,7 +109,12 @@ describe('the diff against the seats that exist', () => {
     const users = new Map([['u1', true]]);
     const graced = seat('u1', { rule_id: 'rule-b' });
     expect(planSeats(input({ live: [graced], users })).pending).toEqual([
-      { seat: graced, until: new Date(now.getTime() + 7 * DAY_MS), reason: 'no_longer_eligible' },
+      {
+        seat: graced,
+        until: new Date(now.getTime() + 7 * DAY_MS),
+        reason: 'no_longer_eligible',
+        why: 'removed_from_group',
+      },
     ]);
     const waiting = seat('u1', {
       rule_id: 'rule-b',
@@ -145,11 +151,12 @@ describe('the diff against the seats that exist', () => {
     expect(plan.grant).toEqual([]);
   });
 
-  test('manual seats are never touched by rules, only by the holder being deleted', () => {
+  test('manual seats are never touched by rules, only by the holder being deleted or deprovisioned', () => {
     const manual = seat('u1', { source: 'manual', rule_id: null });
-    expect(planSeats(input({ live: [manual], users: new Map([['u1', false]]) })).release).toEqual(
-      [],
-    );
+    // Deprovisioned, with the licence's reclaim grace at 0 here: released at once.
+    expect(planSeats(input({ live: [manual], users: new Map([['u1', false]]) })).release).toEqual([
+      { seat: manual, reason: 'deprovisioned' },
+    ]);
     expect(planSeats(input({ live: [manual], users: new Map() })).release).toEqual([
       { seat: manual, reason: 'user_deleted' },
     ]);
@@ -176,5 +183,99 @@ describe('the diff against the seats that exist', () => {
         ]),
       });
     expect(planSeats(make())).toEqual(planSeats(make()));
+  });
+});
+
+// Issue 14: deprovisioning over SCIM starts the licence's reclaim grace instead of
+// releasing at once; reactivation inside it restores; an inactivity reclaim is undone by
+// activity only.
+describe('reclaim graces', () => {
+  const graced = (days: number) => ({
+    licences: [{ license_id: L, deleted_at: null, reclaim_grace_days: days }],
+  });
+  const later = (days: number) => new Date(now.getTime() + days * DAY_MS);
+
+  test('a deprovisioned holder keeps the seat pending reclaim for the licence grace', () => {
+    const plan = planSeats(
+      input({ ...graced(7), live: [seat('u1')], users: new Map([['u1', false]]) }),
+    );
+    expect(plan.release).toEqual([]);
+    expect(plan.pending).toEqual([
+      { seat: seat('u1'), until: later(7), reason: 'deprovisioned', why: 'deprovisioned' },
+    ]);
+  });
+
+  test('with a grace of 0 a deprovisioned holder is released at once', () => {
+    const plan = planSeats(
+      input({ ...graced(0), live: [seat('u1')], users: new Map([['u1', false]]) }),
+    );
+    expect(plan.release.map((r) => r.reason)).toEqual(['deprovisioned']);
+    expect(plan.pending).toEqual([]);
+  });
+
+  test('inside the grace nothing happens; reactivation restores; after it the seat goes', () => {
+    const pending = seat('u1', {
+      state: 'pending_reclaim',
+      reclaim_after: later(3),
+      reclaim_reason: 'deprovisioned',
+    });
+    const still = planSeats(
+      input({ ...graced(7), live: [pending], users: new Map([['u1', false]]) }),
+    );
+    expect([still.release, still.pending, still.restore]).toEqual([[], [], []]);
+    const back = planSeats(
+      input({
+        ...graced(7),
+        live: [pending],
+        users: new Map([['u1', true]]),
+        candidates: [candidate('u1', 'rule-a')],
+      }),
+    );
+    expect(back.restore).toEqual([pending]);
+    const over = planSeats(
+      input({ ...graced(7), now: later(4), live: [pending], users: new Map([['u1', false]]) }),
+    );
+    expect(over.release).toEqual([{ seat: pending, reason: 'deprovisioned' }]);
+  });
+
+  test('a manual seat: deprovisioning starts the grace, reactivation restores, deletion releases', () => {
+    const manual = seat('u1', { source: 'manual', rule_id: null });
+    const off = planSeats(input({ ...graced(5), live: [manual], users: new Map([['u1', false]]) }));
+    expect(off.pending.map((p) => p.why)).toEqual(['deprovisioned']);
+    const inGrace = {
+      ...manual,
+      state: 'pending_reclaim' as const,
+      reclaim_after: later(5),
+      reclaim_reason: 'deprovisioned' as const,
+    };
+    expect(
+      planSeats(input({ ...graced(5), live: [inGrace], users: new Map([['u1', true]]) })).restore,
+    ).toEqual([inGrace]);
+    expect(planSeats(input({ ...graced(5), live: [inGrace], users: new Map() })).release).toEqual([
+      { seat: inGrace, reason: 'user_deleted' },
+    ]);
+  });
+
+  test('leaving the group starts the rule grace, recorded as removed_from_group', () => {
+    const plan = planSeats(
+      input({ live: [seat('u1', { rule_id: 'rule-b' })], users: new Map([['u1', true]]) }),
+    );
+    expect(plan.pending.map((p) => [p.reason, p.why])).toEqual([
+      ['no_longer_eligible', 'removed_from_group'],
+    ]);
+  });
+
+  test('an inactivity reclaim is not undone by eligibility: it waits, then goes', () => {
+    const idle = seat('u1', {
+      state: 'pending_reclaim',
+      reclaim_after: later(2),
+      reclaim_reason: 'inactive',
+    });
+    const eligible = { users: new Map([['u1', true]]), candidates: [candidate('u1', 'rule-a')] };
+    const waiting = planSeats(input({ ...eligible, live: [idle] }));
+    expect([waiting.restore, waiting.release]).toEqual([[], []]);
+    const due = planSeats(input({ ...eligible, now: later(2), live: [idle] }));
+    expect(due.release).toEqual([{ seat: idle, reason: 'inactive' }]);
+    expect(due.grant).toEqual([]);
   });
 });

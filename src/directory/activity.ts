@@ -1,0 +1,60 @@
+// What the directory knows of each user's activity (issue 14): directory_users.last_active_at
+// is the last activity of any kind (an event without a product counts for every product),
+// user_activity the last per product. Activity comes from the activity API, SSO sign-ins
+// and licence-key heartbeats, all through recordActivity. Only the latest instant is
+// kept: a late event older than what is stored changes nothing.
+import type { Knex } from 'knex';
+
+export interface ActivityFact {
+  userId: string;
+  /** null: activity for every product. */
+  productId: string | null;
+  occurredAt: Date;
+}
+
+/** Record facts (deduplicated by the caller); runs in the caller's tenant transaction. */
+export async function recordActivity(
+  trx: Knex.Transaction,
+  tenantId: string,
+  facts: ActivityFact[],
+): Promise<void> {
+  const latest = new Map<string, ActivityFact>();
+  for (const f of facts) {
+    const key = `${f.userId}:${f.productId ?? ''}`;
+    const seen = latest.get(key);
+    if (!seen || seen.occurredAt < f.occurredAt) latest.set(key, f);
+  }
+  const general = [...latest.values()].filter((f) => f.productId === null);
+  const perProduct = [...latest.values()].filter((f) => f.productId !== null);
+  if (general.length)
+    await trx.raw(
+      `UPDATE directory_users u SET last_active_at = greatest(u.last_active_at, x.at)
+         FROM unnest(?::uuid[], ?::timestamptz[]) AS x(user_id, at)
+        WHERE u.tenant_id = ? AND u.user_id = x.user_id`,
+      [general.map((f) => f.userId), general.map((f) => f.occurredAt.toISOString()), tenantId],
+    );
+  if (perProduct.length)
+    await trx.raw(
+      `INSERT INTO user_activity (tenant_id, user_id, product_id, last_active_at)
+       SELECT ?, x.user_id, x.product_id, x.at
+         FROM unnest(?::uuid[], ?::uuid[], ?::timestamptz[]) AS x(user_id, product_id, at)
+       ON CONFLICT (tenant_id, user_id, product_id)
+       DO UPDATE SET last_active_at = greatest(user_activity.last_active_at, EXCLUDED.last_active_at)`,
+      [
+        tenantId,
+        perProduct.map((f) => f.userId),
+        perProduct.map((f) => f.productId!),
+        perProduct.map((f) => f.occurredAt.toISOString()),
+      ],
+    );
+}
+
+/**
+ * SQL: the last activity of a user for a product (its own or any product's, whichever is
+ * later; NULL when none was ever seen). The arguments are SQL expressions of the
+ * enclosing query (e.g. 's.tenant_id', 's.user_id', 'l.product_id').
+ */
+export const lastActivitySql = (at: { tenant: string; user: string; product: string }): string =>
+  `(SELECT greatest(du.last_active_at, (SELECT a.last_active_at FROM user_activity a
+       WHERE a.tenant_id = du.tenant_id AND a.user_id = du.user_id AND a.product_id = ${at.product}))
+      FROM directory_users du WHERE du.tenant_id = ${at.tenant} AND du.user_id = ${at.user})`;

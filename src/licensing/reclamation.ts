@@ -1,0 +1,257 @@
+// Reclaiming idle seats (issue 14). A seat is inactive when its holder shows no activity
+// for the licence's product (activity.ts) for the licence's inactivityDays, and the seat
+// itself is at least that old. The scan puts inactive seats in their reclaim grace
+// (pending_reclaim, reason 'inactive'); activity in the grace restores them
+// (activity.ts); when the grace ends the reconciler releases them (plan.ts), and their
+// place goes to the first in line in the same transaction. With a grace of 0 the scan
+// releases at once. Users and groups (nested) the licence exempts are never reclaimed.
+// The preview is the scan's own query, committing nothing.
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { primaryEmails, usersUnderGroups } from '../directory/index.js';
+import { enqueue, type OutboxMessage } from '../notifications/index.js';
+import { seatLastActivity } from './activity.js';
+import { seatChange } from './apply.js';
+import { inTenant, type LicensingContext } from './context.js';
+import { seatMonthlyCost, type LicenceCost } from './cost.js';
+import { DAY_MS } from './plan.js';
+import {
+  decodeCursor,
+  DEFAULT_LIMIT,
+  encodeCursor,
+  type Page,
+  type PageRequest,
+} from './paging.js';
+import { isUuid } from '../shared/ids.js';
+import { notFound } from '../shared/errors.js';
+import { lockLicences, reconcile, recordSeatChanges } from './reconcile.js';
+import type { SeatChange } from './records.js';
+
+export const ReclaimItemRecord = z.object({
+  seatId: z.uuid(),
+  userId: z.uuid(),
+  licenseId: z.uuid(),
+  /** What the scan does: start the grace, or (grace 0) release now. */
+  action: z.enum(['reclaim_scheduled', 'release']),
+  reason: z.literal('inactive'),
+  reclaimAfter: z.iso.datetime(),
+  lastActiveAt: z.iso.datetime().nullable(),
+  potentialSaving: z
+    .object({ amount: z.number(), currency: z.string().nullable() })
+    .nullable()
+    .describe("One seat's cost per month; null when the licence states no cost"),
+});
+export type ReclaimItem = z.infer<typeof ReclaimItemRecord>;
+
+interface InactiveRow {
+  seat_id: string;
+  user_id: string;
+  license_id: string;
+  rule_id: string | null;
+  quantity: number | null;
+  cost: LicenceCost;
+  reclaim_grace_days: number;
+  reclaim_exempt: { userIds: string[]; groupIds: string[] };
+  last_active_at: Date | null;
+}
+
+/** The active seats inactive now, exempt holders left out; in licence, seat order. */
+async function inactiveSeats(
+  trx: Knex.Transaction,
+  tenantId: string,
+  now: Date,
+  licenseId?: string,
+): Promise<InactiveRow[]> {
+  const { rows } = (await trx.raw(
+    `SELECT * FROM (
+       SELECT s.seat_id, s.user_id, s.license_id, s.rule_id, s.granted_at, l.quantity, l.cost,
+              l.reclaim_grace_days, l.reclaim_exempt, l.inactivity_days,
+              ${seatLastActivity} AS last_active_at
+         FROM seats s
+         JOIN licenses l ON l.tenant_id = s.tenant_id AND l.license_id = s.license_id
+        WHERE s.tenant_id = ? AND s.state = 'active' AND l.deleted_at IS NULL
+          AND l.inactivity_days IS NOT NULL AND (?::uuid IS NULL OR s.license_id = ?::uuid)) x
+      WHERE coalesce(x.granted_at, '-infinity') <= ?::timestamptz - make_interval(days => x.inactivity_days)
+        AND coalesce(x.last_active_at, '-infinity') <= ?::timestamptz - make_interval(days => x.inactivity_days)
+      ORDER BY x.license_id, x.seat_id`,
+    [tenantId, licenseId ?? null, licenseId ?? null, now.toISOString(), now.toISOString()],
+  )) as { rows: InactiveRow[] };
+  // Exemptions per licence: listed users, and everyone under a listed group (nested).
+  const exempt = new Map<string, Set<string>>();
+  for (const r of rows) {
+    if (exempt.has(r.license_id)) continue;
+    const groups = r.reclaim_exempt.groupIds;
+    const under = groups.length ? await usersUnderGroups(trx, tenantId, groups) : [];
+    exempt.set(r.license_id, new Set([...r.reclaim_exempt.userIds, ...under]));
+  }
+  return rows.filter((r) => !exempt.get(r.license_id)!.has(r.user_id));
+}
+
+const itemOf = (r: InactiveRow, now: Date): ReclaimItem => ({
+  seatId: r.seat_id,
+  userId: r.user_id,
+  licenseId: r.license_id,
+  action: r.reclaim_grace_days > 0 ? 'reclaim_scheduled' : 'release',
+  reason: 'inactive',
+  reclaimAfter: new Date(now.getTime() + r.reclaim_grace_days * DAY_MS).toISOString(),
+  lastActiveAt: r.last_active_at ? r.last_active_at.toISOString() : null,
+  potentialSaving: seatMonthlyCost(r.cost, r.quantity),
+});
+
+/**
+ * One email per scheduled reclaim to the holder's primary email, in the scan's
+ * transaction (the outbox delivers it): "your seat of X will be reclaimed on DATE
+ * unless you use it". The dedupe key is the seat and its reclaim date, so a rescheduled
+ * reclaim is announced again and the same one never twice.
+ */
+async function warnHolders(
+  trx: Knex.Transaction,
+  tenantId: string,
+  rows: InactiveRow[],
+  now: Date,
+) {
+  if (rows.length === 0) return;
+  const emails = await primaryEmails(trx, tenantId, [...new Set(rows.map((r) => r.user_id))]);
+  const names = (await trx('licenses as l')
+    .join('products as p', function () {
+      this.on('p.tenant_id', 'l.tenant_id').andOn('p.product_id', 'l.product_id');
+    })
+    .where('l.tenant_id', tenantId)
+    .whereIn('l.license_id', [...new Set(rows.map((r) => r.license_id))])
+    .select('l.license_id', 'l.name as licence', 'p.name as product')) as Array<{
+    license_id: string;
+    licence: string;
+    product: string;
+  }>;
+  const messages: OutboxMessage[] = [];
+  for (const r of rows) {
+    const to = emails.get(r.user_id);
+    const n = names.find((x) => x.license_id === r.license_id);
+    if (!to || !n) continue;
+    const on = new Date(now.getTime() + r.reclaim_grace_days * DAY_MS).toISOString().slice(0, 10);
+    messages.push({
+      channel: 'email',
+      type: 'seat.reclaim_scheduled',
+      dedupeKey: `reclaim:${r.seat_id}:${on}`,
+      payload: {
+        to,
+        subject: `Your ${n.product} seat will be reclaimed on ${on}`,
+        text:
+          `Your seat of ${n.product} (licence ${n.licence}) will be reclaimed on ${on} unless you use it.\n\n` +
+          `It has not been used for a while. Using ${n.product} before ${on} keeps it.\n`,
+      },
+    });
+  }
+  await enqueue(trx, tenantId, messages, now);
+}
+
+/** What the next inactivity scan would do, a page in seat id order; commits nothing. */
+export async function previewReclamation(
+  ctx: LicensingContext,
+  opts: { licenseId?: string | undefined; page: PageRequest },
+): Promise<Page<ReclaimItem>> {
+  if (opts.licenseId !== undefined && !isUuid(opts.licenseId)) throw notFound('licence');
+  const now = ctx.clock.now();
+  const all = await inTenant(ctx, async (trx) =>
+    (await inactiveSeats(trx, ctx.tenantId, now, opts.licenseId)).map((r) => itemOf(r, now)),
+  );
+  all.sort((a, b) => (a.seatId < b.seatId ? -1 : a.seatId > b.seatId ? 1 : 0));
+  const after = opts.page.cursor ? decodeCursor(opts.page.cursor) : null;
+  const rest = after ? all.filter((i) => i.seatId > after) : all;
+  const limit = opts.page.limit ?? DEFAULT_LIMIT;
+  const items = rest.slice(0, limit);
+  const more = rest.length > limit;
+  return {
+    items,
+    total: all.length,
+    nextCursor: more ? encodeCursor(items[items.length - 1]!.seatId) : null,
+  };
+}
+
+/**
+ * The inactivity scan of one tenant: every inactive seat starts its grace (or, with a
+ * grace of 0, is released and its place given to the first in line). Licences are
+ * locked first (reconcile.ts, "Lock order"); a second run finds nothing new.
+ */
+export async function scanInactivity(ctx: LicensingContext): Promise<ReclaimItem[]> {
+  const now = ctx.clock.now();
+  const at = now.toISOString();
+  return inTenant(ctx, async (trx) => {
+    const found = await inactiveSeats(trx, ctx.tenantId, now);
+    if (found.length === 0) return [];
+    const licences = [...new Set(found.map((r) => r.license_id))];
+    await lockLicences(trx, ctx.tenantId, licences);
+    // Re-read under the locks: a seat released or restored meanwhile is left alone.
+    const rows = await inactiveSeats(trx, ctx.tenantId, now);
+    const changes: SeatChange[] = [];
+    // Set-based: one UPDATE per grace length (the licences' reclaim graces).
+    const byGrace = new Map<number, InactiveRow[]>();
+    for (const r of rows.filter((x) => x.reclaim_grace_days > 0)) {
+      const list = byGrace.get(r.reclaim_grace_days) ?? [];
+      list.push(r);
+      byGrace.set(r.reclaim_grace_days, list);
+    }
+    for (const [days, list] of byGrace) {
+      await trx('seats')
+        .where({ tenant_id: ctx.tenantId })
+        .whereRaw('seat_id = ANY(?::uuid[])', [list.map((r) => r.seat_id)])
+        .update({
+          state: 'pending_reclaim',
+          reclaim_reason: 'inactive',
+          reclaim_after: new Date(now.getTime() + days * DAY_MS).toISOString(),
+          updated_at: at,
+        });
+      for (const r of list) changes.push(seatChange(r, 'active', 'pending_reclaim', 'inactive'));
+    }
+    const now0 = rows.filter((r) => r.reclaim_grace_days === 0);
+    if (now0.length) {
+      await trx('seats')
+        .where({ tenant_id: ctx.tenantId })
+        .whereRaw('seat_id = ANY(?::uuid[])', [now0.map((r) => r.seat_id)])
+        .update({ state: 'released', release_reason: 'inactive', released_at: at, updated_at: at });
+      for (const r of now0) changes.push(seatChange(r, 'active', 'released', 'inactive'));
+    }
+    await recordSeatChanges(trx, ctx.tenantId, changes, ctx);
+    await warnHolders(
+      trx,
+      ctx.tenantId,
+      rows.filter((r) => r.reclaim_grace_days > 0),
+      now,
+    );
+    // Freed places go to the first in line, in this transaction.
+    if (now0.length)
+      await reconcile(
+        trx,
+        ctx.tenantId,
+        { licenseIds: [...new Set(now0.map((r) => r.license_id))], userIds: [] },
+        ctx,
+      );
+    return rows.map((r) => itemOf(r, now));
+  });
+}
+
+/**
+ * Graces that ran out: the seats go (plan.ts decides each by its reason) and their places
+ * go to the first in line, licence by licence in one transaction. The full reconcile
+ * does the same as part of everything else; this job does only this, often.
+ */
+export async function reclaimExpired(ctx: LicensingContext): Promise<{ released: number }> {
+  const now = ctx.clock.now();
+  return inTenant(ctx, async (trx) => {
+    const due = (await trx('seats')
+      .where({ tenant_id: ctx.tenantId, state: 'pending_reclaim' })
+      .where('reclaim_after', '<=', now.toISOString())
+      .select('license_id', 'user_id')) as Array<{ license_id: string; user_id: string }>;
+    if (due.length === 0) return { released: 0 };
+    const changes = await reconcile(
+      trx,
+      ctx.tenantId,
+      {
+        licenseIds: [...new Set(due.map((d) => d.license_id))],
+        userIds: [...new Set(due.map((d) => d.user_id))],
+      },
+      ctx,
+    );
+    return { released: changes.filter((c) => c.to === 'released').length };
+  });
+}
