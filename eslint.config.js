@@ -13,19 +13,22 @@ const CAPABILITIES = [
   'jobs',
   'licensing',
   'notifications',
+  'oauth',
   'scim',
+  'sso',
   'tenancy',
+  'web',
 ];
 const throughFacades = {
   regex: `^(\\./|(\\.\\./)+)(${CAPABILITIES.join('|')})/(?!index\\.js$).+`,
   message:
     "import another capability through its index.js, its public surface; what it doesn't export is its own business",
 };
-// Domain code knows nothing of HTTP: only the doors (api, scim), the HTTP plumbing and
+// Domain code knows nothing of HTTP: only the doors (api, scim, web), the HTTP plumbing and
 // the composition (src/app.ts) speak express.
 const noExpress = ['express', 'express-rate-limit', 'helmet', 'supertest'].map((name) => ({
   name,
-  message: 'domain code knows nothing of HTTP: put this in src/http, src/api or src/scim',
+  message: 'domain code knows nothing of HTTP: put this in src/http, src/api, src/scim or src/web',
 }));
 
 export default tseslint.config(
@@ -48,7 +51,7 @@ export default tseslint.config(
   },
   {
     files: [
-      'src/{audit,bootstrap,cli,config,db,directory,jobs,licensing,log,shared,tenancy}/**/*.ts',
+      'src/{audit,bootstrap,cli,config,db,directory,jobs,licensing,log,oauth,shared,sso,tenancy}/**/*.ts',
     ],
     rules: {
       'no-restricted-imports': ['error', { paths: noExpress, patterns: [throughFacades] }],

@@ -18,6 +18,8 @@ import * as reclamation from './20261207001300_reclamation.js';
 import * as jobRuns from './20261207001400_job_runs.js';
 import * as outbox from './20261207001500_outbox.js';
 import * as auditStagedAppend from './20261207001600_audit_staged_append.js';
+import * as sso from './20261207001700_sso.js';
+import * as oauthClients from './20261207001800_oauth_clients.js';
 
 export interface Migration {
   name: string;
@@ -43,4 +45,6 @@ export const migrations: Migration[] = [
   { name: '20261207001400_job_runs', ...jobRuns },
   { name: '20261207001500_outbox', ...outbox },
   { name: '20261207001600_audit_staged_append', ...auditStagedAppend },
+  { name: '20261207001700_sso', ...sso },
+  { name: '20261207001800_oauth_clients', ...oauthClients },
 ];

@@ -4,12 +4,16 @@
 import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
-import { apiRouter } from './api/index.js';
+import { apiRouter, oauthRouter } from './api/index.js';
 import type { SigningKey } from './audit/index.js';
 import { jobRunner } from './jobs/index.js';
+import { SigningKeys, verifyAccessToken, type TokenContext } from './oauth/index.js';
 import { DirectoryHooks } from './directory/index.js';
 import { reconcileOnDirectoryChanges } from './licensing/index.js';
 import { scimRouter } from './scim/index.js';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_SSO_SETTINGS, type SsoContext, type SsoSettings } from './sso/index.js';
+import { webRouter } from './web/index.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './log/logger.js';
 import { AppError } from './shared/errors.js';
@@ -51,6 +55,14 @@ export interface AppDeps {
   authFailureNow?: () => number;
   /** When set, /metrics wants this bearer token (METRICS_TOKEN). */
   metricsToken?: string | undefined;
+  /**
+   * Single sign-on: the key sealing connection secrets (SSO_SECRET_KEY_FILE) and the
+   * SSO_* settings. Unset (tests that do not sign in): a key of this app's own, lost
+   * with it, and the defaults.
+   */
+  sso?: { secretKey: Uint8Array; settings?: Partial<SsoSettings> };
+  /** Keys signing OAuth 2.0 access tokens (OAUTH_SIGNING_KEY_FILE); unset: this app's own. */
+  oauthKeys?: SigningKeys;
   /** The audit checkpoint key, for the audit-checkpoint job run on demand. */
   signingKey?: SigningKey;
 }
@@ -88,8 +100,29 @@ export function createApp(deps: AppDeps): express.Express {
           limitPerMinute: deps.authFailureLimit,
           ...(deps.authFailureNow ? { now: deps.authFailureNow } : {}),
         });
+  const sso: SsoContext = {
+    knex: deps.knex,
+    clock,
+    logger: deps.logger,
+    publicUrl: () => publicUrl().replace(/\/+$/, ''),
+    secretKey: deps.sso?.secretKey ?? new Uint8Array(randomBytes(32)),
+    settings: { ...DEFAULT_SSO_SETTINGS, ...deps.sso?.settings },
+  };
+  // OAuth 2.0 for integrations: the token endpoint and its keys; its JWTs open the API
+  // and SCIM beside the opaque tokens.
+  const oauth: TokenContext = {
+    knex: deps.knex,
+    keys: deps.oauthKeys ?? SigningKeys.ephemeral(),
+    issuer: sso.publicUrl,
+    clock,
+  };
+  const accessTokens = (raw: string) => verifyAccessToken(oauth, raw);
+  app.use(oauthRouter(oauth, deps.logger));
   const jobs = jobRunner({ knex: deps.knex, clock, signingKey: deps.signingKey });
-  app.use('/api/v1', apiRouter({ ...deps, clock, tokens, publicUrl, authGuard, jobs }));
+  app.use(
+    '/api/v1',
+    apiRouter({ ...deps, clock, tokens, publicUrl, authGuard, jobs, sso, accessTokens }),
+  );
   app.use(
     '/scim/v2',
     scimRouter({
@@ -100,8 +133,12 @@ export function createApp(deps: AppDeps): express.Express {
       tokens,
       publicUrl,
       authGuard,
+      accessTokens,
     }),
   );
+
+  // The browser door: SSO sign-in, /login, /logout, /me.
+  app.use(webRouter({ sso, clock, logger: deps.logger }));
 
   app.use((req) => {
     throw new AppError('not_found', `no route for ${req.method} ${req.path}`, { status: 404 });

@@ -9,6 +9,8 @@ import {
   useAuditMacKey,
 } from './audit/index.js';
 import { TokenCache } from './tenancy/index.js';
+import { loadSsoSecretKey } from './sso/index.js';
+import { SigningKeys } from './oauth/index.js';
 import { ensureFirstTenant, firstTenantBanner } from './bootstrap/index.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -68,6 +70,13 @@ export async function startService(
     const signingKey = loadSigningKey(config.AUDIT_SIGNING_KEY_FILE, { create: true })!;
     useAuditMacKey(loadMacKey(config.AUDIT_MAC_KEY_FILE, { create: true })!);
 
+    const ssoSecretKey = loadSsoSecretKey(config.SSO_SECRET_KEY_FILE, { create: true })!;
+    if (config.SSO_ALLOW_INSECURE_HTTP) {
+      logger.warn(
+        'SSO_ALLOW_INSECURE_HTTP is on: identity providers over plain http are accepted (demos and tests only)',
+      );
+    }
+
     const state = { shuttingDown: false };
     // Absolute URLs use PUBLIC_URL, else the origin this process listens on (set below).
     let origin = config.PUBLIC_URL ?? 'http://localhost';
@@ -82,6 +91,16 @@ export async function startService(
       state,
       tokens: new TokenCache(config.TOKEN_CACHE_TTL_MS),
       signingKey,
+      oauthKeys: SigningKeys.fromFile(config.OAUTH_SIGNING_KEY_FILE),
+      sso: {
+        secretKey: ssoSecretKey,
+        settings: {
+          allowInsecureHttp: config.SSO_ALLOW_INSECURE_HTTP,
+          sessionIdleMs: config.SSO_SESSION_IDLE_MS,
+          sessionAbsoluteMs: config.SSO_SESSION_ABSOLUTE_MS,
+          clockSkewMs: config.SSO_CLOCK_SKEW_MS,
+        },
+      },
     });
 
     if (config.SMTP_URL) {

@@ -2,6 +2,7 @@
 // or rule write returns the seat diff and commits nothing.
 import { Router, type Request, type Response } from 'express';
 import { boundedBody, principalOf, requireUtf8Body, unsupportedMediaType } from '../http/index.js';
+import { actorOf } from './session-auth.js';
 import type { Knex } from 'knex';
 import type { Clock } from '../shared/clock.js';
 import { invalidInput } from '../shared/errors.js';
@@ -59,7 +60,7 @@ export function licensingRoutes(deps: { knex: Knex; clock: Clock; bodyLimit: num
     return {
       knex: deps.knex,
       tenantId: p.tenantId,
-      actor: { type: 'token', id: p.tokenId },
+      actor: actorOf(res),
       clock: deps.clock,
     };
   };

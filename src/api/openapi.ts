@@ -33,6 +33,19 @@ import {
 } from '../licensing/index.js';
 import { TenantPatch, TenantRecord } from '../tenancy/index.js';
 import { JOB_NAMES, JobRunRecord, JobStatusRecord } from '../jobs/index.js';
+import {
+  ConnectionInput,
+  ConnectionListRecord,
+  ConnectionPatch,
+  ConnectionRecord,
+} from '../sso/index.js';
+import { MeRecord } from './sso-routes.js';
+import {
+  CreatedOAuthClientRecord,
+  OAuthClientInput,
+  OAuthClientListRecord,
+  OAuthClientRecord,
+} from '../oauth/index.js';
 
 /** Every response shape, by its name in components.schemas. */
 const RESPONSES = {
@@ -63,6 +76,12 @@ const RESPONSES = {
   ReclaimPreview: pageSchema(ReclaimItemRecord),
   JobList: z.object({ items: z.array(JobStatusRecord) }),
   JobRun: JobRunRecord,
+  SsoConnection: ConnectionRecord,
+  SsoConnectionList: ConnectionListRecord,
+  Me: MeRecord,
+  OAuthClient: OAuthClientRecord,
+  CreatedOAuthClient: CreatedOAuthClientRecord,
+  OAuthClientList: OAuthClientListRecord,
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -93,9 +112,15 @@ function componentSchemas(
   );
 }
 
-const ref = (
-  name: ResponseSchemaName | 'ProductInput' | 'LicenseInput' | 'RuleInput' | 'TenantPatch',
-) => ({
+type InputSchemaName =
+  | 'ProductInput'
+  | 'LicenseInput'
+  | 'RuleInput'
+  | 'TenantPatch'
+  | 'SsoConnectionInput'
+  | 'SsoConnectionPatch'
+  | 'OAuthClientInput';
+const ref = (name: ResponseSchemaName | InputSchemaName) => ({
   $ref: `#/components/schemas/${name}`,
 });
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -371,13 +396,81 @@ const paths = {
       responses: { '200': answer('The group', 'Group'), ...READ },
     },
   },
+  '/sso/connections': {
+    get: {
+      summary: "The tenant's SSO connections (secrets never shown)",
+      responses: { '200': answer('Every connection', 'SsoConnectionList'), ...problems() },
+    },
+    post: {
+      summary: 'Add an OIDC or SAML connection; answers what to give the identity provider',
+      requestBody: { required: true, ...json(ref('SsoConnectionInput')) },
+      responses: { '201': answer('The connection', 'SsoConnection'), ...WRITE },
+    },
+  },
+  '/sso/connections/{id}': {
+    get: {
+      summary: 'One SSO connection',
+      parameters: [id],
+      responses: { '200': answer('The connection', 'SsoConnection'), ...READ },
+    },
+    patch: {
+      summary: 'Change an SSO connection (not its type); a secret given replaces the stored one',
+      parameters: [id],
+      requestBody: { required: true, ...json(ref('SsoConnectionPatch')) },
+      responses: { '200': answer('The connection', 'SsoConnection'), ...WRITE },
+    },
+    delete: {
+      summary: 'Delete an SSO connection',
+      parameters: [id],
+      responses: { '204': { description: 'Deleted' }, ...WRITE },
+    },
+  },
+  '/oauth/clients': {
+    get: {
+      summary: "The tenant's OAuth 2.0 clients (client credentials; secrets never shown)",
+      responses: { '200': answer('Every client', 'OAuthClientList'), ...problems() },
+    },
+    post: {
+      summary: 'Create an OAuth 2.0 client for POST /oauth/token; its secret is shown only now',
+      requestBody: { required: true, ...json(ref('OAuthClientInput')) },
+      responses: { '201': answer('The client and its secret', 'CreatedOAuthClient'), ...WRITE },
+    },
+  },
+  '/oauth/clients/{id}': {
+    delete: {
+      summary: 'Revoke an OAuth 2.0 client: its tokens stop working at once',
+      parameters: [id],
+      responses: { '200': answer('The revoked client', 'OAuthClient'), ...WRITE },
+    },
+  },
+  '/me': {
+    get: {
+      summary: 'The signed-in user (session cookie), whether an admin, and their seats explained',
+      security: [{ session: [] }],
+      responses: {
+        '200': answer('The signed-in user', 'Me'),
+        '401': problem,
+      },
+    },
+  },
 };
 
 // Static: built once, on first use.
 let schemas: Record<string, JsonSchema> | undefined;
 function allSchemas() {
   schemas ??= {
-    ...componentSchemas({ ProductInput, LicenseInput, RuleInput, TenantPatch }, 'input'),
+    ...componentSchemas(
+      {
+        ProductInput,
+        LicenseInput,
+        RuleInput,
+        TenantPatch,
+        SsoConnectionInput: ConnectionInput,
+        SsoConnectionPatch: ConnectionPatch,
+        OAuthClientInput,
+      },
+      'input',
+    ),
     SeatAssignment: {
       type: 'object',
       required: ['licenseId', 'userId'],
@@ -405,7 +498,18 @@ export function openApiDocument(serverUrl: string) {
     paths,
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'An API token (sk_api_...)' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An API token (sk_api_...), or an access token from POST /oauth/token (scopes api:read, api:write)',
+        },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'sk_session',
+          description: 'The session a single sign-on opened (/sso/...)',
+        },
       },
       schemas: allSchemas(),
     },

@@ -5,6 +5,7 @@ import { AppError } from '../shared/errors.js';
 import { getTenant, updateTenant, type TokenCache } from '../tenancy/index.js';
 import { jobStatuses, type JobRunner } from '../jobs/index.js';
 import {
+  type AccessTokenVerifier,
   type AuthFailureGuard,
   principalOf,
   problemHandler,
@@ -15,6 +16,10 @@ import {
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
 import { licensingRoutes } from './licensing-routes.js';
+import type { SsoContext } from '../sso/index.js';
+import { meRoute, ssoConnectionRoutes } from './sso-routes.js';
+import { adminSession } from './session-auth.js';
+import { oauthClientRoutes } from './oauth-routes.js';
 import { openApiDocument } from './openapi.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'] as const;
@@ -30,13 +35,21 @@ export function apiRouter(deps: {
   /** The public origin (PUBLIC_URL): `servers` never echoes Host or X-Forwarded-Host. */
   publicUrl: () => string;
   authGuard?: AuthFailureGuard | undefined;
+  sso: SsoContext;
+  /** OAuth 2.0 access tokens, accepted beside API tokens. */
+  accessTokens?: AccessTokenVerifier | undefined;
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
   router.get('/openapi.json', (req, res) => {
     res.json(openApiDocument(`${deps.publicUrl()}${req.baseUrl}`));
   });
-  router.use(requireToken(deps.knex, 'api', deps.tokens, deps.authGuard));
+  // The signed-in user's own view: authenticated by the session cookie, not a token.
+  router.use(meRoute(deps.sso, deps.clock));
+  // An admin's session stands for an api token (with CSRF checks on writes).
+  router.use(adminSession(deps.sso));
+  const tokenAuth = requireToken(deps.knex, 'api', deps.tokens, deps.authGuard, deps.accessTokens);
+  router.use((req, res, next) => (res.locals.principal ? next() : tokenAuth(req, res, next)));
   // A write's body is JSON (the CSV import also takes text/csv); anything else is 415.
   router.use(
     requireMediaType(JSON_TYPES, (req) => (req.path === '/imports/licenses' ? CSV_TYPES : [])),
@@ -66,6 +79,8 @@ export function apiRouter(deps: {
   });
 
   router.use(licensingRoutes(deps));
+  router.use(ssoConnectionRoutes(deps.sso));
+  router.use(oauthClientRoutes(deps));
 
   router.use((req) => {
     throw new AppError('not_found', `no route for ${req.method} ${req.baseUrl}${req.path}`, {

@@ -32,6 +32,14 @@ export const AUDIT_ACTIONS = [
   'seat.restored',
   'seat.released',
   'seat.transferred',
+  'sso.connection_created',
+  'sso.connection_updated',
+  'sso.connection_deleted',
+  'sso.signed_in',
+  'sso.sign_in_refused',
+  'sso.signed_out',
+  'oauth_client.created',
+  'oauth_client.revoked',
   'audit.payload_erased',
 ] as const;
 

@@ -16,7 +16,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../shared/errors.js';
 import { canonicalFields, type ChainedFields } from './chain.js';
-import { loadKeyFile } from './key-file.js';
+import { loadKeyFile } from '../shared/key-file.js';
 
 export const MAC_KEY_BYTES = 32;
 

@@ -9,7 +9,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { AppError } from '../shared/errors.js';
-import { loadKeyFile } from './key-file.js';
+import { loadKeyFile } from '../shared/key-file.js';
 
 export interface SigningKey {
   keyId: string;

@@ -7,6 +7,8 @@ import { auditCommands } from './commands/audit.js';
 import { licensingCommands } from './commands/licensing.js';
 import { jobCommands } from './commands/jobs.js';
 import { migrateCommands } from './commands/migrate.js';
+import { oauthCommands } from './commands/oauth.js';
+import { ssoCommands } from './commands/sso.js';
 import { tenantCommands, tokenCommands } from './commands/tenant.js';
 
 export function buildProgram(): Command {
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   auditCommands(program);
   licensingCommands(program);
   jobCommands(program);
+  ssoCommands(program);
+  oauthCommands(program);
   return program;
 }
 

@@ -93,6 +93,16 @@ const schema = z.object({
   MAIL_FROM: nonEmpty.max(300),
   EMAIL_DELIVERY_INTERVAL_MS: int(100, 3_600_000),
   DATABASE_CONNECT_TIMEOUT_MS: int(0, 3_600_000),
+  // Single sign-on (issue 15): plain-http identity providers only when asked (demos,
+  // tests); session lifetimes; clock skew accepted on assertions and tokens; the key
+  // sealing connection secrets.
+  SSO_ALLOW_INSECURE_HTTP: boolean,
+  SSO_SESSION_IDLE_MS: int(60_000, 30 * 86_400_000),
+  SSO_SESSION_ABSOLUTE_MS: int(60_000, 90 * 86_400_000),
+  SSO_CLOCK_SKEW_MS: int(0, 600_000),
+  SSO_SECRET_KEY_FILE: nonEmpty.optional(),
+  // OAuth 2.0 access tokens' signing keys (Ed25519 JWKs, newest first).
+  OAUTH_SIGNING_KEY_FILE: nonEmpty.optional(),
 });
 
 const SECRET_KEYS = new Set(['DATABASE_URL', 'METRICS_TOKEN', 'SMTP_URL']);
@@ -101,7 +111,13 @@ type Parsed = z.infer<typeof schema>;
 
 export interface Config extends Omit<
   Parsed,
-  'LOG_FORMAT' | 'AUDIT_SIGNING_KEY_FILE' | 'AUDIT_MAC_KEY_FILE' | 'TRUST_PROXY' | 'PUBLIC_URL'
+  | 'LOG_FORMAT'
+  | 'AUDIT_SIGNING_KEY_FILE'
+  | 'AUDIT_MAC_KEY_FILE'
+  | 'TRUST_PROXY'
+  | 'PUBLIC_URL'
+  | 'SSO_SECRET_KEY_FILE'
+  | 'OAUTH_SIGNING_KEY_FILE'
 > {
   LOG_FORMAT: 'json' | 'pretty';
   /** express' `trust proxy` value: false, true, a hop count, or addresses/subnets. */
@@ -112,6 +128,10 @@ export interface Config extends Omit<
   AUDIT_SIGNING_KEY_FILE: string;
   /** Absolute path of the HMAC key every audit event carries a MAC of (kept outside the database). */
   AUDIT_MAC_KEY_FILE: string;
+  /** Absolute path of the key sealing SSO connection secrets (kept outside the database). */
+  SSO_SECRET_KEY_FILE: string;
+  /** Absolute path of the JWKs that sign OAuth 2.0 access tokens (kept outside the database). */
+  OAUTH_SIGNING_KEY_FILE: string;
 }
 
 export class ConfigError extends Error {
@@ -166,6 +186,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     AUDIT_MAC_KEY_FILE: path.resolve(
       parsed.AUDIT_MAC_KEY_FILE ?? path.join(dataDir, 'keys', 'audit-mac.key'),
+    ),
+    SSO_SECRET_KEY_FILE: path.resolve(
+      parsed.SSO_SECRET_KEY_FILE ?? path.join(dataDir, 'keys', 'sso-secrets.key'),
+    ),
+    OAUTH_SIGNING_KEY_FILE: path.resolve(
+      parsed.OAUTH_SIGNING_KEY_FILE ?? path.join(dataDir, 'keys', 'oauth-signing-keys.json'),
     ),
   };
 }

@@ -54,3 +54,5 @@ export {
   userListing,
   type Listing,
 } from './lookups.js';
+// Single sign-on's question: which user an identity names.
+export { usersForSignIn, userSummary, type SignInCandidate, type SignInKey } from './sign-in.js';

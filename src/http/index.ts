@@ -3,10 +3,11 @@
 // Nothing here knows a door.
 export { authFailureGuard, type AuthFailureGuard } from './auth-failures.js';
 export { boundedBody, requireUtf8Body } from './bounded-body.js';
+export { cookieOf, cookieOptions } from './cookies.js';
 export { healthRoutes } from './health.js';
 export { requireMediaType, unsupportedMediaType } from './media-type.js';
 export { createMetrics, metricsAuth } from './metrics.js';
 export { ProblemRecord, problemHandler, toAppError } from './problem.js';
 export { requestContext } from './request-context.js';
-export { principalOf, requireToken } from './require-token.js';
+export { principalOf, requireToken, type AccessTokenVerifier } from './require-token.js';
 export { refuseUnsafeText } from './safe-text.js';

@@ -6,6 +6,7 @@ import type { DirectoryHooks } from '../directory/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
 import {
+  type AccessTokenVerifier,
   type AuthFailureGuard,
   principalOf,
   refuseUnsafeText,
@@ -46,6 +47,8 @@ export interface ScimDeps {
   /** The public origin (PUBLIC_URL); default http://localhost. */
   publicUrl?: () => string;
   authGuard?: AuthFailureGuard | undefined;
+  /** OAuth 2.0 access tokens with the scim scope, accepted beside SCIM tokens (issue 15). */
+  accessTokens?: AccessTokenVerifier | undefined;
 }
 
 // RFC 7644 §3.1: SCIM bodies are application/scim+json; plain application/json is accepted too.
@@ -80,7 +83,7 @@ const version = (resource: Record<string, unknown>) =>
 
 export function scimRouter(deps: ScimDeps): Router {
   const router = Router();
-  router.use(requireToken(deps.knex, 'scim', deps.tokens, deps.authGuard));
+  router.use(requireToken(deps.knex, 'scim', deps.tokens, deps.authGuard, deps.accessTokens));
   router.use(requireMediaType(SCIM_TYPES));
   router.use(express.json({ limit: SCIM_BODY_LIMIT_BYTES, type: SCIM_TYPES, strict: false }));
   router.use(refuseUnsafeText);

@@ -3,7 +3,8 @@
 // phase), and each real answer, errors included, must match the schema the document
 // declares for its route and status. Finally, every documented success answer must
 // have been seen, so an operation added to the document without a check here fails.
-import type { Response } from 'supertest';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import request, { type Response } from 'supertest';
 import { fixedClock } from '../../src/shared/clock.js';
 import type { CreatedTenant } from '../../src/tenancy/service.js';
 import { apiClient, type ApiClient } from '../support/api.js';
@@ -285,6 +286,67 @@ describe('every documented write answers what the document declares', () => {
     const done = await api.postCsv('/imports/licenses', csv);
     checker.check('post', '/imports/licenses', done);
     expect(done.body).toMatchObject({ dryRun: false, licenses: 1, seats: 1 });
+  });
+});
+
+describe('single sign-on', () => {
+  test('SSO connections: create (OIDC and SAML), list, read, change, delete', async () => {
+    const oidc = await call('post', '/sso/connections', {
+      type: 'oidc',
+      issuer: 'https://idp.example.org',
+      clientId: 'c',
+      clientSecret: 's',
+      linkBy: 'email',
+    });
+    expect(oidc.status).toBe(201);
+    const saml = await call('post', '/sso/connections', {
+      type: 'saml',
+      idpEntityId: 'https://idp.example.org/saml',
+      idpSsoUrl: 'https://idp.example.org/saml/sso',
+      idpCertificates: ['-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'],
+      linkBy: 'userName',
+    });
+    expect(saml.status).toBe(201);
+    expect((await call('get', '/sso/connections')).body.items).toHaveLength(2);
+    expect((await call('get', `/sso/connections/${saml.body.id}`)).status).toBe(200);
+    expect(
+      (await call('patch', `/sso/connections/${oidc.body.id}`, { domains: ['example.com'] }))
+        .status,
+    ).toBe(200);
+    expect((await call('delete', `/sso/connections/${oidc.body.id}`)).status).toBe(204);
+    expect((await call('get', `/sso/connections/${oidc.body.id}`)).status).toBe(404);
+  });
+
+  test('OAuth clients: create (secret once), list, revoke', async () => {
+    const created = await call('post', '/oauth/clients', { name: 'CI', scopes: ['api:read'] });
+    expect(created.status).toBe(201);
+    expect((await call('get', '/oauth/clients')).body.items.length).toBeGreaterThan(0);
+    expect((await call('delete', `/oauth/clients/${created.body.clientId}`)).status).toBe(200);
+  });
+
+  test("/me: the session's user and seats; 401 without a session", async () => {
+    expect((await call('get', '/me')).status).toBe(401);
+    // A session as a sign-in opens it (the sign-in itself is sso-oidc.test.ts's subject).
+    const secret = randomBytes(32);
+    const sessionId = randomUUID();
+    const now = new Date();
+    await db.owner('sso_sessions').insert({
+      tenant_id: tenant.id,
+      session_id: sessionId,
+      secret_hash: createHash('sha256').update(secret).digest(),
+      user_id: seeded.alice,
+      is_admin: true,
+      csrf_token: 'x',
+      created_at: now,
+      last_seen_at: now,
+      expires_at: new Date(now.getTime() + 3_600_000),
+    });
+    const cookie = `sk_session=${tenant.id}.${sessionId}.${secret.toString('base64url')}`;
+    const res = await request(app).get('/api/v1/me').set('Cookie', cookie);
+    checker.check('get', '/me', res);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ isAdmin: true, user: { id: seeded.alice } });
+    expect(res.body.seats.length).toBeGreaterThan(0);
   });
 });
 

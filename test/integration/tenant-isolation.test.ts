@@ -2,11 +2,14 @@
 // that holds a tenant's data, keyed by the transaction's tenant (src/db/tenant-scope.ts).
 // Everything here runs as the service role (seatkeeper_app), on both databases: the
 // superuser that owns the tables bypasses the policies and would hide a missing one.
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { TENANT_TABLES } from '../../migrations/20261207001000_tenant_isolation.js';
 import { RECLAMATION_TENANT_TABLES } from '../../migrations/20261207001300_reclamation.js';
 import { JOB_RUNS_TENANT_TABLES } from '../../migrations/20261207001400_job_runs.js';
 import { OUTBOX_TENANT_TABLES } from '../../migrations/20261207001500_outbox.js';
+import { SSO_TABLES } from '../../migrations/20261207001700_sso.js';
+import { OAUTH_TABLES } from '../../migrations/20261207001800_oauth_clients.js';
 
 /** Every table that holds a tenant's data, by the migration that made it. */
 const ALL_TENANT_TABLES = [
@@ -14,7 +17,11 @@ const ALL_TENANT_TABLES = [
   ...RECLAMATION_TENANT_TABLES,
   ...JOB_RUNS_TENANT_TABLES,
   ...OUTBOX_TENANT_TABLES,
+  ...SSO_TABLES,
+  ...OAUTH_TABLES,
 ];
+/** The tables beforeAll puts rows in for both tenants, which each query below could leak. */
+const SEEDED_TABLES = [...TENANT_TABLES, ...SSO_TABLES, ...OAUTH_TABLES];
 import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
 import type { CreatedTenant } from '../../src/tenancy/index.js';
 import { apiClient } from '../support/api.js';
@@ -50,6 +57,48 @@ beforeAll(async () => {
         .expect(201)
     ).body.item.id;
     await api.post('/rules', { licenseId: licence, groupId: group }).expect(201);
+    // Single sign-on: a connection, a sign-in in flight, a used assertion, a session.
+    const connection = (
+      await api
+        .post('/sso/connections', {
+          type: 'oidc',
+          issuer: 'https://idp.example.org',
+          clientId: 'c',
+          clientSecret: 's',
+          linkBy: 'email',
+          domains: [`${t.id}.example`],
+        })
+        .expect(201)
+    ).body.id;
+    const now = new Date();
+    const later = new Date(now.getTime() + 600_000);
+    await db.owner('sso_login_requests').insert({
+      tenant_id: t.id,
+      request_id: `state-${t.id}`,
+      connection_id: connection,
+      return_to: '/me',
+      created_at: now,
+      expires_at: later,
+    });
+    await db.owner('sso_assertions').insert({
+      tenant_id: t.id,
+      connection_id: connection,
+      assertion_id: `_a-${t.id}`,
+      expires_at: later,
+    });
+    await api.post('/oauth/clients', { name: 'CI', scopes: ['api:read'] }).expect(201);
+    await db.owner('sso_sessions').insert({
+      tenant_id: t.id,
+      session_id: randomUUID(),
+      secret_hash: Buffer.alloc(32),
+      user_id: user,
+      connection_id: connection,
+      is_admin: false,
+      csrf_token: 'x',
+      created_at: now,
+      last_seen_at: now,
+      expires_at: later,
+    });
     // A checkpoint row (its signature is not what this file tests) and a queued event.
     await db.owner('audit_checkpoints').insert({
       tenant_id: t.id,
@@ -85,7 +134,7 @@ test('every table with a tenant_id column has row-level security and the tenant 
 });
 
 describe('a query that forgets its tenant is refused by the database', () => {
-  test.each(TENANT_TABLES)('reading %s outside a tenant scope', async (table) => {
+  test.each(SEEDED_TABLES)('reading %s outside a tenant scope', async (table) => {
     await expect(db.knex(table).select('tenant_id').limit(1)).rejects.toEqual(noTenant);
   });
 
@@ -123,7 +172,7 @@ describe('a query that forgets its tenant is refused by the database', () => {
 describe("a transaction scoped to one tenant reaches none of another's rows", () => {
   const asA = <T>(fn: (k: Knex.Transaction) => Promise<T>) => withTenant(db.knex, a.id, fn);
 
-  test.each(TENANT_TABLES)('%s: naming the other tenant finds nothing', async (table) => {
+  test.each(SEEDED_TABLES)('%s: naming the other tenant finds nothing', async (table) => {
     const theirs = await asA((k) => k(table).where({ tenant_id: b.id }).select('tenant_id'));
     expect(theirs).toEqual([]);
     // …while the other tenant's rows are there (the owner sees them). audit_pending is

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { DirectoryHooks } from '../../src/directory/changes.js';
-import { createApp } from '../../src/app.js';
+import { createApp, type AppDeps } from '../../src/app.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Clock } from '../../src/shared/clock.js';
 import type { TokenCache } from '../../src/tenancy/token-cache.js';
@@ -10,7 +10,13 @@ export const quietLogger = createLogger({ level: 'error', format: 'json', silent
 export function testApp(
   knex: Knex,
   state = { shuttingDown: false },
-  opts: { hooks?: DirectoryHooks; clock?: Clock; tokens?: TokenCache } = {},
+  opts: {
+    hooks?: DirectoryHooks;
+    clock?: Clock;
+    tokens?: TokenCache;
+    publicUrl?: AppDeps['publicUrl'];
+    sso?: AppDeps['sso'];
+  } = {},
 ) {
   return createApp({
     knex,
@@ -20,5 +26,7 @@ export function testApp(
     hooks: opts.hooks ?? new DirectoryHooks(),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.tokens ? { tokens: opts.tokens } : {}),
+    ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+    ...(opts.sso ? { sso: opts.sso } : {}),
   });
 }

@@ -21,7 +21,12 @@ export function escapeExtension(value: string): string {
 
 // Changes to credentials and tenants matter more to a SOC than routine directory churn.
 function severity(action: string): number {
-  if (/^(token|tenant)\./.test(action) || action === 'audit.payload_erased') return 5;
+  if (
+    /^(token|tenant|oauth_client)\.|^sso\.connection_/.test(action) ||
+    action === 'audit.payload_erased'
+  )
+    return 5;
+  if (action === 'sso.sign_in_refused') return 4;
   return 3;
 }
 

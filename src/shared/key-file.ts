@@ -1,6 +1,6 @@
-// The audit trail's secrets (the checkpoint signing key, the MAC key) live in files
-// outside the database, 0600 in a 0700 directory, generated on first use. One reader
-// for both: read and parse the file; or, asked to create it, write a new key with
+// Secrets kept outside the database (the audit trail's signing and MAC keys, the SSO
+// secrets key) live in files, 0600 in a 0700 directory, generated on first use. One
+// reader for all: read and parse the file; or, asked to create it, write a new key with
 // O_EXCL, and if another process (a replica, a CLI run) got there first, use theirs.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
