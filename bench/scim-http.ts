@@ -478,7 +478,7 @@ async function benchGet(svc: Child, base: Child, token: string, sql: pg.Client, 
   const plans: [string, string, unknown[]][] = [
     [
       'filter: count',
-      `SELECT count(*) AS n FROM directory_users AS r WHERE r.tenant_id = $1 AND lower(r.user_name) = lower($2)`,
+      `SELECT count(*) AS n FROM directory_users AS r WHERE r.tenant_id = $1 AND r.user_name_lower = lower($2)`,
       [tenantId, seedName(50_000)],
     ],
     [
