@@ -6,9 +6,13 @@
 // driver write each value into PostgreSQL's array syntax, which at 100,000 rows cost
 // more CPU than the INSERT itself.
 //
-// More rows than that (a full reconcile's seats and audit events) stream in through
-// COPY … FROM STDIN: the server reads COPY text at about a third of the cost of the same
-// rows as JSON, and parses and inserts each chunk while the next is being built.
+// More rows than that (a full reconcile's seats) go in as several such statements, a
+// chunk of ONE_STATEMENT rows each. Not through COPY, though the server reads COPY text
+// at about a third of the cost of the same rows as JSON: PostgreSQL refuses COPY FROM
+// into a table under row-level security for a role subject to it ("COPY FROM not
+// supported with row-level security"), and every table the service writes in bulk is a
+// tenant table, written as seatkeeper_app (migrations/20261207001000_tenant_isolation.ts).
+// copyRows stays for tables without policies.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import type pg from 'pg';
@@ -49,7 +53,10 @@ export async function insertMany(
   if (rows.length === 0) return;
   const names = Object.keys(columns);
   checkIdentifiers(table, names);
-  if (rows.length > ONE_STATEMENT) return copyRows(trx, table, names, chunksOf(rows, CHUNK));
+  if (rows.length > ONE_STATEMENT) {
+    for (const chunk of chunksOf(rows, ONE_STATEMENT)) await insertMany(trx, table, columns, chunk);
+    return;
+  }
   // jsonb arrives as its JSON text (a string in the document) and is cast once here.
   const defs = names.map((n) => `${n} ${columns[n] === 'jsonb' ? 'text' : columns[n]}`);
   const select = names.map((n) => (columns[n] === 'jsonb' ? `x.${n}::jsonb` : `x.${n}`));

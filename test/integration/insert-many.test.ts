@@ -1,9 +1,12 @@
-// Bulk inserts (src/db/insert-many.ts): a few rows as one JSON document, many through
-// COPY, chunk after chunk, each written while the next is built. What must hold, either
-// way: every row arrives with its types intact and in order; a row the server refuses
-// fails the whole call and writes nothing; and a failure while building the rows cancels
-// the COPY, so the transaction is usable to roll back (it never hangs behind the COPY).
+// Bulk inserts (src/db/insert-many.ts): rows as JSON documents, one statement per 5,000;
+// copyRows through COPY, chunk after chunk, each written while the next is built. What
+// must hold, either way: every row arrives with its types intact and in order; a row the
+// server refuses fails the whole call and writes nothing; and a failure while building
+// the rows cancels the COPY, so the transaction is usable to roll back (it never hangs
+// behind the COPY). Many rows reach a table under row-level security too, where
+// PostgreSQL refuses COPY FROM to the service's role.
 import { copyRows, insertMany } from '../../src/db/insert-many.js';
+import { APP_ROLE, ensureAppRole, grantAppAccess } from '../../migrations/app-role.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 
 let db: TestDb;
@@ -65,8 +68,26 @@ test('a few rows go in as one statement, values intact', async () => {
   await roundTrip(20);
 });
 
-test('12,001 rows go in through COPY in three chunks, complete, typed and in order', async () => {
+test('12,001 rows go in as three statements, complete, typed and in order', async () => {
   await roundTrip(12_001);
+});
+
+test('12,001 rows into a table under row-level security, as the service role (a reconcile of that many seats)', async () => {
+  await db.owner.raw(`
+    CREATE TABLE policed_rows (tenant text NOT NULL, n integer PRIMARY KEY);
+    ALTER TABLE policed_rows ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own ON policed_rows
+      USING (tenant = current_setting('test.tenant', true))
+      WITH CHECK (tenant = current_setting('test.tenant', true))`);
+  await ensureAppRole(db.owner);
+  await grantAppAccess(db.owner);
+  const rows = Array.from({ length: 12_001 }, (_, n) => ({ tenant: 't1', n }));
+  await db.knex.transaction(async (trx) => {
+    await trx.raw(`SET LOCAL ROLE ${APP_ROLE}`);
+    await trx.raw("SELECT set_config('test.tenant', 't1', true)");
+    await insertMany(trx, 'policed_rows', { tenant: 'text', n: 'integer' }, rows);
+  });
+  expect(await db.owner('policed_rows').count({ c: '*' })).toEqual([{ c: 12_001 }]);
 });
 
 test('a row the server refuses fails the COPY, and the transaction writes nothing', async () => {
