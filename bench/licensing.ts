@@ -9,7 +9,15 @@
 //  3. Dry-run of a rule change over the same data.
 //
 //   DATABASE_URL=postgres://… npm run bench:licensing
+//
+// The bench writes its fixtures and floors as the service does: as seatkeeper_app, in
+// transactions scoped to the tenant (withTenant), so row-level security applies to the
+// floors' reads too. ANALYZE runs as the tables' owner (the service role may not).
+// BENCH_RLS=off disables row-level security on the schema's tenant tables right after
+// the migration, before anything is loaded (bench/rls-switch.ts): the same code, without
+// the policies, for the cost of RLS.
 import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
 import type { AddressInfo } from 'node:net';
 import { openDatabase } from '../src/db/database.js';
 import { migrateUp } from '../src/db/migrate.js';
@@ -23,6 +31,8 @@ import { reconcileTenant } from '../src/licensing/full-reconcile.js';
 import { createLogger } from '../src/log/logger.js';
 import { systemClock } from '../src/shared/clock.js';
 import { createTenant } from '../src/tenancy/service.js';
+import { withTenant } from '../src/db/tenant-scope.js';
+import { disableRowLevelSecurity, RLS_OFF } from './rls-switch.js';
 
 if (!process.env.DATABASE_URL) throw new Error('set DATABASE_URL to a PostgreSQL database');
 // BENCH_SCALE=0.01 gives a quick smoke run of the same shapes; figures come from 1.
@@ -53,6 +63,16 @@ const db = await openDatabase({
 });
 const knex = db.knex;
 await db.withOwner((owner) => migrateUp(owner));
+if (RLS_OFF) {
+  const tables = await db.withOwner((owner) =>
+    disableRowLevelSecurity(
+      (q) => owner.raw(q) as Promise<{ rows: Array<Record<string, unknown>> }>,
+    ),
+  );
+  console.log(`BENCH_RLS=off: row-level security disabled on ${tables.join(', ')}`);
+} else console.log('row-level security on');
+// Statistics as autovacuum would soon gather them; only the tables' owner may.
+const analyze = () => db.withOwner((owner) => owner.raw('ANALYZE'));
 // The service MACs its audit events with a key of its own (src/audit/mac.ts).
 useAuditMacKey(randomBytes(32));
 
@@ -67,14 +87,16 @@ const record = (line: string) => {
 };
 
 async function seedUsers(tenantId: string, count: number, prefix: string): Promise<string[]> {
-  const { rows } = await knex.raw(
-    `INSERT INTO directory_users (tenant_id, user_id, user_name, active, data, created_at, last_modified)
+  const { rows } = await withTenant(knex, tenantId, (trx) =>
+    trx.raw(
+      `INSERT INTO directory_users (tenant_id, user_id, user_name, active, data, created_at, last_modified)
      SELECT ?, gen_random_uuid(), ? || i || '@example.com', true,
             jsonb_build_object('userName', ? || i || '@example.com',
               'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', jsonb_build_object('department', 'D' || (i % 10))),
             now(), now()
      FROM generate_series(1, ?) i RETURNING user_id`,
-    [tenantId, prefix, prefix, count],
+      [tenantId, prefix, prefix, count],
+    ),
   );
   return rows.map((r: { user_id: string }) => r.user_id);
 }
@@ -151,11 +173,11 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
       )
     ).result.id;
     await createRule(ctx, { licenseId: lic, groupId: mappedGroup }, { dryRun: false });
-    await knex.raw('ANALYZE');
+    await analyze();
     const plain = await addAll(plainGroup, users, batch);
     const mapped = await addAll(mappedGroup, users, batch);
-    const n = await countOf(
-      knex('seats').where({ tenant_id: tenant.id, license_id: lic, state: 'active' }),
+    const n = await withTenant(knex, tenant.id, (trx) =>
+      countOf(trx('seats').where({ tenant_id: tenant.id, license_id: lic, state: 'active' })),
     );
     if (n !== PATCH_USERS) throw new Error(`expected ${PATCH_USERS} seats, got ${n}`);
     record(
@@ -174,36 +196,45 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
     actor: { type: 'job' },
     clock: systemClock,
   };
+  const scoped = <T>(fn: (trx: Knex.Transaction) => Promise<T>) => withTenant(knex, tenant.id, fn);
   await seedUsers(tenant.id, FULL_USERS, 'f');
   // 2,000 groups: 50 department groups, each holding 39 team groups (nested); every user
   // is in one team and one of 10 project groups.
-  await knex.raw(
-    `INSERT INTO directory_groups (tenant_id, group_id, display_name, data, created_at, last_modified)
+  await scoped((trx) =>
+    trx.raw(
+      `INSERT INTO directory_groups (tenant_id, group_id, display_name, data, created_at, last_modified)
      SELECT ?, gen_random_uuid(), 'G' || i, jsonb_build_object('displayName', 'G' || i), now(), now() FROM generate_series(1, 2000) i`,
-    [tenant.id],
+      [tenant.id],
+    ),
   );
-  await knex.raw(
-    `WITH g AS (SELECT group_id, substring(display_name from 2)::int AS i FROM directory_groups WHERE tenant_id = ?),
+  await scoped((trx) =>
+    trx.raw(
+      `WITH g AS (SELECT group_id, substring(display_name from 2)::int AS i FROM directory_groups WHERE tenant_id = ?),
           dept AS (SELECT group_id, i FROM g WHERE i <= 50),
           team AS (SELECT group_id, i FROM g WHERE i > 50 AND i <= 1990)
      INSERT INTO directory_memberships (tenant_id, group_id, member_id, member_type, added_at)
      SELECT ?::uuid, d.group_id, t.group_id, 'Group', now() FROM team t JOIN dept d ON d.i = 1 + (t.i % 50)`,
-    [tenant.id, tenant.id],
+      [tenant.id, tenant.id],
+    ),
   );
-  await knex.raw(
-    `WITH u AS (SELECT user_id, row_number() OVER (ORDER BY user_id) AS n FROM directory_users WHERE tenant_id = ?),
+  await scoped((trx) =>
+    trx.raw(
+      `WITH u AS (SELECT user_id, row_number() OVER (ORDER BY user_id) AS n FROM directory_users WHERE tenant_id = ?),
           g AS (SELECT group_id, substring(display_name from 2)::int AS i FROM directory_groups WHERE tenant_id = ?)
      INSERT INTO directory_memberships (tenant_id, group_id, member_id, member_type, added_at)
      SELECT ?::uuid, g.group_id, u.user_id, 'User', now() FROM u JOIN g ON g.i = 51 + (u.n % 1940)
      UNION ALL
      SELECT ?::uuid, g.group_id, u.user_id, 'User', now() FROM u JOIN g ON g.i = 1991 + (u.n % 10)`,
-    [tenant.id, tenant.id, tenant.id, tenant.id],
+      [tenant.id, tenant.id, tenant.id, tenant.id],
+    ),
   );
-  const depts: string[] = await knex('directory_groups')
-    .where({ tenant_id: tenant.id })
-    .whereRaw('substring(display_name from 2)::int <= 50')
-    .orderBy('display_name')
-    .pluck('group_id');
+  const depts: string[] = await scoped((trx) =>
+    trx('directory_groups')
+      .where({ tenant_id: tenant.id })
+      .whereRaw('substring(display_name from 2)::int <= 50')
+      .orderBy('display_name')
+      .pluck('group_id'),
+  );
   const product = await createProduct(ctx, { name: 'Full' });
   const ruleIds: string[] = [];
   for (const [i, g] of depts.entries()) {
@@ -220,21 +251,25 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
       )
     ).result.id;
     // Rules are written straight to the table so that the full reconcile below does all the work.
-    const [row] = await knex('license_rules')
-      .insert({
-        tenant_id: tenant.id,
-        rule_id: knex.raw('gen_random_uuid()'),
-        license_id: lic,
-        group_id: g,
-        priority: 100,
-        created_at: new Date(),
-        updated_at: new Date(),
-      })
-      .returning('rule_id');
+    const [row] = await scoped((trx) =>
+      trx('license_rules')
+        .insert({
+          tenant_id: tenant.id,
+          rule_id: knex.raw('gen_random_uuid()'),
+          license_id: lic,
+          group_id: g,
+          priority: 100,
+          created_at: new Date(),
+          updated_at: new Date(),
+        })
+        .returning('rule_id'),
+    );
     ruleIds.push(row.rule_id);
   }
-  await knex.raw('ANALYZE');
-  const memberships = await countOf(knex('directory_memberships').where({ tenant_id: tenant.id }));
+  await analyze();
+  const memberships = await scoped((trx) =>
+    countOf(trx('directory_memberships').where({ tenant_id: tenant.id })),
+  );
 
   // The floors: one INSERT … SELECT computing the same desired seats (no waitlist, no
   // audit), twice: into a bare four-column heap (the floor as first written), and as
@@ -260,21 +295,25 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
     );
   });
   let start = process.hrtime.bigint();
-  await knex.raw(
-    `INSERT INTO floor_seats SELECT :t::uuid, d.license_id, d.user_id, d.rule_id FROM (${desiredSql}) d`,
-    { t: tenant.id },
+  await scoped((trx) =>
+    trx.raw(
+      `INSERT INTO floor_seats SELECT :t::uuid, d.license_id, d.user_id, d.rule_id FROM (${desiredSql}) d`,
+      { t: tenant.id },
+    ),
   );
   const floor = seconds(start);
   start = process.hrtime.bigint();
-  await knex.raw(
-    `INSERT INTO floor_full_seats (tenant_id, seat_id, license_id, user_id, state, source, rule_id,
+  await scoped((trx) =>
+    trx.raw(
+      `INSERT INTO floor_full_seats (tenant_id, seat_id, license_id, user_id, state, source, rule_id,
        eligible_since, granted_at, created_at, updated_at)
      SELECT :t::uuid, gen_random_uuid(), d.license_id, d.user_id, 'active', 'rule', d.rule_id,
        now(), now(), now(), now() FROM (${desiredSql}) d`,
-    { t: tenant.id },
+      { t: tenant.id },
+    ),
   );
   const fullFloor = seconds(start);
-  const floorSeats = await countOf(knex('floor_seats'));
+  const floorSeats = await scoped((trx) => countOf(trx('floor_seats')));
 
   start = process.hrtime.bigint();
   const first = await reconcileTenant(knex, tenant.id, ctx);
@@ -282,8 +321,12 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
   start = process.hrtime.bigint();
   const second = await reconcileTenant(knex, tenant.id, ctx);
   const again = seconds(start);
-  const active = await countOf(knex('seats').where({ tenant_id: tenant.id, state: 'active' }));
-  const waiting = await countOf(knex('seats').where({ tenant_id: tenant.id, state: 'waitlisted' }));
+  const active = await scoped((trx) =>
+    countOf(trx('seats').where({ tenant_id: tenant.id, state: 'active' })),
+  );
+  const waiting = await scoped((trx) =>
+    countOf(trx('seats').where({ tenant_id: tenant.id, state: 'waitlisted' })),
+  );
   if (active + waiting !== floorSeats)
     throw new Error(`reconcile computed ${active + waiting} seats, the floor ${floorSeats}`);
   if (second.length !== 0) throw new Error(`second reconcile changed ${second.length} seats`);

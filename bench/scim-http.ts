@@ -21,6 +21,10 @@
 // parallel requests in the sync.
 //
 // PostgreSQL sections run in a schema of their own (bench_scim_<random>), dropped at the end.
+// BENCH_RLS=off disables row-level security on the schema's tenant tables once the service
+// has migrated it, before anything is loaded (bench/rls-switch.ts): the cost of RLS is the
+// difference between a run with it and one without, on the same code. The EXPLAINs run as
+// the service does: as seatkeeper_app, in a transaction scoped to the tenant.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -34,6 +38,7 @@ import knexFactory from 'knex';
 import { USER_COLUMNS } from '../src/directory/users.js';
 import { encodeCursor } from '../src/scim/list-query.js';
 import { anchoredPageSql } from '../src/scim/page-anchors.js';
+import { disableRowLevelSecurity, RLS_OFF } from './rls-switch.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -473,7 +478,7 @@ async function benchGet(svc: Child, base: Child, token: string, sql: pg.Client, 
   const plans: [string, string, unknown[]][] = [
     [
       'filter: count',
-      `SELECT count(*) AS n FROM directory_users AS r WHERE r.tenant_id = $1 AND lower(r.user_name) = lower($2)`,
+      `SELECT count(*) AS n FROM directory_users AS r WHERE r.tenant_id = $1 AND r.user_name_lower = lower($2)`,
       [tenantId, seedName(50_000)],
     ],
     [
@@ -487,12 +492,17 @@ async function benchGet(svc: Child, base: Child, token: string, sql: pg.Client, 
       [tenantId, after, 101],
     ],
   ];
+  // As the service runs them: its role, its tenant's scope (row-level security applies).
+  await sql.query('BEGIN');
+  await sql.query('SET LOCAL ROLE seatkeeper_app');
+  await sql.query("SELECT set_config('seatkeeper.tenant_id', $1, true)", [tenantId]);
   for (const [label, text, values] of plans) {
     const plan = await sql.query(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values);
     console.log(`\n  EXPLAIN ANALYZE, ${label}:`);
     for (const row of plan.rows as { 'QUERY PLAN': string }[])
       console.log(`    ${row['QUERY PLAN']}`);
   }
+  await sql.query('ROLLBACK');
   console.log();
 }
 
@@ -723,7 +733,13 @@ try {
     started.push(svc);
     const base = await startBaseline(db);
     started.push(base);
-    console.log(`PostgreSQL (${schema}): service ${svc.url}, baseline ${base.url}`);
+    if (RLS_OFF) {
+      const tables = await disableRowLevelSecurity((q) => sql.query(q));
+      console.log(`BENCH_RLS=off: row-level security disabled on ${tables.join(', ')}`);
+    }
+    console.log(
+      `PostgreSQL (${schema}, row-level security ${RLS_OFF ? 'off' : 'on'}): service ${svc.url}, baseline ${base.url}`,
+    );
     report(
       '\n| PostgreSQL 15 | service req/s (or time) | p50 / p99 ms | baseline req/s (or time) | p50 / p99 ms | ratio | spread svc / base | target |\n|---|---|---|---|---|---|---|---|',
     );
