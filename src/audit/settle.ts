@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { withTenant } from '../db/tenant-scope.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
+import { repeatEvery } from '../shared/repeat.js';
 import { chainPending, lockHead, rejectedQueued } from './append.js';
 import { createCheckpoints } from './checkpoint.js';
 import type { SigningKey } from './signing-key.js';
@@ -90,8 +91,6 @@ export function startSettler(
   knex: Knex,
   opts: { everyMs: number; logger: Logger; checkpoints?: CheckpointPolicy },
 ): Settler {
-  let running: Promise<void> = Promise.resolve();
-  let stopped = false;
   let rejectedSeen = rejectedQueued.count;
   const policy = opts.checkpoints;
   const round = async () => {
@@ -114,21 +113,12 @@ export function startSettler(
     if (signed.length)
       opts.logger.debug('audit checkpoints signed', { checkpoints: signed.length });
   };
-  const tick = () => {
-    running = round()
-      .catch((err: unknown) => {
-        opts.logger.warn('audit settling failed', { error: err });
-      })
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, opts.everyMs).unref();
-      });
-  };
-  let timer = setTimeout(tick, opts.everyMs).unref();
+  const rounds = repeatEvery(opts.everyMs, round, (err) =>
+    opts.logger.warn('audit settling failed', { error: err }),
+  );
   return {
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+      await rounds.stop();
       // A last round, so a clean shutdown leaves nothing unchained.
       await settleAudit(knex, { wait: true }).catch((err: unknown) => {
         opts.logger.warn('audit settling failed', { error: err });

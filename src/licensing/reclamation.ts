@@ -87,13 +87,17 @@ async function inactiveSeats(
   return rows.filter((r) => !exempt.get(r.license_id)!.has(r.user_id));
 }
 
+/** When a seat the scan finds now is reclaimed: the end of its licence's grace. */
+const reclaimAfterOf = (r: InactiveRow, now: Date) =>
+  new Date(now.getTime() + r.reclaim_grace_days * DAY_MS);
+
 const itemOf = (r: InactiveRow, now: Date): ReclaimItem => ({
   seatId: r.seat_id,
   userId: r.user_id,
   licenseId: r.license_id,
   action: r.reclaim_grace_days > 0 ? 'reclaim_scheduled' : 'release',
   reason: 'inactive',
-  reclaimAfter: new Date(now.getTime() + r.reclaim_grace_days * DAY_MS).toISOString(),
+  reclaimAfter: reclaimAfterOf(r, now).toISOString(),
   lastActiveAt: r.last_active_at ? r.last_active_at.toISOString() : null,
   potentialSaving: seatMonthlyCost(r.cost, r.quantity),
 });
@@ -128,7 +132,7 @@ async function warnHolders(
     const to = emails.get(r.user_id);
     const n = names.find((x) => x.license_id === r.license_id);
     if (!to || !n) continue;
-    const on = new Date(now.getTime() + r.reclaim_grace_days * DAY_MS).toISOString().slice(0, 10);
+    const on = reclaimAfterOf(r, now).toISOString().slice(0, 10);
     messages.push({
       channel: 'email',
       type: 'seat.reclaim_scheduled',
@@ -177,12 +181,17 @@ export async function scanInactivity(ctx: LicensingContext): Promise<ReclaimItem
   const now = ctx.clock.now();
   const at = now.toISOString();
   return inTenant(ctx, async (trx) => {
-    const found = await inactiveSeats(trx, ctx.tenantId, now);
-    if (found.length === 0) return [];
-    const licences = [...new Set(found.map((r) => r.license_id))];
-    await lockLicences(trx, ctx.tenantId, licences);
-    // Re-read under the locks: a seat released or restored meanwhile is left alone.
+    // Lock the licences with an inactivity policy first, then read their inactive seats
+    // once, under the locks: nothing changes them meanwhile.
+    const policed = (await trx('licenses')
+      .where({ tenant_id: ctx.tenantId })
+      .whereNotNull('inactivity_days')
+      .whereNull('deleted_at')
+      .pluck('license_id')) as string[];
+    if (policed.length === 0) return [];
+    await lockLicences(trx, ctx.tenantId, policed);
     const rows = await inactiveSeats(trx, ctx.tenantId, now);
+    if (rows.length === 0) return [];
     const changes: SeatChange[] = [];
     // Set-based: one UPDATE per grace length (the licences' reclaim graces).
     const byGrace = new Map<number, InactiveRow[]>();
@@ -191,14 +200,14 @@ export async function scanInactivity(ctx: LicensingContext): Promise<ReclaimItem
       list.push(r);
       byGrace.set(r.reclaim_grace_days, list);
     }
-    for (const [days, list] of byGrace) {
+    for (const list of byGrace.values()) {
       await trx('seats')
         .where({ tenant_id: ctx.tenantId })
         .whereRaw('seat_id = ANY(?::uuid[])', [list.map((r) => r.seat_id)])
         .update({
           state: 'pending_reclaim',
           reclaim_reason: 'inactive',
-          reclaim_after: new Date(now.getTime() + days * DAY_MS).toISOString(),
+          reclaim_after: reclaimAfterOf(list[0]!, now).toISOString(),
           updated_at: at,
         });
       for (const r of list) changes.push(seatChange(r, 'active', 'pending_reclaim', 'inactive'));

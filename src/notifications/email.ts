@@ -8,6 +8,7 @@ import nodemailer from 'nodemailer';
 import { withTenant } from '../db/tenant-scope.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
+import { repeatEvery } from '../shared/repeat.js';
 
 export interface EmailPayload {
   to: string;
@@ -112,21 +113,14 @@ export function startEmailWorker(
   mailer: Mailer,
   opts: { everyMs: number; clock: Clock; logger: Logger },
 ): EmailWorker {
-  let stopped = false;
-  let running: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    running = deliverDueEmails(knex, mailer, opts)
-      .catch((err: unknown) => opts.logger.warn('email delivery round failed', { error: err }))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, opts.everyMs).unref();
-      });
-  };
-  let timer = setTimeout(tick, opts.everyMs).unref();
+  const rounds = repeatEvery(
+    opts.everyMs,
+    () => deliverDueEmails(knex, mailer, opts),
+    (err) => opts.logger.warn('email delivery round failed', { error: err }),
+  );
   return {
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+      await rounds.stop();
       mailer.close();
     },
   };
