@@ -104,14 +104,8 @@ export async function ingestActivity(
       ctx.tenantId,
       valid.map((v) => v.e.productId),
     );
-    const fresh = await firstSeen(
-      trx,
-      ctx.tenantId,
-      valid.map((v) => v.e.id),
-      now,
-    );
     const unknown = new Set<string>();
-    const facts: ActivityFact[] = [];
+    const known: Array<{ e: (typeof valid)[number]['e']; at: Date; userId: string }> = [];
     for (const { index, e, at } of valid) {
       const userId =
         e.userId !== undefined
@@ -125,6 +119,18 @@ export async function ingestActivity(
         rejected.push({ index, id: e.id ?? null, reason: `unknown product ${e.productId}` });
         continue;
       }
+      known.push({ e, at, userId });
+    }
+    // Only events that are recorded consume their id: one refused for an unknown user
+    // counts when it is sent again after the user is provisioned.
+    const fresh = await firstSeen(
+      trx,
+      ctx.tenantId,
+      known.map((k) => k.e.id),
+      now,
+    );
+    const facts: ActivityFact[] = [];
+    for (const { e, at, userId } of known) {
       if (e.id !== undefined && !fresh.delete(e.id)) {
         report.duplicates += 1;
         continue;

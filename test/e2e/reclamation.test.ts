@@ -358,6 +358,16 @@ describe('POST /activity', () => {
     });
     const again = (await api.post('/activity', { events: events.slice(0, 1) }).expect(200)).body;
     expect(again).toMatchObject({ accepted: 0, duplicates: 1 });
+    // An event refused for an unknown user does not use up its id.
+    const early = { userName: `later${n}@example.com`, occurredAt: at(0), id: `evt-later-${n}` };
+    expect((await api.post('/activity', { events: [early] }).expect(200)).body.accepted).toBe(0);
+    await scim
+      .post('/Users', { schemas: [USER], userName: early.userName, active: true })
+      .expect(201);
+    expect((await api.post('/activity', { events: [early] }).expect(200)).body).toMatchObject({
+      accepted: 1,
+      duplicates: 0,
+    });
     const stored = await withTenant(db.knex, tenant.id, (trx) =>
       trx('directory_users').where({ user_id: u }).first('last_active_at'),
     );
