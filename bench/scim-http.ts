@@ -130,7 +130,8 @@ async function waitFor(child: ChildProcess, output: () => string, check: () => P
 async function startService(db: { databaseUrl: string } | { dataDir: string }): Promise<Child> {
   const port = await freePort();
   // BENCH_SERVICE_NODE_ARGS: extra node flags for the service, e.g. "--cpu-prof
-  // --cpu-prof-dir=/tmp/prof" for a CPU profile written when it stops.
+  // --cpu-prof-dir=/tmp/prof" for a CPU profile written when it stops, or "--trace-gc"
+  // with BENCH_SERVICE_OUTPUT=1.
   const extra = process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...extra, '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
@@ -147,7 +148,15 @@ async function startService(db: { databaseUrl: string } | { dataDir: string }): 
   const output = track(child);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(child, output, async () => (await fetch(`${url}/readyz`)).ok);
-  return { url, child, stop: () => stopChild(child) };
+  return {
+    url,
+    child,
+    async stop() {
+      await stopChild(child);
+      // BENCH_SERVICE_OUTPUT=1 prints what the service wrote (with --trace-gc, its GCs).
+      if (process.env.BENCH_SERVICE_OUTPUT === '1') console.log(output());
+    },
+  };
 }
 
 async function startBaseline(db: { databaseUrl: string } | { dataDir: string }): Promise<Child> {

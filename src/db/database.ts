@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Logger } from '../log/logger.js';
 import { parseTimestamptz } from './timestamps.js';
+import { ScopedPgClient } from './scoped-begin.js';
 import { AppError } from '../shared/errors.js';
 import {
   lockDataDir,
@@ -109,7 +110,8 @@ function createKnex(
   const log = knexLog(logger);
   return knexFactory({
     ...(log ? { log } : {}),
-    client: 'pg',
+    // knex's pg client, whose tenant transactions begin scoped (db/scoped-begin.ts).
+    client: ScopedPgClient,
     connection: connection as Knex.PgConnectionConfig,
     pool: { min: 0, max: poolMax },
     ...(searchPath ? { searchPath: [searchPath] } : {}),

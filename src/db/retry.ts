@@ -29,6 +29,8 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Told of each failed attempt that will be retried (for logs and tests). */
   onRetry?: (err: unknown, attempt: number) => void;
+  /** knex's transaction config (db/tenant-scope.ts passes the tenant its BEGIN scopes to). */
+  config?: Knex.TransactionConfig;
 }
 
 /** Whether an error (or its cause, for errors wrapped on the way up) is 40001 or 40P01. */
@@ -47,12 +49,12 @@ export async function retryingTransaction<T>(
   fn: (trx: Knex.Transaction) => Promise<T>,
   opts: RetryOptions = {},
 ): Promise<T> {
-  if (knex.isTransaction) return knex.transaction(fn);
+  if (knex.isTransaction) return knex.transaction(fn, opts.config);
   const attempts = Math.max(1, opts.attempts ?? 3);
   const base = opts.baseDelayMs ?? 10;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await knex.transaction(fn);
+      return await knex.transaction(fn, opts.config);
     } catch (err) {
       if (attempt >= attempts || !isRetryable(err)) throw err;
       opts.onRetry?.(err, attempt);

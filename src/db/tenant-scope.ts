@@ -12,8 +12,9 @@ import type { Knex } from 'knex';
 import { AppError } from '../shared/errors.js';
 import { isUuid } from '../shared/ids.js';
 import { retryingTransaction, type RetryOptions } from './retry.js';
+import { ScopedPgClient, scopedTransactionConfig, TENANT_SETTING } from './scoped-begin.js';
 
-export const TENANT_SETTING = 'seatkeeper.tenant_id';
+export { ScopedPgClient, TENANT_SETTING };
 
 /** Scope an open transaction to `tenantId` for the rest of it. */
 export async function scopeToTenant(trx: Knex.Transaction, tenantId: string): Promise<void> {
@@ -33,13 +34,17 @@ export function withTenant<T>(
   fn: (trx: Knex.Transaction) => Promise<T>,
   opts?: RetryOptions,
 ): Promise<T> {
+  // A top-level transaction on our client is scoped by its BEGIN (db/scoped-begin.ts);
+  // a savepoint, or a knex made with knex's plain client, by a statement of its own.
+  const scopedByBegin = !knex.isTransaction && knex.client instanceof ScopedPgClient;
+  if (!isUuid(tenantId)) throw new AppError('internal', `not a tenant id: ${tenantId}`);
   return retryingTransaction(
     knex,
     async (trx) => {
-      await scopeToTenant(trx, tenantId);
+      if (!scopedByBegin) await scopeToTenant(trx, tenantId);
       return fn(trx);
     },
-    opts,
+    { ...opts, ...(scopedByBegin ? { config: scopedTransactionConfig(tenantId) } : {}) },
   );
 }
 

@@ -29,7 +29,15 @@ export {
 } from './groups.js';
 export { ENTERPRISE_USER, RESOURCE_STORAGE } from './types.js';
 export type { GroupRef, GroupRow, MemberOut, StoredData, UserRow } from './types.js';
-export { USER_COLUMNS, deleteUser, findUser, groupsOfUsers, updateUser } from './users.js';
+export {
+  USER_COLUMNS,
+  deleteUser,
+  findUser,
+  groupsColumn,
+  groupsOfUsers,
+  takeGroupRefs,
+  updateUser,
+} from './users.js';
 // How other capabilities read the directory (issue 13): nothing outside src/directory
 // names its tables. Set-based readers (licensing's eligibility and reconciler) embed its
 // relations, attribute expressions and the nested-group walk in their own SQL; the rest

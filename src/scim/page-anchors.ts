@@ -50,16 +50,20 @@ interface Target {
   table: string;
   idColumn: string;
   columns: string[];
+  /** One more select-list item over the page's row, aliased `p` (from code too). */
+  extra?: ((alias: string) => string) | undefined;
 }
 
 const NAME = /^[a-z_]+$/;
 /** What a statement names of its target. */
-type Names = Pick<Target, 'table' | 'idColumn' | 'columns'>;
+type Names = Pick<Target, 'table' | 'idColumn' | 'columns' | 'extra'>;
 
 function names(t: Names) {
   for (const n of [t.table, t.idColumn, ...t.columns])
     if (!NAME.test(n)) throw new Error(`not a column or table name: ${n}`);
-  return { table: t.table, id: t.idColumn, columns: t.columns.map((c) => `p.${c}`).join(', ') };
+  const columns = t.columns.map((c) => `p.${c}`);
+  if (t.extra) columns.push(t.extra('p'));
+  return { table: t.table, id: t.idColumn, columns: columns.join(', ') };
 }
 
 /**
@@ -83,11 +87,14 @@ export function anchoredPageSql(target: Names): string {
      ORDER BY p.${id}`;
 }
 
-// The statement's text per table, built once: every deep page runs it.
+// The statement's text per table (with or without the extra item), built once: every
+// deep page runs it.
 const pageSqlByTable = new Map<string, string>();
+const statementName = (target: Names) => `anchored_page_${target.table}${target.extra ? '_x' : ''}`;
 function pageSql(target: Names): string {
-  let sql = pageSqlByTable.get(target.table);
-  if (sql === undefined) pageSqlByTable.set(target.table, (sql = anchoredPageSql(target)));
+  const key = statementName(target);
+  let sql = pageSqlByTable.get(key);
+  if (sql === undefined) pageSqlByTable.set(key, (sql = anchoredPageSql(target)));
   return sql;
 }
 
@@ -101,7 +108,7 @@ export async function anchoredPage<Row>(
   target: Target,
   page: { startIndex: number; count: number },
 ): Promise<AnchoredPage<Row> | null> {
-  const { table, id } = names(target);
+  const { id } = names(target);
   const key = `${target.tenantId}:${target.kind}`;
   const k = Math.floor((page.startIndex - 1) / STRIDE);
   for (let attempt = 0; attempt < 2; attempt += 1) {
@@ -117,7 +124,7 @@ export async function anchoredPage<Row>(
         count: page.count,
       })
       // Every deep page runs this: parsed and planned once per connection.
-      .options({ name: `anchored_page_${table}` })) as { rows: Array<Record<string, unknown>> };
+      .options({ name: statementName(target) })) as { rows: Array<Record<string, unknown>> };
     const head = rows[0]!;
     if (head._epoch !== anchors.epoch) {
       cache.delete(key);

@@ -6,9 +6,10 @@ import { withTenant } from '../db/tenant-scope.js';
 import {
   changeUser,
   createUser as createDirectoryUser,
-  groupsOfUsers,
+  groupsColumn,
   readUser,
   removeUser as removeDirectoryUser,
+  takeGroupRefs,
   USER_COLUMNS,
   type UserRow,
 } from '../directory/index.js';
@@ -74,14 +75,24 @@ export async function removeUser(ctx: ScimContext, id: string, header?: string) 
 
 export async function listUsers(ctx: ScimContext, query: ListQuery) {
   const withGroups = wants('groups', 'User', query.attributes, query.excludedAttributes);
-  const { page, groups } = await withTenant(ctx.knex, ctx.tenantId, async (trx) => {
-    const page = await listRows<UserRow>(trx, ctx.tenantId, 'User', query, USER_COLUMNS);
-    const ids = page.rows.map((r) => r.user_id);
-    return { page, groups: withGroups ? await groupsOfUsers(trx, ctx.tenantId, ids) : undefined };
-  });
+  // Each user's groups come in the page's own statement (directory's groupsColumn).
+  const page = await withTenant(ctx.knex, ctx.tenantId, (trx) =>
+    listRows<UserRow>(
+      trx,
+      ctx.tenantId,
+      'User',
+      query,
+      USER_COLUMNS,
+      withGroups ? groupsColumn : undefined,
+    ),
+  );
   const resources = page.rows.map((r) =>
     project(
-      userResource(r, groups?.get(r.user_id), ctx.base),
+      userResource(
+        r,
+        withGroups ? takeGroupRefs(r as unknown as Record<string, unknown>) : undefined,
+        ctx.base,
+      ),
       'User',
       query.attributes,
       query.excludedAttributes,

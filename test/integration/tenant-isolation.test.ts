@@ -22,6 +22,7 @@ const ALL_TENANT_TABLES = [
 ];
 /** The tables beforeAll puts rows in for both tenants, which each query below could leak. */
 const SEEDED_TABLES = [...TENANT_TABLES, ...SSO_TABLES, ...OAUTH_TABLES];
+import { scopedBeginSql } from '../../src/db/scoped-begin.js';
 import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
 import type { CreatedTenant } from '../../src/tenancy/index.js';
 import { apiClient } from '../support/api.js';
@@ -163,9 +164,33 @@ describe('a query that forgets its tenant is refused by the database', () => {
     try {
       await withTenant(one, a.id, (trx) => trx('directory_users').select('user_id'));
       await expect(one('directory_users').select('user_id')).rejects.toEqual(noTenant);
+      // …nor after a rollback: the scope came with the BEGIN (db/scoped-begin.ts).
+      await expect(
+        withTenant(one, a.id, async (trx) => {
+          await trx('directory_users').select('user_id');
+          throw new Error('undo');
+        }),
+      ).rejects.toThrow('undo');
+      await expect(one('directory_users').select('user_id')).rejects.toEqual(noTenant);
     } finally {
       await one.destroy();
     }
+  });
+
+  test("a scope nested in another tenant's transaction is its own (a savepoint re-scopes)", async () => {
+    const seen = await withTenant(db.knex, a.id, (outer) =>
+      withTenant(outer, b.id, (inner) => inner('directory_users').distinct('tenant_id')),
+    );
+    expect(seen.map((r) => r.tenant_id)).toEqual([b.id]);
+  });
+
+  test("a tenant id that is not a UUID never reaches the scoped BEGIN's text", () => {
+    expect(() => scopedBeginSql("x', true); SELECT set_config('seatkeeper.tenant_id', 'y")).toThrow(
+      /not a tenant id/,
+    );
+    expect(scopedBeginSql(a.id)).toBe(
+      `BEGIN; SELECT set_config('seatkeeper.tenant_id', '${a.id}', true);`,
+    );
   });
 });
 

@@ -18,6 +18,7 @@ import '../../src/db/database.js'; // installs the pg type parsers
 import { migrateUp } from '../../src/db/migrate.js';
 import { PgliteServer } from '../../src/db/embedded/pglite-server.js';
 import { asRole } from '../../src/db/database.js';
+import { ScopedPgClient } from '../../src/db/scoped-begin.js';
 import { useAuditMacKey } from '../../src/audit/mac.js';
 import { SNAPSHOT_FILE } from './snapshot.js';
 
@@ -68,7 +69,7 @@ export async function openTestDb(
     ) as typeof ownerConnection;
     const make = (max: number) =>
       knexFactory({
-        client: 'pg',
+        client: ScopedPgClient,
         connection: connection as Knex.PgConnectionConfig,
         pool: { min: 0, max },
       });
@@ -121,7 +122,7 @@ export async function openTestDb(
   const connection: pg.PoolConfig = migrate ? asRole(ownerConnection, 'app') : ownerConnection;
   const make = (max: number) =>
     knexFactory({
-      client: 'pg',
+      client: ScopedPgClient,
       connection: connection as Knex.PgConnectionConfig,
       pool: { min: 0, max },
     });
