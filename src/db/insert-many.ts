@@ -6,13 +6,13 @@
 // driver write each value into PostgreSQL's array syntax, which at 100,000 rows cost
 // more CPU than the INSERT itself.
 //
-// More rows than that (a full reconcile's seats) go in as several such statements, a
-// chunk of ONE_STATEMENT rows each. Not through COPY, though the server reads COPY text
-// at about a third of the cost of the same rows as JSON: PostgreSQL refuses COPY FROM
-// into a table under row-level security for a role subject to it ("COPY FROM not
-// supported with row-level security"), and every table the service writes in bulk is a
-// tenant table, written as seatkeeper_app (migrations/20261207001000_tenant_isolation.ts).
-// copyRows stays for tables without policies.
+// More rows than that (a full reconcile's seats) are COPYed into a temporary staging
+// table, then moved by one INSERT … SELECT: the server reads COPY text at about a third
+// of the cost of the same rows as JSON (bench/RESULTS.md §9, §15). Not COPY into the
+// table itself: PostgreSQL refuses COPY FROM into a table under row-level security for
+// a role subject to it, and every table the service writes in bulk is a tenant table
+// (migrations/20261207001000_tenant_isolation.ts). The staging table has no policies,
+// being private to the session; the INSERT … SELECT is checked by the target's.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import type pg from 'pg';
@@ -56,12 +56,30 @@ export async function insertMany(
   if (rows.length === 0) return;
   const names = Object.keys(columns);
   checkIdentifiers(table, names);
-  if (rows.length > ONE_STATEMENT) {
-    for (const chunk of chunksOf(rows, ONE_STATEMENT)) await insertMany(trx, table, columns, chunk);
-    return;
-  }
+  if (rows.length > ONE_STATEMENT) return insertStaged(trx, table, columns, rows);
   const { sql, doc } = insertFromJson(table, columns, rows);
   await trx.raw(sql, [doc]);
+}
+
+/**
+ * insertMany's way for many rows: COPY into `pg_temp.<table>_staging` (made for this
+ * transaction: dropped at its end, emptied after each use), then one INSERT … SELECT.
+ */
+async function insertStaged(
+  trx: Knex.Transaction,
+  table: string,
+  columns: ColumnTypes,
+  rows: Array<Record<string, unknown>>,
+): Promise<void> {
+  if (table.startsWith('pg_temp.')) throw new Error(`insertMany: ${table} is temporary already`);
+  const names = Object.keys(columns);
+  const staging = `${table}_staging`;
+  const defs = names.map((n) => `${n} ${columns[n]}`).join(', ');
+  await trx.raw(`CREATE TEMPORARY TABLE IF NOT EXISTS ${staging} (${defs}) ON COMMIT DROP`);
+  await copyRows(trx, `pg_temp.${staging}`, names, chunksOf(rows, CHUNK));
+  const list = names.join(', ');
+  await trx.raw(`INSERT INTO ${table} (${list}) SELECT ${list} FROM pg_temp.${staging}`);
+  await trx.raw(`TRUNCATE pg_temp.${staging}`);
 }
 
 /**

@@ -1,10 +1,12 @@
-// Bulk inserts (src/db/insert-many.ts): rows as JSON documents, one statement per 5,000;
-// copyRows through COPY, chunk after chunk, each written while the next is built. What
+// Bulk inserts (src/db/insert-many.ts): up to 5,000 rows as one JSON document, more
+// through COPY into a temporary staging table and one INSERT … SELECT; copyRows through
+// COPY, chunk after chunk, each written while the next is built. What
 // must hold, either way: every row arrives with its types intact and in order; a row the
 // server refuses fails the whole call and writes nothing; and a failure while building
 // the rows cancels the COPY, so the transaction is usable to roll back (it never hangs
 // behind the COPY). Many rows reach a table under row-level security too, where
-// PostgreSQL refuses COPY FROM to the service's role.
+// PostgreSQL refuses COPY FROM to the service's role: they are staged, then checked by
+// the table's policy on the way in.
 import { copyRows, insertMany } from '../../src/db/insert-many.js';
 import { APP_ROLE, ensureAppRole, grantAppAccess } from '../../migrations/app-role.js';
 import { openTestDb, type TestDb } from '../support/db.js';
@@ -68,7 +70,7 @@ test('a few rows go in as one statement, values intact', async () => {
   await roundTrip(20);
 });
 
-test('12,001 rows go in as three statements, complete, typed and in order', async () => {
+test('12,001 rows go in through a staging table, complete, typed and in order', async () => {
   await roundTrip(12_001);
 });
 
@@ -87,6 +89,21 @@ test('12,001 rows into a table under row-level security, as the service role (a 
     await trx.raw("SELECT set_config('test.tenant', 't1', true)");
     await insertMany(trx, 'policed_rows', { tenant: 'text', n: 'integer' }, rows);
   });
+  expect(await db.owner('policed_rows').count({ c: '*' })).toEqual([{ c: 12_001 }]);
+
+  // The staging table has no policy, but the move out of it does: one row for another
+  // tenant among them, and nothing goes in.
+  const stray = Array.from({ length: 6_000 }, (_, n) => ({
+    tenant: n === 5_999 ? 't2' : 't1',
+    n: 20_000 + n,
+  }));
+  await expect(
+    db.knex.transaction(async (trx) => {
+      await trx.raw(`SET LOCAL ROLE ${APP_ROLE}`);
+      await trx.raw("SELECT set_config('test.tenant', 't1', true)");
+      await insertMany(trx, 'policed_rows', { tenant: 'text', n: 'integer' }, stray);
+    }),
+  ).rejects.toMatchObject({ code: '42501' });
   expect(await db.owner('policed_rows').count({ c: '*' })).toEqual([{ c: 12_001 }]);
 });
 
