@@ -1,6 +1,13 @@
 // Notifications (issue 14): the outbox written in the changing transaction, and its
-// delivery. Email now; webhooks join on the same outbox.
+// delivery: email, and domain events for webhooks (events.ts).
 export { enqueue, type OutboxMessage } from './outbox.js';
+export {
+  EVENT_TYPES,
+  publishEvents,
+  type DomainEvent,
+  type EventBody,
+  type EventType,
+} from './events.js';
 export {
   deliverDueEmails,
   smtpMailer,

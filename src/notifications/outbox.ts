@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { newId } from '../shared/ids.js';
 
 export interface OutboxMessage {
-  channel: 'email';
+  channel: 'email' | 'webhook';
   type: string;
   /** Same key, same message: written once (e.g. one mail per scheduled reclaim). */
   dedupeKey: string;

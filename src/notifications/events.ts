@@ -1,0 +1,58 @@
+// Domain events for webhook receivers (issue 14; the Standard Webhooks specification):
+// what happened, to which seat, user or licence, published in the transaction of the
+// change that caused it. Each event is one outbox message on the 'webhook' channel whose
+// payload is the body receivers get, `{"type", "timestamp", "data"}`; delivery to the
+// tenant's subscribed endpoints happens afterwards (at least once, signed per attempt).
+// The dedupe key makes a retried job publish an event once: a reclaim scheduled for a
+// seat is "seat.reclaim_scheduled" once per scheduled date, not once per scan.
+import type { Knex } from 'knex';
+import { enqueue } from './outbox.js';
+
+export const EVENT_TYPES = [
+  'seat.granted',
+  'seat.waitlisted',
+  'seat.reclaim_scheduled',
+  'seat.restored',
+  'seat.reclaimed',
+  'license.threshold_crossed',
+  'license.expiring',
+  'license.renewed',
+  'license.expired',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface DomainEvent {
+  type: EventType;
+  /** Ids a receiver can look up (seatId, userId, licenseId) and what changed. */
+  data: Record<string, unknown>;
+  /** Same key, same event: published once however often the cause is seen again. */
+  dedupeKey: string;
+}
+
+/** The body a receiver gets for an event. */
+export interface EventBody {
+  type: EventType;
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+/** Publish events in the caller's transaction; answers how many were new. */
+export function publishEvents(
+  trx: Knex.Transaction,
+  tenantId: string,
+  events: DomainEvent[],
+  now: Date,
+): Promise<number> {
+  const timestamp = now.toISOString();
+  return enqueue(
+    trx,
+    tenantId,
+    events.map((e) => ({
+      channel: 'webhook' as const,
+      type: e.type,
+      dedupeKey: `${e.type}:${e.dedupeKey}`,
+      payload: { type: e.type, timestamp, data: e.data } satisfies EventBody,
+    })),
+    now,
+  );
+}
