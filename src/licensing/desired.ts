@@ -31,10 +31,12 @@ export async function desiredSeats(
     userIds,
     explain: false,
   });
-  return decisions.map((d) => ({
-    licenseId: d.licenseId,
-    userId: d.userId,
-    ruleId: d.ruleId,
-    priority: d.priority,
-  }));
+  return decisions
+    .filter((d) => d.verdict === 'eligible')
+    .map((d) => ({
+      licenseId: d.licenseId,
+      userId: d.userId,
+      ruleId: d.ruleId,
+      priority: d.priority,
+    }));
 }

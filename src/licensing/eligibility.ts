@@ -18,6 +18,10 @@
 // Of the rules that reach a user for one licence, the best eligible one decides (lowest
 // priority number, then lowest rule id); when none is eligible, the best of the rest
 // says why not (decide, below).
+//   7. of the licences of one product a user is eligible for, they hold one seat
+//      ('duplicate' for the others, issue 14): the licence whose deciding rule has the
+//      best priority, then the cheaper seat (a licence without a cost comes last), then
+//      the lowest licence id. Costs are compared as stated, whatever their currency.
 //
 // Why the checks are SQL: a rule's filter is a SCIM filter, which src/scim/filter
 // translates to SQL; deciding in TypeScript would need a second evaluator of SCIM filters
@@ -56,6 +60,7 @@ export const VERDICTS = [
   'country',
   'filter',
   'inactive',
+  'duplicate',
 ] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
@@ -66,6 +71,12 @@ export interface Candidate {
   ruleId: string;
   priority: number;
   verdict: Verdict;
+  /** The licence's product (check 7). */
+  productId: string;
+  /** A seat's yearly cost on the licence, null when it states none (check 7's tie-break). */
+  seatCost: number | null;
+  /** With verdict 'duplicate': the licence of the same product that gives the seat. */
+  seatFrom?: string;
   /** With `explain`: the user's department and country, as the restrictions read them. */
   department?: string | null;
   country?: string;
@@ -87,6 +98,10 @@ export const RESTRICTIONS = {
   country: `(coalesce(jsonb_array_length(l.restrictions -> 'countries'), 0) = 0
              OR upper(${COUNTRY_SQL}) IN (SELECT upper(jsonb_array_elements_text(l.restrictions -> 'countries'))))`,
 };
+
+/** A seat's yearly cost on licence `l`: its unit cost, else the pool's annual cost shared. */
+const SEAT_COST_SQL = `coalesce((l.cost ->> 'unitCost')::numeric,
+  (l.cost ->> 'annualCost')::numeric / nullif(l.quantity, 0))`;
 
 /** A licence's term lets its seats be held now (check 3): not deleted, and in force. */
 export const licenceInForce = (
@@ -194,7 +209,8 @@ export async function candidates(
         WHERE r.tenant_id = ? AND r.rule_id = ANY(?::uuid[])
           AND (?::uuid[] IS NULL OR m.member_id = ANY(?::uuid[]))
      )
-     SELECT c.license_id, c.user_id, c.rule_id, c.priority, ${verdict.sql}
+     SELECT c.license_id, c.user_id, c.rule_id, c.priority, ${verdict.sql},
+            l.product_id, ${SEAT_COST_SQL} AS seat_cost
        FROM c
        JOIN ${users.sql} u ON u.user_id = c.user_id
        JOIN licenses l ON l.tenant_id = ? AND l.license_id = c.license_id
@@ -220,6 +236,8 @@ export async function candidates(
       rule_id: string;
       priority: number;
       verdict: Verdict;
+      product_id: string;
+      seat_cost: string | null;
       department?: string | null;
       country?: string;
     }) => ({
@@ -228,6 +246,8 @@ export async function candidates(
       ruleId: r.rule_id,
       priority: r.priority,
       verdict: r.verdict,
+      productId: r.product_id,
+      seatCost: r.seat_cost === null ? null : Number(r.seat_cost),
       ...(q.explain ? { department: r.department ?? null, country: r.country ?? '' } : {}),
     }),
   );
@@ -241,9 +261,22 @@ function before(a: Candidate, b: Candidate): boolean {
   return a.ruleId < b.ruleId;
 }
 
+/** Whether eligible decision a gives the seat of its product before b (check 7). */
+function seatsFirst(a: Candidate, b: Candidate): boolean {
+  if (a.priority !== b.priority) return a.priority < b.priority;
+  if (a.seatCost !== b.seatCost) {
+    if (a.seatCost === null) return false;
+    if (b.seatCost === null) return true;
+    return a.seatCost < b.seatCost;
+  }
+  return a.licenseId < b.licenseId;
+}
+
 /**
  * One decision per licence and user: the best eligible rule, or, when none is, the best
- * of the rest (its verdict is why not). In the candidates' order of first appearance.
+ * of the rest (its verdict is why not). Then check 7: of one product's licences a user
+ * is eligible for, one gives the seat and the others are 'duplicate' (naming it). In
+ * the candidates' order of first appearance.
  */
 export function decide(all: Iterable<Candidate>): Candidate[] {
   const best = new Map<string, Candidate>();
@@ -252,7 +285,18 @@ export function decide(all: Iterable<Candidate>): Candidate[] {
     const current = best.get(key);
     if (!current || before(c, current)) best.set(key, c);
   }
-  return [...best.values()];
+  const seat = new Map<string, Candidate>();
+  for (const d of best.values()) {
+    if (d.verdict !== 'eligible') continue;
+    const key = `${d.productId}:${d.userId}`;
+    const current = seat.get(key);
+    if (!current || seatsFirst(d, current)) seat.set(key, d);
+  }
+  return [...best.values()].map((d) => {
+    if (d.verdict !== 'eligible') return d;
+    const chosen = seat.get(`${d.productId}:${d.userId}`)!;
+    return chosen === d ? d : { ...d, verdict: 'duplicate', seatFrom: chosen.licenseId };
+  });
 }
 
 /** Decisions for these users (null: everyone) under these rules. */

@@ -125,6 +125,10 @@ function whyNot(f: Facts, c: Candidate): string {
       return `the rule's filter does not match: ${f.rules.get(c.ruleId)?.filter}`;
     case 'inactive':
       return 'the seat was reclaimed for inactivity: any activity for the product makes the user eligible again';
+    case 'duplicate': {
+      const other = c.seatFrom ? f.licences.get(c.seatFrom) : undefined;
+      return `duplicate: the user holds this product through licence '${other?.name ?? c.seatFrom}', which comes first (rule priority, then seat cost)`;
+    }
   }
 }
 

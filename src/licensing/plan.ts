@@ -56,9 +56,17 @@ export interface SeatPlan {
   retag: Array<{ seat: SeatRow; ruleId: string; priority: number }>;
   /** Desired seats nobody holds yet, in the eligibility's order. */
   grant: DesiredSeat[];
+  /**
+   * Seats held twice for one product whose first seat (`seatFrom`) is not held yet: the
+   * application releases them once it is (a grant with room), else they stay.
+   */
+  duplicates: Array<{ seat: SeatRow; seatFrom: string }>;
 }
 
-/** The desired seats: each eligible decision (the best eligible rule per licence and user). */
+/**
+ * The desired seats: each eligible decision (the best eligible rule per licence and user,
+ * one licence per product). Takes candidates, or decide's decisions (deciding is idempotent).
+ */
 export function desiredOf(candidates: Iterable<Candidate>): DesiredSeat[] {
   const out: DesiredSeat[] = [];
   for (const d of decide(candidates))
@@ -88,12 +96,30 @@ const GRACED: Partial<Record<SeatChangeReason, ReclaimReason>> = {
 };
 
 export function planSeats(input: PlanInput): SeatPlan {
-  const desired = desiredOf(input.candidates);
+  const decisions = decide(input.candidates);
+  const desired = desiredOf(decisions);
+  // Duplicates (eligibility's check 7): licence:user → the licence that gives the seat.
+  const seatFrom = new Map(
+    decisions
+      .filter((d) => d.verdict === 'duplicate')
+      .map((d) => [`${d.licenseId}:${d.userId}`, d.seatFrom!]),
+  );
+  const holds = new Set(
+    input.live.filter((s) => s.state === 'active').map((s) => `${s.license_id}:${s.user_id}`),
+  );
   const want = new Map(desired.map((d) => [`${d.licenseId}:${d.userId}`, d]));
   const deleted = new Set(input.licences.filter((l) => l.deleted_at).map((l) => l.license_id));
   const ruleGrace = new Map(input.rules.map((r) => [r.rule_id, r.removal_grace_days]));
   const licenceGrace = new Map(input.licences.map((l) => [l.license_id, l.reclaim_grace_days]));
-  const plan: SeatPlan = { desired, release: [], pending: [], restore: [], retag: [], grant: [] };
+  const plan: SeatPlan = {
+    desired,
+    release: [],
+    pending: [],
+    restore: [],
+    retag: [],
+    grant: [],
+    duplicates: [],
+  };
   const waiting = (seat: SeatRow) =>
     seat.state === 'pending_reclaim' &&
     seat.reclaim_after !== null &&
@@ -137,6 +163,14 @@ export function planSeats(input: PlanInput): SeatPlan {
       if (seat.state === 'pending_reclaim' && seat.reclaim_reason === 'inactive') {
         if (!waiting(seat)) plan.release.push({ seat, reason: 'inactive' });
       } else if (seat.state === 'pending_reclaim') plan.restore.push(seat);
+      continue;
+    }
+    const other = seatFrom.get(key);
+    if (other !== undefined) {
+      // Held twice for one product: this seat goes once the one that comes first is
+      // held; until then (that pool may be full) the user keeps this one.
+      if (holds.has(`${other}:${seat.user_id}`)) plan.release.push({ seat, reason: 'duplicate' });
+      else plan.duplicates.push({ seat, seatFrom: other });
       continue;
     }
     const reason = releaseReason(seat, input, deleted);

@@ -41,7 +41,7 @@ import type { Clock } from '../shared/clock.js';
 import { applySeatUpdates, newSeatRows, seatChange, seatEvent } from './apply.js';
 import { recordThresholdCrossings } from './compliance.js';
 import { candidates, licencesInForce, type RuleRow } from './eligibility.js';
-import { planSeats, type PlanInput, type SeatRow } from './plan.js';
+import { planSeats, type PlanInput, type SeatPlan, type SeatRow } from './plan.js';
 import { fill, type PoolLicense } from './pool.js';
 import { SEAT_INSERT_COLUMNS, type SeatChange, type SeatState } from './records.js';
 import { LICENSE_TERM_COLUMNS, type LicenseTermRow } from './term.js';
@@ -69,8 +69,25 @@ export async function licencesInPlay(
   scope: ReconcileScope,
 ): Promise<string[]> {
   if (scope.all) return trx('licenses').where({ tenant_id: tenantId }).pluck('license_id');
-  if (scope.licenseIds) return scope.licenseIds;
-  const users = scope.userIds ?? [];
+  const ids = scope.licenseIds ?? (await reachedLicences(trx, tenantId, scope.userIds ?? []));
+  if (ids.length === 0) return [];
+  // With the other licences of their products: which of them gives a user the product's
+  // one seat is decided among all of them (eligibility's check 7).
+  const { rows } = await trx.raw(
+    `SELECT DISTINCT o.license_id FROM licenses l
+       JOIN licenses o ON o.tenant_id = l.tenant_id AND o.product_id = l.product_id
+      WHERE l.tenant_id = ? AND l.license_id = ANY(?::uuid[])`,
+    [tenantId, ids],
+  );
+  return rows.map((r: { license_id: string }) => r.license_id);
+}
+
+/** Licences whose rules reach these users, or where they hold or wait for a seat. */
+async function reachedLicences(
+  trx: Knex.Transaction,
+  tenantId: string,
+  users: string[],
+): Promise<string[]> {
   if (users.length === 0) return [];
   // Licences whose rules reach these users through their groups (nested included), plus
   // licences where they hold or wait for a seat (covers memberships just removed).
@@ -202,11 +219,57 @@ export async function reconcile(
   const rows = newSeatRows(tenantId, plan.grant, room, at);
   for (const r of rows)
     changes.push(seatChange(r, null, r.state, r.state === 'active' ? 'eligible' : 'pool_full'));
+  changes.push(
+    ...(await releaseHeldDuplicates(trx, tenantId, plan, [...rows, ...promoted], {
+      licences,
+      inForce: input.inForce,
+      at,
+    })),
+  );
   await record(trx, tenantId, changes, ctx, () =>
     insertMany(trx, 'seats', SEAT_INSERT_COLUMNS, rows),
   );
   return changes;
 }
+
+/**
+ * The duplicates the plan kept because the seat that comes first was not held yet: those
+ * whose first seat this reconcile seated (granted with room, or promoted) go now, and
+ * the room they free goes to the first in line of their licence.
+ */
+async function releaseHeldDuplicates(
+  trx: Knex.Transaction,
+  tenantId: string,
+  plan: SeatPlan,
+  seated: Array<{ license_id: string; user_id: string; state?: string }>,
+  pools: { licences: LicenseRow[]; inForce: ReadonlySet<string>; at: string },
+): Promise<SeatChange[]> {
+  const { at } = pools;
+  if (plan.duplicates.length === 0) return [];
+  const held = new Set(
+    seated.filter((s) => s.state !== 'waitlisted').map((s) => `${s.license_id}:${s.user_id}`),
+  );
+  const release = plan.duplicates
+    .filter((d) => held.has(`${d.seatFrom}:${d.seat.user_id}`))
+    .map((d) => ({ seat: d.seat, reason: 'duplicate' as const }));
+  if (release.length === 0) return [];
+  const changes = await applySeatUpdates(trx, tenantId, { ...NOTHING, release }, at);
+  const freedIds = new Set(release.map((r) => r.seat.license_id));
+  const freed = pools.licences.filter((l) => freedIds.has(l.license_id));
+  const { promoted } = await fill(trx, tenantId, freed, pools.inForce, at);
+  for (const p of promoted) changes.push(seatChange(p, 'waitlisted', 'active', 'seat_freed'));
+  return changes;
+}
+
+const NOTHING: SeatPlan = {
+  desired: [],
+  release: [],
+  pending: [],
+  restore: [],
+  retag: [],
+  grant: [],
+  duplicates: [],
+};
 
 /** Audit seat changes made outside a reconcile (reclamation), with the alerts they cause. */
 export const recordSeatChanges = (

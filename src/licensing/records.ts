@@ -78,6 +78,8 @@ export const RELEASE_REASONS = [
   'released_by_admin',
   'transferred',
   'inactive',
+  // Issue 14: a second seat of one product (eligibility's check 7).
+  'duplicate',
 ] as const;
 export type ReleaseReason = (typeof RELEASE_REASONS)[number];
 

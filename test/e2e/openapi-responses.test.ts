@@ -87,6 +87,15 @@ async function licence(name: string, productId: string, extra: Record<string, un
   expect(res.status).toBe(201);
   return res.body.item.id as string;
 }
+/**
+ * A product of its own for a licence: a user eligible for two licences of one product
+ * holds one seat (issue 14), and the seeded users must hold seats in every state.
+ */
+async function ownProduct(name: string) {
+  const res = await call('post', '/products', { name: `${name} product` });
+  expect(res.status).toBe(201);
+  return res.body.id as string;
+}
 async function rule(licenseId: string, groupId: string, extra: Record<string, unknown> = {}) {
   const res = await call('post', '/rules', { licenseId, groupId, ...extra });
   expect(res.status).toBe(201);
@@ -128,7 +137,7 @@ beforeAll(async () => {
     .patchOps(`/Groups/${design}`, [{ op: 'add', path: 'members', value: [{ value: bob }] }])
     .expect(204);
   // Auto-renewing, its renewal inside the lead time; a removal grace leaves carol pending.
-  seeded.renewing = await licence('Renewing', seeded.product, {
+  seeded.renewing = await licence('Renewing', await ownProduct('Renewing'), {
     startsAt: '2025-06-20T00:00:00Z',
     endsAt: '2026-06-20T00:00:00Z',
     autoRenew: true,
@@ -141,7 +150,7 @@ beforeAll(async () => {
     .patchOps(`/Groups/${eng}`, [{ op: 'remove', path: `members[value eq "${carol}"]` }])
     .expect(204);
   // Ended, within its grace period; maintenance over.
-  seeded.graced = await licence('In grace', seeded.product, {
+  seeded.graced = await licence('In grace', await ownProduct('In grace'), {
     type: 'perpetual',
     quantity: null,
     endsAt: '2026-05-25T00:00:00Z',
@@ -151,13 +160,13 @@ beforeAll(async () => {
   });
   await rule(seeded.graced, all);
   // Expired: its rule seats nobody, and explain says why.
-  seeded.expired = await licence('Expired', seeded.product, {
+  seeded.expired = await licence('Expired', await ownProduct('Expired'), {
     endsAt: '2026-05-01T00:00:00Z',
     restrictions: { departments: ['Design'] },
   });
   await rule(seeded.expired, design);
   // Not started: a manual seat waits for it.
-  seeded.future = await licence('Next month', seeded.product, {
+  seeded.future = await licence('Next month', await ownProduct('Next month'), {
     type: 'site',
     quantity: null,
     startsAt: '2026-07-01T00:00:00Z',
@@ -167,7 +176,7 @@ beforeAll(async () => {
     await call('post', '/seats', { licenseId: seeded.future, userId: dave })
   ).body.id;
   // Manual seats to transfer and release.
-  seeded.manual = await licence('Manual', seeded.product, {
+  seeded.manual = await licence('Manual', await ownProduct('Manual'), {
     quantity: 3,
     fullPolicy: 'overdeploy',
     overdeployLimit: 1,
@@ -247,7 +256,7 @@ describe('every documented write answers what the document declares', () => {
       quantity: 1,
     });
     expect(dry.status).toBe(200);
-    const lic = await licence('Scratch licence', seeded.product, { quantity: 1 });
+    const lic = await licence('Scratch licence', await ownProduct('Scratch'), { quantity: 1 });
     await rule(lic, seeded.design);
     const grown = await call('patch', `/licenses/${lic}`, { quantity: 2 });
     expect(grown.body.seatChanges.summary.granted).toBe(1);

@@ -1,6 +1,6 @@
 // Property: the SQL that computes desired seats (nested groups through a recursive CTE
 // that stops on cycles, rule filters, licence restrictions, best rule per user and
-// licence) agrees with a plain reference written over the same random directory.
+// licence, one licence per product) agrees with a plain reference written over the same random directory.
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { desiredSeats, type RuleRow } from '../../src/licensing/desired.js';
@@ -179,7 +179,23 @@ test('desired seats in SQL equal the reference over random directories, rules an
             best.set(key, r);
         }
       }
-      const expected = [...best.entries()].map(([key, r]) => `${key}:${r.rule_id}`).sort();
+      // One seat per product (issue 14; all licences here are of one product and state no
+      // cost): per user, the licence whose best rule has the best priority, then the
+      // lowest licence id.
+      const chosen = new Map<string, RuleRow>();
+      for (const [key, r] of best) {
+        const uid = key.split(':')[1]!;
+        const cur = chosen.get(uid);
+        if (
+          !cur ||
+          r.priority < cur.priority ||
+          (r.priority === cur.priority && r.license_id < cur.license_id)
+        )
+          chosen.set(uid, r);
+      }
+      const expected = [...chosen.entries()]
+        .map(([uid, r]) => `${r.license_id}:${uid}:${r.rule_id}`)
+        .sort();
       expect(sql.map((d) => `${d.licenseId}:${d.userId}:${d.ruleId}`).sort()).toEqual(expected);
     }),
     { numRuns: 40, seed: 4242 },

@@ -263,16 +263,26 @@ test('explain tells every user what the reconciler did, over random directories,
         const said = new Map<string, string>();
         for (const s of seatsNow.filter((s) => s.user_id === u.id))
           did.set(s.license_id, `${s.state} via ${s.rule_id}`);
-        for (const l of licences) {
-          if (did.has(l.id)) continue;
-          const reaching = rules
-            .filter((r) => r.license_id === l.id && mine.has(r.group_id))
+        const reachingOf = (lid: string) =>
+          rules
+            .filter((r) => r.license_id === lid && mine.has(r.group_id))
             .map((r) => ({ r, v: verdict(u, r) }))
             .sort((a, b) => {
               const [x, y] = [rank(a.r, a.v), rank(b.r, b.v)];
               return x[0] - y[0] || x[1] - y[1] || (x[2] < y[2] ? -1 : 1);
             });
-          if (reaching[0]) did.set(l.id, `not: ${reaching[0].v} via ${reaching[0].r.rule_id}`);
+        // Every licence here is of one product, none states a cost: of those the user is
+        // eligible for, the best rule priority, then the lowest licence id gives the seat.
+        const first = licences
+          .map((l) => ({ id: l.id, best: reachingOf(l.id)[0] }))
+          .filter((x) => x.best?.v === 'eligible')
+          .sort((a, b) => a.best!.r.priority - b.best!.r.priority || (a.id < b.id ? -1 : 1))[0];
+        for (const l of licences) {
+          if (did.has(l.id)) continue;
+          const best = reachingOf(l.id)[0];
+          if (!best) continue;
+          const v = best.v === 'eligible' && first && first.id !== l.id ? 'duplicate' : best.v;
+          did.set(l.id, `not: ${v} via ${best.r.rule_id}`);
         }
         for (const s of explained.seats) said.set(s.licenseId, `${s.state} via ${s.ruleId}`);
         for (const n of explained.notSeated)
@@ -333,5 +343,6 @@ function reasonOf(reason: string): string {
   if (reason.startsWith('restricted: country')) return 'country';
   if (reason.startsWith("the rule's filter")) return 'filter';
   if (reason.startsWith('the licence has')) return 'not_in_force';
+  if (reason.startsWith('duplicate:')) return 'duplicate';
   return reason;
 }

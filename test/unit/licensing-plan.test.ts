@@ -19,6 +19,14 @@ const candidate = (userId: string, ruleId: string, priority = 100, licenseId = L
   ruleId,
   priority,
   verdict: 'eligible',
+  productId: `product-of-${licenseId}`,
+  seatCost: null,
+});
+/** A candidate for a licence of the shared product P, with a seat cost. */
+const ofP = (userId: string, licenseId: string, priority: number, seatCost: number | null) => ({
+  ...candidate(userId, `rule-${licenseId}`, priority, licenseId),
+  productId: 'P',
+  seatCost,
 });
 const seat = (userId: string, s: Partial<SeatRow> = {}): SeatRow => ({
   seat_id: `seat-${userId}`,
@@ -71,6 +79,50 @@ describe('desired seats', () => {
       { licenseId: L, userId: 'u1', ruleId: 'rule-b', priority: 9 },
     ]);
     expect(desiredOf([filtered])).toEqual([]);
+  });
+});
+
+describe('one seat per product (issue 14, duplicate seats)', () => {
+  test('the licence whose rule has the better priority gives the seat, whatever it costs', () => {
+    expect(desiredOf([ofP('u1', L, 50, 10), ofP('u1', L2, 10, 99)])).toEqual([
+      { licenseId: L2, userId: 'u1', ruleId: `rule-${L2}`, priority: 10 },
+    ]);
+  });
+
+  test('at equal priority the cheaper seat, and a licence without a cost comes last', () => {
+    expect(desiredOf([ofP('u1', L, 10, 20), ofP('u1', L2, 10, 5)])[0]!.licenseId).toBe(L2);
+    expect(desiredOf([ofP('u1', L, 10, null), ofP('u1', L2, 10, 500)])[0]!.licenseId).toBe(L2);
+    expect(desiredOf([ofP('u1', L2, 10, 7), ofP('u1', L, 10, 7)])[0]!.licenseId).toBe(L);
+  });
+
+  test('an ineligible licence of the product does not take the seat from an eligible one', () => {
+    const refused = { ...ofP('u1', L, 1, 1), verdict: 'country' as const };
+    expect(desiredOf([refused, ofP('u1', L2, 50, 50)]).map((d) => d.licenseId)).toEqual([L2]);
+  });
+
+  test('a held duplicate goes once the seat that comes first is held, not before', () => {
+    const cands = [ofP('u1', L, 10, null), ofP('u1', L2, 50, null)];
+    const dup = seat('u1', { seat_id: 'dup', license_id: L2, rule_id: `rule-${L2}` });
+    const waiting = seat('u1', { seat_id: 'first', state: 'waitlisted', rule_id: `rule-${L}` });
+    const users = new Map([['u1', true]]);
+    // The seat of L waits for room: the user keeps L2's meanwhile.
+    const before = planSeats(input({ candidates: cands, live: [dup, waiting], users }));
+    expect(before.release).toEqual([]);
+    expect(before.pending).toEqual([]);
+    // Seated in L: L2's seat is released as a duplicate, at once.
+    const held = { ...waiting, state: 'active' as const };
+    const after = planSeats(input({ candidates: cands, live: [dup, held], users }));
+    expect(after.release).toEqual([{ seat: dup, reason: 'duplicate' }]);
+  });
+
+  test('a manual second seat of the product stays', () => {
+    const cands = [ofP('u1', L, 10, null)];
+    const manual = seat('u1', { license_id: L2, source: 'manual', rule_id: null });
+    const rule = seat('u1', { seat_id: 'r', rule_id: `rule-${L}` });
+    const plan = planSeats(
+      input({ candidates: cands, live: [manual, rule], users: new Map([['u1', true]]) }),
+    );
+    expect(plan.release).toEqual([]);
   });
 });
 
