@@ -27,6 +27,7 @@ import {
   type WriteResult,
   ingestActivity,
   previewReclamation,
+  savings,
 } from '../licensing/index.js';
 
 function dryRunOf(req: Request): boolean {
@@ -127,6 +128,17 @@ export function licensingRoutes(deps: { knex: Knex; clock: Clock; bodyLimit: num
   router.post(
     '/activity',
     async (req, res) => void res.json(await ingestActivity(ctx(res), req.body)),
+  );
+  router.get(
+    '/savings',
+    async (req, res) =>
+      void res.json(
+        await savings(ctx(res), {
+          from: req.query.from,
+          to: req.query.to,
+          licenseId: req.query.licenseId,
+        }),
+      ),
   );
   router.get('/reclamation/preview', async (req, res) => {
     const licenseId = typeof req.query.licenseId === 'string' ? req.query.licenseId : undefined;

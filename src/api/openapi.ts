@@ -10,6 +10,8 @@ import {
   ComplianceSummaryRecord,
   ReclaimItemRecord,
   GroupRecord,
+  MAX_SAVINGS_MONTHS,
+  SavingsRecord,
   ImportReportRecord,
   LicenseComplianceRecord,
   LicenseInput,
@@ -74,6 +76,7 @@ const RESPONSES = {
   ImportReport: ImportReportRecord,
   ActivityReport: ActivityReportRecord,
   ReclaimPreview: pageSchema(ReclaimItemRecord),
+  Savings: SavingsRecord,
   JobList: z.object({ items: z.array(JobStatusRecord) }),
   JobRun: JobRunRecord,
   SsoConnection: ConnectionRecord,
@@ -283,6 +286,32 @@ const paths = {
         { name: 'licenseId', in: 'query', schema: { type: 'string', format: 'uuid' } },
       ],
       responses: { '200': answer('A page of seats', 'ReclaimPreview'), ...problems(400, 404) },
+    },
+  },
+  '/savings': {
+    get: {
+      summary: 'Money saved by reclaiming seats, and still to save, per licence and month (UTC)',
+      parameters: [
+        {
+          name: 'from',
+          in: 'query',
+          required: true,
+          schema: { type: 'string', format: 'date' },
+          description: 'First day, YYYY-MM-DD',
+        },
+        {
+          name: 'to',
+          in: 'query',
+          required: true,
+          schema: { type: 'string', format: 'date' },
+          description: `Day after the last (exclusive), YYYY-MM-DD; at most ${MAX_SAVINGS_MONTHS} months after from`,
+        },
+        { name: 'licenseId', in: 'query', schema: { type: 'string', format: 'uuid' } },
+      ],
+      responses: {
+        '200': answer('Savings by licence and month', 'Savings'),
+        ...problems(400, 404),
+      },
     },
   },
   '/tenant': {

@@ -38,6 +38,7 @@ export {
   type SeatDiff,
 } from './records.js';
 export { assignSeat, listSeats, releaseSeat, transferSeat } from './seats.js';
+export { MAX_SAVINGS_MONTHS, savings, SavingsRecord } from './savings.js';
 export {
   ActivityReportRecord,
   ingestActivity,

@@ -56,7 +56,7 @@ interface InactiveRow {
 }
 
 /** The active seats inactive now, exempt holders left out; in licence, seat order. */
-async function inactiveSeats(
+export async function inactiveSeats(
   trx: Knex.Transaction,
   tenantId: string,
   now: Date,

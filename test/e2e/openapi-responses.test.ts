@@ -418,6 +418,9 @@ describe('reclamation (issue 14) answers what the document declares', () => {
     const preview = await call('get', '/reclamation/preview?limit=5');
     expect(preview.body.items).toEqual(expect.any(Array));
     expect((await call('get', '/reclamation/preview?licenseId=nope')).status).toBe(404);
+    const saved = await call('get', '/savings?from=2026-01-01&to=2027-01-01');
+    expect(saved.body.items).toEqual(expect.any(Array));
+    expect((await call('get', '/savings?from=2026-01-01')).status).toBe(400);
   });
 });
 
