@@ -58,3 +58,23 @@ export const lastActivitySql = (at: { tenant: string; user: string; product: str
   `(SELECT greatest(du.last_active_at, (SELECT a.last_active_at FROM user_activity a
        WHERE a.tenant_id = du.tenant_id AND a.user_id = du.user_id AND a.product_id = ${at.product}))
       FROM directory_users du WHERE du.tenant_id = ${at.tenant} AND du.user_id = ${at.user})`;
+
+/**
+ * lastActivitySql for set-based queries: LEFT JOINs to add to a FROM (their aliases start
+ * with `alias`) and the expression over them. One pass over many rows, where the
+ * subquery form looks each row up on its own.
+ */
+export const lastActivityJoins = (
+  alias: string,
+  at: { tenant: string; user: string; product: string },
+): { joins: string; sql: string } => {
+  if (!/^[a-z]+$/.test(alias)) throw new Error(`not an alias: ${alias}`);
+  return {
+    joins: `LEFT JOIN directory_users ${alias}_u
+              ON ${alias}_u.tenant_id = ${at.tenant} AND ${alias}_u.user_id = ${at.user}
+            LEFT JOIN user_activity ${alias}_a
+              ON ${alias}_a.tenant_id = ${at.tenant} AND ${alias}_a.user_id = ${at.user}
+             AND ${alias}_a.product_id = ${at.product}`,
+    sql: `greatest(${alias}_u.last_active_at, ${alias}_a.last_active_at)`,
+  };
+};

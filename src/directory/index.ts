@@ -2,7 +2,12 @@
 // identity providers push (through src/scim) and that licensing reads.
 export { DirectoryHooks } from './changes.js';
 // Users' activity (issue 14): recorded here, read in SQL by the reclaimers.
-export { lastActivitySql, recordActivity, type ActivityFact } from './activity.js';
+export {
+  lastActivityJoins,
+  lastActivitySql,
+  recordActivity,
+  type ActivityFact,
+} from './activity.js';
 // The directory's writes: each one transaction with its audit event and listeners.
 export type { DirectoryContext, Precondition } from './context.js';
 export { changeUser, createUser, readUser, removeUser, type WrittenUser } from './user-writes.js';

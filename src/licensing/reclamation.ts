@@ -8,9 +8,8 @@
 // The preview is the scan's own query, committing nothing.
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { primaryEmails, usersUnderGroups } from '../directory/index.js';
+import { lastActivityJoins, primaryEmails, usersUnderGroups } from '../directory/index.js';
 import { enqueue, type OutboxMessage } from '../notifications/index.js';
-import { seatLastActivity } from './activity.js';
 import { seatChange } from './apply.js';
 import { inTenant, type LicensingContext } from './context.js';
 import { seatMonthlyCost, type LicenceCost } from './cost.js';
@@ -55,6 +54,85 @@ interface InactiveRow {
   last_active_at: Date | null;
 }
 
+/**
+ * The licences' exemptions as (licence, user) pairs: the users each lists, and everyone
+ * under the groups it lists (nested).
+ */
+async function exemptions(
+  trx: Knex.Transaction,
+  tenantId: string,
+  licenseId: string | undefined,
+): Promise<{ licences: string[]; users: string[] }> {
+  const q = trx('licenses')
+    .where({ tenant_id: tenantId })
+    .whereNotNull('inactivity_days')
+    .select('license_id', 'reclaim_exempt');
+  if (licenseId) q.where({ license_id: licenseId });
+  const pairs = { licences: [] as string[], users: [] as string[] };
+  for (const l of (await q) as Array<Pick<InactiveRow, 'license_id' | 'reclaim_exempt'>>) {
+    const groups = l.reclaim_exempt.groupIds;
+    const under = groups.length ? await usersUnderGroups(trx, tenantId, groups) : [];
+    for (const u of new Set([...l.reclaim_exempt.userIds, ...under])) {
+      pairs.licences.push(l.license_id);
+      pairs.users.push(u);
+    }
+  }
+  return pairs;
+}
+
+/**
+ * The active seats inactive now, exempt holders left out (bindings: tenant, licence or
+ * null twice, the exempt pairs' licence and user arrays, now twice). A seat's last
+ * activity is its holder's, for any product or the licence's, whichever is later (the
+ * directory's lastActivityJoins: one pass over the seats, where a subquery per seat made
+ * 200,000 lookups).
+ */
+const LAST = lastActivityJoins('act', {
+  tenant: 's.tenant_id',
+  user: 's.user_id',
+  product: 'l.product_id',
+});
+const INACTIVE_SQL = `SELECT * FROM (
+    SELECT s.seat_id, s.user_id, s.license_id, s.rule_id, s.granted_at, l.quantity, l.cost,
+           l.reclaim_grace_days, l.reclaim_exempt, l.inactivity_days,
+           ${LAST.sql} AS last_active_at
+      FROM seats s
+      JOIN licenses l ON l.tenant_id = s.tenant_id AND l.license_id = s.license_id
+      ${LAST.joins}
+     WHERE s.tenant_id = ? AND s.state = 'active' AND l.deleted_at IS NULL
+       AND l.inactivity_days IS NOT NULL AND (?::uuid IS NULL OR s.license_id = ?::uuid)
+       AND NOT EXISTS (SELECT 1 FROM unnest(?::uuid[], ?::uuid[]) AS e(license_id, user_id)
+                        WHERE e.license_id = s.license_id AND e.user_id = s.user_id)) x
+   WHERE coalesce(x.granted_at, '-infinity') <= ?::timestamptz - make_interval(days => x.inactivity_days)
+     AND coalesce(x.last_active_at, '-infinity') <= ?::timestamptz - make_interval(days => x.inactivity_days)`;
+
+const byLicenceAndSeat = (a: InactiveRow, b: InactiveRow) =>
+  a.license_id < b.license_id
+    ? -1
+    : a.license_id > b.license_id
+      ? 1
+      : a.seat_id < b.seat_id
+        ? -1
+        : 1;
+
+async function inactiveBindings(
+  trx: Knex.Transaction,
+  tenantId: string,
+  now: Date,
+  licenseId: string | undefined,
+) {
+  const exempt = await exemptions(trx, tenantId, licenseId);
+  return [
+    tenantId,
+    licenseId ?? null,
+    licenseId ?? null,
+    exempt.licences,
+    exempt.users,
+    now.toISOString(),
+    now.toISOString(),
+  ];
+}
+
 /** The active seats inactive now, exempt holders left out; in licence, seat order. */
 export async function inactiveSeats(
   trx: Knex.Transaction,
@@ -63,28 +141,10 @@ export async function inactiveSeats(
   licenseId?: string,
 ): Promise<InactiveRow[]> {
   const { rows } = (await trx.raw(
-    `SELECT * FROM (
-       SELECT s.seat_id, s.user_id, s.license_id, s.rule_id, s.granted_at, l.quantity, l.cost,
-              l.reclaim_grace_days, l.reclaim_exempt, l.inactivity_days,
-              ${seatLastActivity} AS last_active_at
-         FROM seats s
-         JOIN licenses l ON l.tenant_id = s.tenant_id AND l.license_id = s.license_id
-        WHERE s.tenant_id = ? AND s.state = 'active' AND l.deleted_at IS NULL
-          AND l.inactivity_days IS NOT NULL AND (?::uuid IS NULL OR s.license_id = ?::uuid)) x
-      WHERE coalesce(x.granted_at, '-infinity') <= ?::timestamptz - make_interval(days => x.inactivity_days)
-        AND coalesce(x.last_active_at, '-infinity') <= ?::timestamptz - make_interval(days => x.inactivity_days)
-      ORDER BY x.license_id, x.seat_id`,
-    [tenantId, licenseId ?? null, licenseId ?? null, now.toISOString(), now.toISOString()],
+    INACTIVE_SQL,
+    await inactiveBindings(trx, tenantId, now, licenseId),
   )) as { rows: InactiveRow[] };
-  // Exemptions per licence: listed users, and everyone under a listed group (nested).
-  const exempt = new Map<string, Set<string>>();
-  for (const r of rows) {
-    if (exempt.has(r.license_id)) continue;
-    const groups = r.reclaim_exempt.groupIds;
-    const under = groups.length ? await usersUnderGroups(trx, tenantId, groups) : [];
-    exempt.set(r.license_id, new Set([...r.reclaim_exempt.userIds, ...under]));
-  }
-  return rows.filter((r) => !exempt.get(r.license_id)!.has(r.user_id));
+  return rows.sort(byLicenceAndSeat);
 }
 
 /** When a seat the scan finds now is reclaimed: the end of its licence's grace. */
@@ -190,36 +250,33 @@ export async function scanInactivity(ctx: LicensingContext): Promise<ReclaimItem
       .pluck('license_id')) as string[];
     if (policed.length === 0) return [];
     await lockLicences(trx, ctx.tenantId, policed);
-    const rows = await inactiveSeats(trx, ctx.tenantId, now);
+    // One statement finds the inactive seats and changes them: a grace starts, or (a
+    // grace of 0) the seat goes now.
+    const { rows } = (await trx.raw(
+      `WITH x AS (${INACTIVE_SQL})
+       UPDATE seats s SET
+         state = CASE WHEN x.reclaim_grace_days > 0 THEN 'pending_reclaim' ELSE 'released' END,
+         reclaim_reason = CASE WHEN x.reclaim_grace_days > 0 THEN 'inactive' END,
+         reclaim_after = CASE WHEN x.reclaim_grace_days > 0
+                              THEN ?::timestamptz + make_interval(days => x.reclaim_grace_days) END,
+         release_reason = CASE WHEN x.reclaim_grace_days = 0 THEN 'inactive' END,
+         released_at = CASE WHEN x.reclaim_grace_days = 0 THEN ?::timestamptz END,
+         updated_at = ?
+        FROM x WHERE s.tenant_id = ? AND s.seat_id = x.seat_id
+       RETURNING x.*`,
+      [...(await inactiveBindings(trx, ctx.tenantId, now, undefined)), at, at, at, ctx.tenantId],
+    )) as { rows: InactiveRow[] };
     if (rows.length === 0) return [];
-    const changes: SeatChange[] = [];
-    // Set-based: one UPDATE per grace length (the licences' reclaim graces).
-    const byGrace = new Map<number, InactiveRow[]>();
-    for (const r of rows.filter((x) => x.reclaim_grace_days > 0)) {
-      const list = byGrace.get(r.reclaim_grace_days) ?? [];
-      list.push(r);
-      byGrace.set(r.reclaim_grace_days, list);
-    }
-    for (const list of byGrace.values()) {
-      await trx('seats')
-        .where({ tenant_id: ctx.tenantId })
-        .whereRaw('seat_id = ANY(?::uuid[])', [list.map((r) => r.seat_id)])
-        .update({
-          state: 'pending_reclaim',
-          reclaim_reason: 'inactive',
-          reclaim_after: reclaimAfterOf(list[0]!, now).toISOString(),
-          updated_at: at,
-        });
-      for (const r of list) changes.push(seatChange(r, 'active', 'pending_reclaim', 'inactive'));
-    }
+    rows.sort(byLicenceAndSeat);
+    const changes: SeatChange[] = rows.map((r) =>
+      seatChange(
+        r,
+        'active',
+        r.reclaim_grace_days > 0 ? 'pending_reclaim' : 'released',
+        'inactive',
+      ),
+    );
     const now0 = rows.filter((r) => r.reclaim_grace_days === 0);
-    if (now0.length) {
-      await trx('seats')
-        .where({ tenant_id: ctx.tenantId })
-        .whereRaw('seat_id = ANY(?::uuid[])', [now0.map((r) => r.seat_id)])
-        .update({ state: 'released', release_reason: 'inactive', released_at: at, updated_at: at });
-      for (const r of now0) changes.push(seatChange(r, 'active', 'released', 'inactive'));
-    }
     await recordSeatChanges(trx, ctx.tenantId, changes, ctx);
     await warnHolders(
       trx,
