@@ -247,6 +247,42 @@ describe('Microsoft Entra ID lifecycle', () => {
     expect((await scim.delete(`/Users/${id}`)).status).toBe(204);
   });
 
+  test('Entra\'s documented filters beyond RFC 7644\'s grammar: bare values, and emails[type eq "work"].value (issue 16)', async () => {
+    // learn.microsoft.com, "Develop and plan provisioning for a SCIM endpoint": the
+    // request examples show `externalId eq jyoung`-style unquoted values and match users
+    // on `emails[type eq "work"].value eq "…"`. A no-match makes Entra create the user
+    // again, so refusing them made duplicates.
+    const user = {
+      ...ENTRA_CREATE_USER,
+      externalId: 'jyoung',
+      userName: 'jyoung@entra.test',
+      emails: [
+        { type: 'home', value: 'home@entra.test' },
+        { type: 'work', value: 'work@entra.test', primary: true },
+      ],
+    };
+    const id = (await scim.post('/Users', user).expect(201)).body.id as string;
+    // Another user without emails at all must not make the email filter fail.
+    await scim.post('/Users', { schemas: [USER], userName: 'no-emails@entra.test' }).expect(201);
+    const find = async (filter: string) => {
+      const res = await scim.get(`/Users?filter=${encodeURIComponent(filter)}`);
+      expect(res.status).toBe(200);
+      return (res.body.Resources as Array<{ id: string }>).map((r) => r.id);
+    };
+    expect(await find('externalId eq jyoung')).toEqual([id]);
+    expect(await find('userName eq jyoung@entra.test')).toEqual([id]);
+    expect(await find('emails[type eq "work"].value eq "work@entra.test"')).toEqual([id]);
+    // The same element must match both: the home address is not a work one.
+    expect(await find('emails[type eq "work"].value eq "home@entra.test"')).toEqual([]);
+    expect(
+      await find('meta.created gt 2015-10-10T14:38:21.8617979-07:00 and externalId eq jyoung'),
+    ).toEqual([id]);
+    // Strictness stays where it protects data: a bare word is no boolean.
+    expect((await scim.get(`/Users?filter=${encodeURIComponent('active eq True')}`)).status).toBe(
+      400,
+    );
+  });
+
   test('Entra accepts application/json as well as application/scim+json', async () => {
     const res = await request(testApp(db.knex))
       .post('/scim/v2/Users')

@@ -191,9 +191,59 @@ describe("scim2-parse-filter's own defects are worked around", () => {
     rejects('not title pr');
   });
 
-  test('a sub-attribute after [...] is refused in filters', () => {
-    rejects('emails[type eq "work"].value eq "a@x"', /PATCH/);
-    rejects('emails[type eq "work"].');
+  test('a sub-attribute after [...] is a condition on the same element (Entra ID, issue 16)', () => {
+    // Microsoft's SCIM provisioning documentation matches users with
+    // `emails[type eq "work"].value eq "…"`; the library split it into two independent
+    // conditions (any work email, any email with that value).
+    expect(parseFilter('emails[type eq "work" or primary eq true].value eq "a@x"')).toEqual({
+      op: '[]',
+      attrPath: 'emails',
+      valFilter: {
+        op: 'and',
+        filters: [
+          {
+            op: 'or',
+            filters: [
+              { op: 'eq', attrPath: 'type', compValue: 'work' },
+              { op: 'eq', attrPath: 'primary', compValue: true },
+            ],
+          },
+          { op: 'eq', attrPath: 'value', compValue: 'a@x' },
+        ],
+      },
+    });
+    expect(parseFilter('emails[type eq "work"].value pr and active eq true')).toMatchObject({
+      op: 'and',
+      filters: [
+        { op: '[]', attrPath: 'emails' },
+        { op: 'eq', attrPath: 'active' },
+      ],
+    });
+    rejects('emails[type eq "work"].', /sub-attribute name/);
+    rejects('emails[type eq "work"].value eq', /missing|end of filter/);
+  });
+
+  test('a bare comparison value is a string; JSON literals and numbers keep their meaning (Entra ID, issue 16)', () => {
+    expect(parseFilter('externalId eq jyoung')).toEqual({
+      op: 'eq',
+      attrPath: 'externalId',
+      compValue: 'jyoung',
+    });
+    expect(parseFilter('userName sw O and active eq true')).toEqual({
+      op: 'and',
+      filters: [
+        { op: 'sw', attrPath: 'userName', compValue: 'O' },
+        { op: 'eq', attrPath: 'active', compValue: true },
+      ],
+    });
+    expect(parseFilter('meta.created gt 2015-10-10T14:38:21.8617979-07:00')).toEqual({
+      op: 'gt',
+      attrPath: 'meta.created',
+      compValue: '2015-10-10T14:38:21.8617979-07:00',
+    });
+    expect(parseFilter('x eq null')).toEqual({ op: 'eq', attrPath: 'x', compValue: null });
+    expect(parseFilter('x eq 05')).toEqual({ op: 'eq', attrPath: 'x', compValue: '05' });
+    expect(parseFilter('(x eq a)')).toEqual({ op: 'eq', attrPath: 'x', compValue: 'a' });
   });
 
   test('[...] inside [...] is refused', () => {
@@ -210,9 +260,8 @@ describe("scim2-parse-filter's own defects are worked around", () => {
     });
   });
 
-  test('numbers out of range or not JSON numbers are refused', () => {
+  test('numbers out of range are refused', () => {
     expect(() => parseFilter('x eq 1e999')).toThrow(/out of range/);
-    expect(() => parseFilter('x eq 05')).toThrow(/invalid comparison value "05"/);
   });
 
   test('$ref cannot be read by the tokenizer and is refused clearly', () => {
@@ -262,7 +311,7 @@ describe('errors', () => {
     ['trailing parenthesis', 'userName eq "a")', /invalid filter/],
     ['dangling and', 'userName eq "a" and', /end of filter/],
     ['two values', 'userName eq "a" "b"', /invalid filter/],
-    ['True is not JSON', 'active eq True', /invalid comparison value "True"/],
+    ['True is a string, not a boolean', 'active eq True', /active/],
     ['empty', '   ', /empty/],
     ['NUL in a value', 'userName eq "\\u0000"', /not valid text/],
     ['unpaired surrogate', 'userName eq "\\ud800"', /not valid text/],

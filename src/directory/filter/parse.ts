@@ -11,8 +11,8 @@
 //  3. `A not (B)` is accepted and yields a malformed {op:'not', filters:[A, B]}.
 //  4. `not` without parentheses (`not userName eq "x"`) is accepted; RFC: "not" "(" … ")".
 //  5. `emails[type eq "work"].value eq "x"` is rewritten into two independent conditions
-//     joined by `and` (losing "same element"); `x[...].` is accepted. A sub-attribute
-//     after a valuePath belongs to PATCH paths, not filters.
+//     joined by `and` (losing "same element"); `x[...].` is accepted. The pre-scan reads
+//     that shape itself as `emails[(type eq "work") and value eq "x"]` (issue 16).
 //  6. A valuePath inside a valuePath is accepted; the RFC's valFilter cannot hold one.
 //  7. A negative number followed by a space or ")" is not a token (`x gt -1 and …` fails);
 //     1e999 parses to Infinity.
@@ -21,6 +21,9 @@
 // So a pre-scan reads the literal values itself (JSON strings and numbers, decoded and
 // handed to the parser as numbered placeholder strings), counts bracket depth, and checks
 // `not (`, `].` and "$" before the parser runs; the tree is then checked node by node.
+// The pre-scan also takes what real IdPs send beyond the grammar (issue 16): a bare
+// token as a comparison value is a string (`externalId eq jyoung`), and a sub-attribute
+// after a valuePath is a condition on the same element.
 import { parse as parseGrammar, type Filter } from 'scim2-parse-filter';
 import { echo, invalidFilter } from './errors.js';
 
@@ -65,17 +68,39 @@ function readString(text: string, start: number): [string, number] {
   }
 }
 
+/** After a compare operator, the next token is its value. */
+const LOGICAL = new Set(['and', 'or', 'not']);
+const SUB_ATTR_NAME = /^[A-Za-z][A-Za-z0-9_-]*/;
+
 function prescan(text: string): Scanned {
   const values: (string | number)[] = [];
   let out = '';
   let depth = 0;
   let i = 0;
+  // What the last token was: an attribute path (a word that is no keyword), a compare
+  // operator after one (so a value comes next), or anything else.
+  let last: 'attr' | 'op' | 'other' = 'other';
+  // Where each open "[" began its filter in `out`, and how many "x[f].sub op v" rewrites
+  // wait for their value to close their "]" (see the "]" branch).
+  const opened: number[] = [];
+  let closeAfterValue = 0;
+  const valueDone = () => {
+    last = 'other';
+    if (closeAfterValue > 0) {
+      closeAfterValue -= 1;
+      out += ']';
+    }
+  };
+  const pushValue = (v: string | number) => {
+    out += `"#${values.length}"`;
+    values.push(v);
+    valueDone();
+  };
   while (i < text.length) {
     const c = text.charAt(i);
     if (c === '"') {
       const [value, end] = readString(text, i);
-      out += `"#${values.length}"`;
-      values.push(value);
+      pushValue(value);
       i = end;
       continue;
     }
@@ -84,35 +109,74 @@ function prescan(text: string): Scanned {
       if (depth > MAX_FILTER_DEPTH) {
         throw invalidFilter(`filter is nested deeper than ${MAX_FILTER_DEPTH} levels`);
       }
-    } else if (c === ')' || c === ']') {
+      out += c;
+      if (c === '[') opened.push(out.length);
+      last = 'other';
+      i += 1;
+      continue;
+    }
+    if (c === ')' || c === ']') {
       depth -= 1; // unbalanced brackets are left to the parser to report
+      const from = c === ']' ? opened.pop() : undefined;
       if (c === ']' && text[i + 1] === '.') {
-        throw invalidFilter('a sub-attribute after "[...]" is only allowed in PATCH paths');
+        // Leniency (issue 16): `emails[type eq "work"].value eq "x"`, Entra ID's
+        // documented matching shape, reads as `emails[(type eq "work") and value eq "x"]`:
+        // one element must match both, as the valuePath means (a PATCH path's own
+        // sub-attribute is parsed by parsePatchPath, not here).
+        const sub = SUB_ATTR_NAME.exec(text.slice(i + 2));
+        if (from === undefined || !sub)
+          throw invalidFilter('expected a sub-attribute name after "[...]."');
+        out = `${out.slice(0, from)}(${out.slice(from)}) and ${sub[0]}`;
+        closeAfterValue += 1;
+        last = 'attr';
+        i += 2 + sub[0].length;
+        continue;
       }
-    } else if (!isSpace(c)) {
-      let end = i;
-      while (end < text.length && !isDelimiter(text.charAt(end))) end += 1;
-      const word = text.slice(i, end);
-      if (word.includes('$')) throw invalidFilter('"$ref" attributes cannot be used in a filter');
+      out += c;
+      last = 'other';
+      i += 1;
+      continue;
+    }
+    if (isSpace(c)) {
+      out += c;
+      i += 1;
+      continue;
+    }
+    let end = i;
+    while (end < text.length && !isDelimiter(text.charAt(end))) end += 1;
+    const word = text.slice(i, end);
+    i = end;
+    if (last === 'op') {
+      // The value of a comparison. JSON's literals and numbers keep their meaning; any
+      // other bare token is a string (issue 16: Entra ID sends `externalId eq jyoung`,
+      // and refusing it made Entra create duplicate users).
       if (JSON_NUMBER.test(word)) {
         const n = Number(word);
         if (!Number.isFinite(n)) throw invalidFilter(`number ${echo(word)} out of range in filter`);
-        out += `"#${values.length}"`;
-        values.push(n);
-        i = end;
-        continue;
-      }
-      if (word.toLowerCase() === 'not') {
-        let next = end;
-        while (next < text.length && isSpace(text.charAt(next))) next += 1;
-        if (text[next] !== '(') throw invalidFilter('"not" must be followed by "(filter)"');
-      }
-      out += word;
-      i = end;
+        pushValue(n);
+      } else if (word === 'true' || word === 'false' || word === 'null') {
+        out += word;
+        valueDone();
+      } else pushValue(word);
       continue;
     }
-    out += c;
-    i += 1;
+    if (word.includes('$')) throw invalidFilter('"$ref" attributes cannot be used in a filter');
+    if (JSON_NUMBER.test(word)) {
+      const n = Number(word);
+      if (!Number.isFinite(n)) throw invalidFilter(`number ${echo(word)} out of range in filter`);
+      pushValue(n);
+      continue;
+    }
+    const lower = word.toLowerCase();
+    if (lower === 'not') {
+      let next = end;
+      while (next < text.length && isSpace(text.charAt(next))) next += 1;
+      if (text[next] !== '(') throw invalidFilter('"not" must be followed by "(filter)"');
+    }
+    out += word;
+    if (last === 'attr' && lower === 'pr') valueDone();
+    else if (last === 'attr' && COMPARE_OPS.has(lower)) last = 'op';
+    else last = LOGICAL.has(lower) ? 'other' : 'attr';
   }
   return { text: out, values };
 }
