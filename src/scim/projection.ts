@@ -2,7 +2,8 @@
 // may carry their schema URN, and may name a sub-attribute ("name.givenName",
 // "emails.value"). `id` and `schemas` are always returned.
 import { CORE_GROUP, CORE_USER, type ResourceKind } from './schemas.js';
-import { ENTERPRISE_USER } from '../directory/index.js';
+import { ENTERPRISE_USER, matchesElement, parsePatchPath } from '../directory/index.js';
+import { scimError } from './errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -77,6 +78,35 @@ function remove(obj: unknown, path: string[]): void {
 
 const ALWAYS = new Set(['id', 'schemas']);
 
+interface ValuePath {
+  /** The multi-valued attribute, as its path names it (a top-level attribute). */
+  name: string;
+  valFilter: NonNullable<ReturnType<typeof parsePatchPath>['valFilter']>;
+  subAttr?: string | undefined;
+}
+
+/**
+ * `emails[type eq "work"]` or `emails[type eq "work"].value` in attributes or
+ * excludedAttributes (issue 16; Entra ID asks for them): the elements of a multi-valued
+ * attribute that match, or one sub-attribute of those. null for a plain attribute path.
+ */
+function valuePathOf(raw: string, kind: ResourceKind): ValuePath | null {
+  if (!raw.includes('[')) return null;
+  const { attrPath, valFilter, subAttr } = parsePatchPath(raw.trim());
+  const path = attributePath(attrPath, kind);
+  if (!valFilter || path.length !== 1)
+    throw scimError(400, 'invalidValue', `"[...]" applies to a multi-valued attribute: ${raw}`);
+  // Bound once against an empty element: names the attribute does not have are a 400
+  // (invalidFilter) whatever the resource holds.
+  matchesElement(valFilter, path[0]!, {}, kind);
+  return { name: path[0]!, valFilter, subAttr };
+}
+
+/** The indexes of `values` that the value path's filter matches. */
+function matching(vp: ValuePath, values: unknown[], kind: ResourceKind): boolean[] {
+  return values.map((v) => matchesElement(vp.valFilter, vp.name, v, kind));
+}
+
 export function project(
   resource: Json,
   kind: ResourceKind,
@@ -86,6 +116,17 @@ export function project(
   if (attributes && attributes.length) {
     const out: Json = { schemas: resource.schemas, id: resource.id };
     for (const raw of attributes) {
+      const vp = valuePathOf(raw, kind);
+      if (vp) {
+        const key = findKey(resource, vp.name);
+        const values = key === undefined ? undefined : resource[key];
+        if (!Array.isArray(values)) continue;
+        const hits = matching(vp, values, kind);
+        const kept = values.filter((_, i) => hits[i]);
+        if (kept.length === 0) continue;
+        merge(out, key!, vp.subAttr ? kept.map((v) => pick(v, [vp.subAttr!]) ?? {}) : kept);
+        continue;
+      }
       const path = attributePath(raw, kind);
       const key = findKey(resource, path[0]!);
       if (!key || ALWAYS.has(key)) continue;
@@ -98,6 +139,16 @@ export function project(
   if (excluded && excluded.length) {
     const out = structuredClone(resource);
     for (const raw of excluded) {
+      const vp = valuePathOf(raw, kind);
+      if (vp) {
+        const key = findKey(out, vp.name);
+        const values = key === undefined ? undefined : out[key];
+        if (!Array.isArray(values)) continue;
+        const hits = matching(vp, values, kind);
+        if (vp.subAttr) values.forEach((v, i) => hits[i] && remove(v, [vp.subAttr!]));
+        else out[key!] = values.filter((_, i) => !hits[i]);
+        continue;
+      }
       const path = attributePath(raw, kind);
       if (path.length === 1 && ALWAYS.has(path[0]!.toLowerCase())) continue;
       remove(out, path);
@@ -114,16 +165,43 @@ export function wants(
   attributes?: string[],
   excluded?: string[],
 ): boolean {
-  const is = (raw: string) => attributePath(raw, kind)[0]!.toLowerCase() === attr.toLowerCase();
+  const top = (raw: string) => raw.split('[')[0]!;
+  const is = (raw: string) =>
+    attributePath(top(raw), kind)[0]!.toLowerCase() === attr.toLowerCase();
   if (attributes && attributes.length) return attributes.some(is);
   if (excluded && excluded.length)
-    return !excluded.some((raw) => is(raw) && attributePath(raw, kind).length === 1);
+    return !excluded.some(
+      (raw) => is(raw) && !raw.includes('[') && attributePath(raw, kind).length === 1,
+    );
   return true;
+}
+
+/** Split on commas outside "[...]" and string literals (a value path's filter may hold them). */
+function splitList(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '\\') i += 1;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === '[') depth += 1;
+    else if (c === ']') depth -= 1;
+    else if (c === ',' && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
 }
 
 export function parseAttributeList(raw: unknown): string[] | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
-  const list = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
+  const list = Array.isArray(raw) ? raw.map(String) : splitList(String(raw));
   const names = list.map((s) => s.trim()).filter(Boolean);
   return names.length ? names : undefined;
 }

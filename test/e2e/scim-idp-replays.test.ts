@@ -277,6 +277,28 @@ describe('Microsoft Entra ID lifecycle', () => {
     expect(
       await find('meta.created gt 2015-10-10T14:38:21.8617979-07:00 and externalId eq jyoung'),
     ).toEqual([id]);
+    // A value path in attributes / excludedAttributes returns only the matching values.
+    const q = (name: string, value: string) => `${name}=${encodeURIComponent(value)}`;
+    const work = await scim.get(`/Users/${id}?${q('attributes', 'emails[type eq "work"].value')}`);
+    expect(work.status).toBe(200);
+    expect(work.body.emails).toEqual([{ value: 'work@entra.test' }]);
+    expect(work.body.userName).toBeUndefined();
+    const listed = await scim.get(
+      `/Users?${q('filter', 'externalId eq jyoung')}&${q('attributes', 'userName,emails[type eq "work"]')}`,
+    );
+    expect(listed.body.Resources[0].emails).toEqual([
+      { type: 'work', value: 'work@entra.test', primary: true },
+    ]);
+    expect(listed.body.Resources[0].userName).toBe('jyoung@entra.test');
+    const noHome = await scim.get(
+      `/Users/${id}?${q('excludedAttributes', 'emails[type eq "home"]')}`,
+    );
+    expect(noHome.body.emails).toEqual([{ type: 'work', value: 'work@entra.test', primary: true }]);
+    expect(noHome.body.userName).toBe('jyoung@entra.test');
+    expect(
+      (await scim.get(`/Users/${id}?${q('attributes', 'userName[type eq "work"]')}`)).status,
+    ).toBe(400);
+
     // Strictness stays where it protects data: a bare word is no boolean.
     expect((await scim.get(`/Users?filter=${encodeURIComponent('active eq True')}`)).status).toBe(
       400,
