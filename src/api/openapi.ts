@@ -518,6 +518,24 @@ function allSchemas() {
   return schemas;
 }
 
+// Each documented path as a pattern ({id} matches one segment), with its methods.
+const ROUTES = Object.entries(paths).map(([path, ops]) => ({
+  pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
+  methods: Object.keys(ops).map((m) => m.toUpperCase()),
+}));
+
+/**
+ * The methods the API has for a path, from this document (empty: no such path). The
+ * 405's Allow header (RFC 9110 §15.5.6) reads it: what is documented is what exists
+ * (test/e2e/openapi-responses.test.ts calls every documented operation).
+ */
+export function allowedMethods(path: string): string[] {
+  const found = new Set<string>();
+  for (const r of ROUTES) if (r.pattern.test(path)) for (const m of r.methods) found.add(m);
+  if (found.has('GET')) found.add('HEAD');
+  return [...found].sort();
+}
+
 export function openApiDocument(serverUrl: string) {
   return {
     openapi: '3.1.0',

@@ -20,7 +20,7 @@ import type { SsoContext } from '../sso/index.js';
 import { meRoute, ssoConnectionRoutes } from './sso-routes.js';
 import { adminSession } from './session-auth.js';
 import { oauthClientRoutes } from './oauth-routes.js';
-import { openApiDocument } from './openapi.js';
+import { allowedMethods, openApiDocument } from './openapi.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'] as const;
 const CSV_TYPES = ['text/csv', 'text/plain'] as const;
@@ -82,7 +82,16 @@ export function apiRouter(deps: {
   router.use(ssoConnectionRoutes(deps.sso));
   router.use(oauthClientRoutes(deps));
 
-  router.use((req) => {
+  router.use((req, res) => {
+    const allowed = allowedMethods(req.path);
+    if (allowed.length) {
+      res.set('Allow', allowed.join(', '));
+      throw new AppError(
+        'method_not_allowed',
+        `${req.method} is not allowed on ${req.baseUrl}${req.path}; allowed: ${allowed.join(', ')}`,
+        { status: 405 },
+      );
+    }
     throw new AppError('not_found', `no route for ${req.method} ${req.baseUrl}${req.path}`, {
       status: 404,
     });
