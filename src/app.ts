@@ -65,7 +65,7 @@ export interface AppDeps {
   oauthKeys?: SigningKeys;
   /**
    * Signed licence keys: KEY_ENCRYPTION_KEY (unset: a key of this app's own, lost with it)
-   * and validations a minute per key (VALIDATE_RATE_LIMIT_PER_MINUTE).
+   * and validations a minute per key (KEY_VALIDATIONS_PER_MINUTE).
    */
   licenseKeys?: { kek: Uint8Array; validationsPerMinute?: number };
   /** The audit checkpoint key, for the audit-checkpoint job run on demand. */

@@ -100,7 +100,7 @@ export async function startService(
       oauthKeys: SigningKeys.fromFile(config.OAUTH_SIGNING_KEY_FILE),
       licenseKeys: {
         kek: keyEncryptionKey,
-        validationsPerMinute: config.VALIDATE_RATE_LIMIT_PER_MINUTE,
+        validationsPerMinute: config.KEY_VALIDATIONS_PER_MINUTE,
       },
       sso: {
         secretKey: ssoSecretKey,

@@ -77,7 +77,7 @@ function presentedKey(req: Request): string {
   return m[1]!;
 }
 
-/** Validations a minute per key when VALIDATE_RATE_LIMIT_PER_MINUTE is not set. */
+/** Validations a minute per key when KEY_VALIDATIONS_PER_MINUTE is not set. */
 export const DEFAULT_VALIDATIONS_PER_MINUTE = 60;
 const WINDOW_MS = 60_000;
 

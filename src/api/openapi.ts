@@ -494,7 +494,7 @@ const paths = {
   '/validate': {
     post: {
       summary:
-        'Validate a licence key (Authorization: License <key>) and, optionally, a version and entitlements. Rate-limited per key (VALIDATE_RATE_LIMIT_PER_MINUTE, default 60)',
+        'Validate a licence key (Authorization: License <key>) and, optionally, a version and entitlements. Rate-limited per key (KEY_VALIDATIONS_PER_MINUTE, default 60)',
       security: [{ licenseKey: [] }],
       requestBody: { required: false, ...json(ref('ValidateInput')) },
       responses: {

@@ -113,7 +113,7 @@ const schema = z.object({
     })
     .optional(),
   KEY_ENCRYPTION_KEY_FILE: nonEmpty.optional(),
-  VALIDATE_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000),
+  KEY_VALIDATIONS_PER_MINUTE: int(1, 1_000_000),
 });
 
 const SECRET_KEYS = new Set(['DATABASE_URL', 'METRICS_TOKEN', 'SMTP_URL', 'KEY_ENCRYPTION_KEY']);

@@ -1,6 +1,9 @@
 // Signed licence keys (issue 18), end to end over HTTP: issue, publish, verify offline
 // with jose and the published JWKS, validate online, revoke, suspend, rotate.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import {
   base64url,
   calculateJwkThumbprint,
@@ -25,6 +28,7 @@ import { apiClient, type ApiClient } from '../support/api.js';
 import { testApp } from '../support/app.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { newTenant, testActor } from '../support/fixtures.js';
+import { ROOT, run } from '../support/processes.js';
 
 const TYP = 'seatkeeper-license+jwt';
 const START = '2026-06-01T09:00:00.000Z';
@@ -479,6 +483,39 @@ describe('rate limit', () => {
     expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
     expect(Number(over.headers['retry-after'])).toBeLessThanOrEqual(60);
     await validate(k2, {}, limited).expect(200);
+  });
+});
+
+describe('examples/verify-offline.mjs', () => {
+  test('verifies with jose and a saved JWKS alone: exit 0 and the claims when valid, 1 otherwise (RFC 7515 §5.2)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sk-offline-'));
+    try {
+      const jwksFile = path.join(dir, 'jwks.json');
+      await writeFile(jwksFile, JSON.stringify(await jwksOf(a.id)));
+      // Perpetual: no exp, and nbf in the past, so the real clock the script runs on agrees.
+      const { key } = await issue(await licence({ type: 'perpetual' }));
+      const example = (args: string[]) =>
+        run(process.execPath, [path.join(ROOT, 'examples/verify-offline.mjs'), ...args], {});
+      const ok = await example(['--jwks', jwksFile, '--key', key]);
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout).claims).toMatchObject({
+        iss: a.id,
+        lic: { v: 1, type: 'perpetual' },
+      });
+      const [h, p, sig] = key.split('.');
+      const flipped = `${h}.${p}.${sig!.slice(0, -2)}${sig!.endsWith('AA') ? 'BA' : 'AA'}`;
+      const bad = await example(['--jwks', jwksFile, '--key', flipped]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/invalid licence key/);
+      const none = `${base64url.encode(JSON.stringify({ alg: 'none', typ: TYP }))}.${p}.`;
+      expect((await example(['--jwks', jwksFile, '--key', none])).code).toBe(1);
+      const otherTenant = path.join(dir, 'other.json');
+      await writeFile(otherTenant, JSON.stringify(await jwksOf(b.id)));
+      expect((await example(['--jwks', otherTenant, '--key', key])).code).toBe(1);
+      expect((await example(['--key', key])).code).toBe(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
