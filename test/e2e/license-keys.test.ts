@@ -468,6 +468,32 @@ describe('rotation', () => {
   });
 });
 
+describe('concurrent rotations', () => {
+  test('take turns: every rotation retires the key before it, and one key signs', async () => {
+    const t = await newTenant(db.knex, 'Keys concurrent rotation');
+    const other = db.another(4);
+    try {
+      const rotations = await Promise.all(
+        [0, 1, 2, 3].map(() =>
+          rotateSigningKey({ knex: other, tenantId: t.id, actor: testActor, clock, kek }),
+        ),
+      );
+      const rows = await withTenant(db.knex, t.id, (trx) =>
+        trx('license_signing_keys').where({ tenant_id: t.id }).select('kid', 'retired_at'),
+      );
+      expect(rows).toHaveLength(4);
+      expect(rows.filter((r) => r.retired_at === null)).toHaveLength(1);
+      // A chain: each rotation retired exactly the key the one before it made.
+      const retired = rotations.map((r) => r.retired).filter((r) => r !== null);
+      expect(retired).toHaveLength(3);
+      expect(new Set(retired).size).toBe(3);
+      for (const r of retired) expect(rotations.map((x) => x.kid)).toContain(r);
+    } finally {
+      await other.destroy();
+    }
+  });
+});
+
 describe('rate limit', () => {
   test('validations a minute per key: over it, 429 with Retry-After; another key is unaffected', async () => {
     const limited = testApp(db.knex, undefined, {
