@@ -38,7 +38,9 @@ export async function loadKeyEncryptionKey(
       parse: (text) => {
         const k = parseKeyEncryptionKey(text);
         if (!k)
-          throw new ConfigError([`KEY_ENCRYPTION_KEY_FILE: ${source.file} does not hold 32 bytes, base64`]);
+          throw new ConfigError([
+            `KEY_ENCRYPTION_KEY_FILE: ${source.file} does not hold 32 bytes, base64`,
+          ]);
         return k;
       },
       generate: newKeyEncryptionKeyText,
