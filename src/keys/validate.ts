@@ -41,15 +41,13 @@ interface Authentic {
   timing: 'expired' | 'not_started' | null;
 }
 
-/** Step 1, in the tenant's transaction: the key is ours, or 401 invalid_key. */
-async function authenticate(trx: Knex.Transaction, raw: string, now: Date): Promise<Authentic> {
-  let tenantId: unknown;
-  try {
-    tenantId = decodeJwt(raw).iss;
-  } catch {
-    throw invalidKey('not a compact JWS');
-  }
-  if (!isUuid(tenantId)) throw invalidKey('no issuer');
+/** Step 1, in the transaction of the tenant `iss` names: the key is ours, or 401 invalid_key. */
+async function authenticate(
+  trx: Knex.Transaction,
+  tenantId: string,
+  raw: string,
+  now: Date,
+): Promise<Authentic> {
   const jwks = createLocalJWKSet({ keys: await allPublicKeys(trx, tenantId) });
   let payload: JWTPayload;
   let timing: Authentic['timing'] = null;
@@ -93,16 +91,15 @@ export async function validateKey(
   body: unknown,
 ): Promise<Validation> {
   const now = deps.clock.now();
-  let tenantId: string;
+  let tenantId: unknown;
   try {
-    const iss = decodeJwt(raw).iss;
-    if (!isUuid(iss)) throw invalidKey('no issuer');
-    tenantId = iss;
-  } catch (err) {
-    throw err instanceof AppError ? err : invalidKey('not a compact JWS');
+    tenantId = decodeJwt(raw).iss;
+  } catch {
+    throw invalidKey('not a compact JWS');
   }
+  if (!isUuid(tenantId)) throw invalidKey('no issuer');
   return withTenant(deps.knex, tenantId, async (trx) => {
-    const key = await authenticate(trx, raw, now);
+    const key = await authenticate(trx, tenantId, raw, now);
     const input = parseRequest(body);
     const licence = await licenceForKeys(trx, tenantId, key.licenseId, { includeDeleted: true });
     const revoked = await trx('license_keys')
