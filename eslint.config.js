@@ -11,6 +11,7 @@ const CAPABILITIES = [
   'directory',
   'http',
   'jobs',
+  'keys',
   'licensing',
   'notifications',
   'oauth',
@@ -51,7 +52,7 @@ export default tseslint.config(
   },
   {
     files: [
-      'src/{audit,bootstrap,cli,config,db,directory,jobs,licensing,log,oauth,shared,sso,tenancy}/**/*.ts',
+      'src/{audit,bootstrap,cli,config,db,directory,jobs,keys,licensing,log,oauth,shared,sso,tenancy}/**/*.ts',
     ],
     rules: {
       'no-restricted-imports': ['error', { paths: noExpress, patterns: [throughFacades] }],

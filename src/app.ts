@@ -4,7 +4,7 @@
 import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
-import { apiRouter, oauthRouter } from './api/index.js';
+import { apiRouter, jwksRoutes, oauthRouter } from './api/index.js';
 import type { SigningKey } from './audit/index.js';
 import { jobRunner } from './jobs/index.js';
 import { SigningKeys, verifyAccessToken, type TokenContext } from './oauth/index.js';
@@ -63,6 +63,11 @@ export interface AppDeps {
   sso?: { secretKey: Uint8Array; settings?: Partial<SsoSettings> };
   /** Keys signing OAuth 2.0 access tokens (OAUTH_SIGNING_KEY_FILE); unset: this app's own. */
   oauthKeys?: SigningKeys;
+  /**
+   * Signed licence keys: KEY_ENCRYPTION_KEY (unset: a key of this app's own, lost with it)
+   * and validations a minute per key (KEY_VALIDATIONS_PER_MINUTE).
+   */
+  licenseKeys?: { kek: Uint8Array; validationsPerMinute?: number };
   /** The audit checkpoint key, for the audit-checkpoint job run on demand. */
   signingKey?: SigningKey;
 }
@@ -119,9 +124,25 @@ export function createApp(deps: AppDeps): express.Express {
   const accessTokens = (raw: string) => verifyAccessToken(oauth, raw);
   app.use(oauthRouter(oauth, deps.logger));
   const jobs = jobRunner({ knex: deps.knex, clock, signingKey: deps.signingKey });
+  const licenseKeys = {
+    kek: deps.licenseKeys?.kek ?? new Uint8Array(randomBytes(32)),
+    validationsPerMinute: deps.licenseKeys?.validationsPerMinute,
+  };
+  // The public halves of each tenant's licence signing keys, for offline verification.
+  app.use(jwksRoutes({ knex: deps.knex, clock }));
   app.use(
     '/api/v1',
-    apiRouter({ ...deps, clock, tokens, publicUrl, authGuard, jobs, sso, accessTokens }),
+    apiRouter({
+      ...deps,
+      clock,
+      tokens,
+      publicUrl,
+      authGuard,
+      jobs,
+      sso,
+      accessTokens,
+      licenseKeys,
+    }),
   );
   app.use(
     '/scim/v2',

@@ -52,6 +52,12 @@ try {
     }, 500).unref();
   }
 } catch (err) {
+  // A configuration only the database can judge (KEY_ENCRYPTION_KEY against the stored
+  // signing keys) is still a configuration error.
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(78); // EX_CONFIG
+  }
   logger.error('seatkeeper failed to start', { error: err instanceof Error ? err.message : err });
   await new Promise((r) => setTimeout(r, 50));
   process.exit(1);

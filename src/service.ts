@@ -11,6 +11,7 @@ import {
 import { TokenCache } from './tenancy/index.js';
 import { loadSsoSecretKey } from './sso/index.js';
 import { SigningKeys } from './oauth/index.js';
+import { loadKeyEncryptionKey } from './keys/index.js';
 import { ensureFirstTenant, firstTenantBanner } from './bootstrap/index.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -70,6 +71,11 @@ export async function startService(
     const signingKey = loadSigningKey(config.AUDIT_SIGNING_KEY_FILE, { create: true })!;
     useAuditMacKey(loadMacKey(config.AUDIT_MAC_KEY_FILE, { create: true })!);
 
+    const keyEncryptionKey = await loadKeyEncryptionKey(db.knex, {
+      value: config.KEY_ENCRYPTION_KEY,
+      file: config.KEY_ENCRYPTION_KEY_FILE,
+    });
+
     const ssoSecretKey = loadSsoSecretKey(config.SSO_SECRET_KEY_FILE, { create: true })!;
     if (config.SSO_ALLOW_INSECURE_HTTP) {
       logger.warn(
@@ -92,6 +98,10 @@ export async function startService(
       tokens: new TokenCache(config.TOKEN_CACHE_TTL_MS),
       signingKey,
       oauthKeys: SigningKeys.fromFile(config.OAUTH_SIGNING_KEY_FILE),
+      licenseKeys: {
+        kek: keyEncryptionKey,
+        validationsPerMinute: config.KEY_VALIDATIONS_PER_MINUTE,
+      },
       sso: {
         secretKey: ssoSecretKey,
         settings: {

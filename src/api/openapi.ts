@@ -48,6 +48,13 @@ import {
   OAuthClientListRecord,
   OAuthClientRecord,
 } from '../oauth/index.js';
+import {
+  IssuedKeyRecord,
+  IssueKeyInput,
+  LicenseKeyRecord,
+  ValidateInput,
+  ValidationRecord,
+} from '../keys/index.js';
 
 /** Every response shape, by its name in components.schemas. */
 const RESPONSES = {
@@ -85,6 +92,10 @@ const RESPONSES = {
   OAuthClient: OAuthClientRecord,
   CreatedOAuthClient: CreatedOAuthClientRecord,
   OAuthClientList: OAuthClientListRecord,
+  IssuedLicenseKey: IssuedKeyRecord,
+  LicenseKey: LicenseKeyRecord,
+  LicenseKeyPage: pageSchema(LicenseKeyRecord),
+  Validation: ValidationRecord,
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -122,7 +133,9 @@ type InputSchemaName =
   | 'TenantPatch'
   | 'SsoConnectionInput'
   | 'SsoConnectionPatch'
-  | 'OAuthClientInput';
+  | 'OAuthClientInput'
+  | 'IssueKeyInput'
+  | 'ValidateInput';
 const ref = (name: ResponseSchemaName | InputSchemaName) => ({
   $ref: `#/components/schemas/${name}`,
 });
@@ -472,6 +485,56 @@ const paths = {
       responses: { '200': answer('The revoked client', 'OAuthClient'), ...WRITE },
     },
   },
+  '/licenses/{id}/keys': {
+    get: {
+      summary: "The licence's keys (never their text)",
+      parameters: [id, ...paging],
+      responses: { '200': answer('A page', 'LicenseKeyPage'), ...problems(400, 404) },
+    },
+    post: {
+      summary:
+        'Issue a signed licence key (compact JWS, EdDSA); its text is shown only now. 409 once the licence has ended',
+      parameters: [id],
+      requestBody: { required: false, ...json(ref('IssueKeyInput')) },
+      responses: { '201': answer('The key', 'IssuedLicenseKey'), ...WRITE },
+    },
+  },
+  '/keys/{id}': {
+    delete: {
+      summary: 'Revoke a licence key: validation answers `revoked` from now on',
+      parameters: [id],
+      responses: { '200': answer('The revoked key', 'LicenseKey'), ...WRITE },
+    },
+  },
+  '/licenses/{id}/suspend': {
+    post: {
+      summary: 'Suspend a licence: its keys validate as `suspended` until it is resumed',
+      parameters: [id],
+      responses: { '200': answer('The licence', 'License'), ...problems(404) },
+    },
+  },
+  '/licenses/{id}/resume': {
+    post: {
+      summary: 'Resume a suspended licence',
+      parameters: [id],
+      responses: { '200': answer('The licence', 'License'), ...problems(404) },
+    },
+  },
+  '/validate': {
+    post: {
+      summary:
+        'Validate a licence key (Authorization: License <key>) and, optionally, a version and entitlements. Rate-limited per key (KEY_VALIDATIONS_PER_MINUTE, default 60)',
+      security: [{ licenseKey: [] }],
+      requestBody: { required: false, ...json(ref('ValidateInput')) },
+      responses: {
+        '200': answer('Whether the key is valid, and why not', 'Validation'),
+        '400': problem,
+        '401': { ...problem, description: 'RFC 9457 problem, code invalid_key' },
+        '415': problem,
+        '429': { ...problem, description: 'RFC 9457 problem; Retry-After says when to retry' },
+      },
+    },
+  },
   '/me': {
     get: {
       summary: 'The signed-in user (session cookie), whether an admin, and their seats explained',
@@ -497,6 +560,8 @@ function allSchemas() {
         SsoConnectionInput: ConnectionInput,
         SsoConnectionPatch: ConnectionPatch,
         OAuthClientInput,
+        IssueKeyInput,
+        ValidateInput,
       },
       'input',
     ),
@@ -550,6 +615,11 @@ export function openApiDocument(serverUrl: string) {
           scheme: 'bearer',
           description:
             'An API token (sk_api_...), or an access token from POST /oauth/token (scopes api:read, api:write)',
+        },
+        licenseKey: {
+          type: 'http',
+          scheme: 'License',
+          description: 'A licence key from POST /licenses/{id}/keys',
         },
         session: {
           type: 'apiKey',

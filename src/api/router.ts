@@ -21,6 +21,7 @@ import { meRoute, ssoConnectionRoutes } from './sso-routes.js';
 import { adminSession } from './session-auth.js';
 import { oauthClientRoutes } from './oauth-routes.js';
 import { allowedMethods, openApiDocument } from './openapi.js';
+import { licenseKeyRoutes, validateRoutes } from './keys-routes.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'] as const;
 const CSV_TYPES = ['text/csv', 'text/plain'] as const;
@@ -38,12 +39,23 @@ export function apiRouter(deps: {
   sso: SsoContext;
   /** OAuth 2.0 access tokens, accepted beside API tokens. */
   accessTokens?: AccessTokenVerifier | undefined;
+  /** Signed licence keys: KEY_ENCRYPTION_KEY and the validation rate limit. */
+  licenseKeys: { kek: Uint8Array; validationsPerMinute?: number | undefined };
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
   router.get('/openapi.json', (req, res) => {
     res.json(openApiDocument(`${deps.publicUrl()}${req.baseUrl}`));
   });
+  // Licensed software validates with its licence key, not an API token.
+  router.use(
+    validateRoutes({
+      knex: deps.knex,
+      clock: deps.clock,
+      bodyLimit: deps.bodyLimit,
+      validationsPerMinute: deps.licenseKeys.validationsPerMinute,
+    }),
+  );
   // The signed-in user's own view: authenticated by the session cookie, not a token.
   router.use(meRoute(deps.sso, deps.clock));
   // An admin's session stands for an api token (with CSRF checks on writes).
@@ -81,6 +93,7 @@ export function apiRouter(deps: {
   router.use(licensingRoutes(deps));
   router.use(ssoConnectionRoutes(deps.sso));
   router.use(oauthClientRoutes(deps));
+  router.use(licenseKeyRoutes({ knex: deps.knex, clock: deps.clock, kek: deps.licenseKeys.kek }));
 
   router.use((req, res) => {
     const allowed = allowedMethods(req.path);

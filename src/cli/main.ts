@@ -6,6 +6,7 @@ import { AppError } from '../shared/errors.js';
 import { auditCommands } from './commands/audit.js';
 import { licensingCommands } from './commands/licensing.js';
 import { jobCommands } from './commands/jobs.js';
+import { keysCommands } from './commands/keys.js';
 import { migrateCommands } from './commands/migrate.js';
 import { oauthCommands } from './commands/oauth.js';
 import { ssoCommands } from './commands/sso.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   jobCommands(program);
   ssoCommands(program);
   oauthCommands(program);
+  keysCommands(program);
   return program;
 }
 

@@ -103,9 +103,20 @@ const schema = z.object({
   SSO_SECRET_KEY_FILE: nonEmpty.optional(),
   // OAuth 2.0 access tokens' signing keys (Ed25519 JWKs, newest first).
   OAUTH_SIGNING_KEY_FILE: nonEmpty.optional(),
+  // Signed licence keys (issue 18): the key sealing the tenants' private signing keys
+  // (32 bytes, base64), or the file holding it; and validations a minute per licence key.
+  KEY_ENCRYPTION_KEY: z
+    .string()
+    .trim()
+    .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, {
+      error: 'must be 32 bytes, base64 (openssl rand -base64 32)',
+    })
+    .optional(),
+  KEY_ENCRYPTION_KEY_FILE: nonEmpty.optional(),
+  KEY_VALIDATIONS_PER_MINUTE: int(1, 1_000_000),
 });
 
-const SECRET_KEYS = new Set(['DATABASE_URL', 'METRICS_TOKEN', 'SMTP_URL']);
+const SECRET_KEYS = new Set(['DATABASE_URL', 'METRICS_TOKEN', 'SMTP_URL', 'KEY_ENCRYPTION_KEY']);
 
 type Parsed = z.infer<typeof schema>;
 
@@ -118,6 +129,7 @@ export interface Config extends Omit<
   | 'PUBLIC_URL'
   | 'SSO_SECRET_KEY_FILE'
   | 'OAUTH_SIGNING_KEY_FILE'
+  | 'KEY_ENCRYPTION_KEY_FILE'
 > {
   LOG_FORMAT: 'json' | 'pretty';
   /** express' `trust proxy` value: false, true, a hop count, or addresses/subnets. */
@@ -132,6 +144,8 @@ export interface Config extends Omit<
   SSO_SECRET_KEY_FILE: string;
   /** Absolute path of the JWKs that sign OAuth 2.0 access tokens (kept outside the database). */
   OAUTH_SIGNING_KEY_FILE: string;
+  /** Absolute path of KEY_ENCRYPTION_KEY's file, read when the variable is not set. */
+  KEY_ENCRYPTION_KEY_FILE: string;
 }
 
 export class ConfigError extends Error {
@@ -192,6 +206,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     OAUTH_SIGNING_KEY_FILE: path.resolve(
       parsed.OAUTH_SIGNING_KEY_FILE ?? path.join(dataDir, 'keys', 'oauth-signing-keys.json'),
+    ),
+    KEY_ENCRYPTION_KEY_FILE: path.resolve(
+      parsed.KEY_ENCRYPTION_KEY_FILE ?? path.join(dataDir, 'keys', 'key-encryption.key'),
     ),
   };
 }

@@ -238,7 +238,7 @@ export async function updateLicense(
   return write(ctx, opts.dryRun, async (trx) => {
     const currentRow = await licenseRow(trx, ctx, id, true);
     const current = licenseRecord(currentRow);
-    const { id: _id, createdAt: _c, updatedAt: _u, ...editable } = current;
+    const { id: _id, createdAt: _c, updatedAt: _u, suspendedAt: _s, ...editable } = current;
     const change = (typeof body === 'object' && body !== null ? body : {}) as Record<
       string,
       unknown

@@ -16,7 +16,14 @@ export { explainUser } from './explain.js';
 export { reconcileAllTenants, reconcileTenant } from './full-reconcile.js';
 export { importLicences } from './import.js';
 export { LicenseInput, ProductInput, RuleInput } from './model.js';
-export { MAX_LIMIT, pageSchema, parsePageRequest } from './paging.js';
+export {
+  MAX_LIMIT,
+  page,
+  pageSchema,
+  parsePageRequest,
+  type Page,
+  type PageRequest,
+} from './paging.js';
 export {
   ComplianceSummaryRecord,
   GroupRecord,
@@ -52,3 +59,6 @@ export {
   scanInactivity,
   type ReclaimItem,
 } from './reclamation.js';
+export { DAY_MS } from './term.js';
+export { keyedTermAt, licenceForKeys, setLicenceSuspended, type KeyedLicence } from './key-view.js';
+export { isProductVersion, MAX_VERSION_HINT, versionCovered } from './versions.js';

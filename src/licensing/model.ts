@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { DATE_FORMAT_HINT, parseLicenceDate } from './dates.js';
 import { termDatesProblem } from './term.js';
+import { isMaxVersion, MAX_VERSION_HINT } from './versions.js';
 
 const isoDate = z
   .string()
@@ -77,7 +78,12 @@ export const LicenseInput = z
     autoRenew: z.boolean().default(false),
     renewalLeadDays: z.number().int().min(0).max(3650).default(30),
     maintenanceEndsAt: isoDate.nullable().optional(),
-    maxVersion: z.string().max(100).nullable().optional(),
+    maxVersion: z
+      .string()
+      .max(100)
+      .refine(isMaxVersion, { error: `maxVersion ${MAX_VERSION_HINT}` })
+      .nullable()
+      .optional(),
     entitlements: z.array(z.string().max(200)).max(500).default([]),
     restrictions: Restrictions.default({}),
     cost: Cost.default({}),

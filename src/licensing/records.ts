@@ -47,6 +47,9 @@ export const LicenseRecord = z.object({
   inactivityDays: z.number().int().nullable(),
   reclaimGraceDays: z.number().int(),
   reclaimExempt: z.object({ userIds: z.array(id), groupIds: z.array(id) }),
+  suspendedAt: maybeInstant.describe(
+    'Set while the licence is suspended: its keys validate as `suspended`',
+  ),
   createdAt: instant,
   updatedAt: instant,
 });
@@ -319,6 +322,7 @@ export const licenseRecord = (r: Row): License => ({
   inactivityDays: r.inactivity_days,
   reclaimGraceDays: r.reclaim_grace_days,
   reclaimExempt: r.reclaim_exempt,
+  suspendedAt: iso(r.suspended_at),
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,
 });

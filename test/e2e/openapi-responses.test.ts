@@ -424,6 +424,49 @@ describe('reclamation (issue 14) answers what the document declares', () => {
   });
 });
 
+describe('signed licence keys (issue 18) answer what the document declares', () => {
+  test('issue, list, revoke, suspend, resume and validate', async () => {
+    const issued = await call('post', `/licenses/${seeded.renewing}/keys`, {
+      offlineGraceSeconds: 60,
+    });
+    expect(issued.status).toBe(201);
+    expect((await call('post', `/licenses/${seeded.expired}/keys`)).status).toBe(409);
+    expect((await call('post', `/licenses/${seeded.renewing}/keys`, { v: 1 })).status).toBe(400);
+    expect((await call('get', `/licenses/${seeded.renewing}/keys?limit=1`)).body.total).toBe(1);
+    expect((await call('get', `/licenses/${randomUUID()}/keys`)).status).toBe(404);
+    expect((await call('post', `/licenses/${seeded.renewing}/suspend`)).body.suspendedAt).toBe(
+      clock.now().toISOString(),
+    );
+    expect((await call('post', `/licenses/${randomUUID()}/suspend`)).status).toBe(404);
+    expect((await call('post', `/licenses/${seeded.renewing}/resume`)).body.suspendedAt).toBeNull();
+    expect((await call('post', `/licenses/${randomUUID()}/resume`)).status).toBe(404);
+    const validate = (key: string, body: unknown) =>
+      request(app)
+        .post('/api/v1/validate')
+        .set('Authorization', `License ${key}`)
+        .send(body as object);
+    const ok = await validate(issued.body.key, { version: '1.2.3' });
+    checker.check('post', '/validate', ok);
+    expect(ok.body).toEqual({ valid: true, code: 'valid' });
+    const bad = await validate(issued.body.key, { version: 'one' });
+    checker.check('post', '/validate', bad);
+    expect(bad.status).toBe(400);
+    const forged = await validate(`${issued.body.key}x`, {});
+    checker.check('post', '/validate', forged);
+    expect(forged.status).toBe(401);
+    const text = await request(app)
+      .post('/api/v1/validate')
+      .set('Authorization', `License ${issued.body.key}`)
+      .set('Content-Type', 'text/plain')
+      .send('hi');
+    checker.check('post', '/validate', text);
+    expect(text.status).toBe(415);
+    const revoked = await call('delete', `/keys/${issued.body.id}`);
+    expect(revoked.body.revokedAt).toEqual(expect.any(String));
+    expect((await call('delete', `/keys/${randomUUID()}`)).status).toBe(404);
+  });
+});
+
 test('every success answer the document declares was exercised above', () => {
   expect(checker.unexercised()).toEqual([]);
 });

@@ -10,6 +10,7 @@ import { JOB_RUNS_TENANT_TABLES } from '../../migrations/20261207001400_job_runs
 import { OUTBOX_TENANT_TABLES } from '../../migrations/20261207001500_outbox.js';
 import { SSO_TABLES } from '../../migrations/20261207001700_sso.js';
 import { OAUTH_TABLES } from '../../migrations/20261207001800_oauth_clients.js';
+import { LICENSE_KEY_TENANT_TABLES } from '../../migrations/20261208000300_license_keys.js';
 
 /** Every table that holds a tenant's data, by the migration that made it. */
 const ALL_TENANT_TABLES = [
@@ -19,9 +20,15 @@ const ALL_TENANT_TABLES = [
   ...OUTBOX_TENANT_TABLES,
   ...SSO_TABLES,
   ...OAUTH_TABLES,
+  ...LICENSE_KEY_TENANT_TABLES,
 ];
 /** The tables beforeAll puts rows in for both tenants, which each query below could leak. */
-const SEEDED_TABLES = [...TENANT_TABLES, ...SSO_TABLES, ...OAUTH_TABLES];
+const SEEDED_TABLES = [
+  ...TENANT_TABLES,
+  ...SSO_TABLES,
+  ...OAUTH_TABLES,
+  ...LICENSE_KEY_TENANT_TABLES,
+];
 import { scopedBeginSql } from '../../src/db/scoped-begin.js';
 import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
 import type { CreatedTenant } from '../../src/tenancy/index.js';
@@ -58,6 +65,8 @@ beforeAll(async () => {
         .expect(201)
     ).body.item.id;
     await api.post('/rules', { licenseId: licence, groupId: group }).expect(201);
+    // A signed licence key: a signing key and an issued key.
+    await api.post(`/licenses/${licence}/keys`, {}).expect(201);
     // Single sign-on: a connection, a sign-in in flight, a used assertion, a session.
     const connection = (
       await api

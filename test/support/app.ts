@@ -16,6 +16,7 @@ export function testApp(
     tokens?: TokenCache;
     publicUrl?: AppDeps['publicUrl'];
     sso?: AppDeps['sso'];
+    licenseKeys?: AppDeps['licenseKeys'];
   } = {},
 ) {
   return createApp({
@@ -28,5 +29,6 @@ export function testApp(
     ...(opts.tokens ? { tokens: opts.tokens } : {}),
     ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
     ...(opts.sso ? { sso: opts.sso } : {}),
+    ...(opts.licenseKeys ? { licenseKeys: opts.licenseKeys } : {}),
   });
 }
