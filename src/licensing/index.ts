@@ -51,3 +51,9 @@ export {
   scanInactivity,
   type ReclaimItem,
 } from './reclamation.js';
+export {
+  expireTrials,
+  licenceExpiryAlerts,
+  renewSubscriptions,
+  scanCompliance,
+} from './schedules.js';

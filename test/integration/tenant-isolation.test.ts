@@ -10,6 +10,7 @@ import { JOB_RUNS_TENANT_TABLES } from '../../migrations/20261207001400_job_runs
 import { OUTBOX_TENANT_TABLES } from '../../migrations/20261207001500_outbox.js';
 import { SSO_TABLES } from '../../migrations/20261207001700_sso.js';
 import { OAUTH_TABLES } from '../../migrations/20261207001800_oauth_clients.js';
+import { LICENSE_SCHEDULE_TENANT_TABLES } from '../../migrations/20261208000200_license_schedules.js';
 
 /** Every table that holds a tenant's data, by the migration that made it. */
 const ALL_TENANT_TABLES = [
@@ -19,6 +20,7 @@ const ALL_TENANT_TABLES = [
   ...OUTBOX_TENANT_TABLES,
   ...SSO_TABLES,
   ...OAUTH_TABLES,
+  ...LICENSE_SCHEDULE_TENANT_TABLES,
 ];
 /** The tables beforeAll puts rows in for both tenants, which each query below could leak. */
 const SEEDED_TABLES = [...TENANT_TABLES, ...SSO_TABLES, ...OAUTH_TABLES];

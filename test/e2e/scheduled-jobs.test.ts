@@ -1,0 +1,484 @@
+// The scheduled jobs of issue 14 that act on licences and the audit trail, end to end
+// through POST /api/v1/jobs/{name}/run (the same runner the schedule uses): each job's
+// effect, and that running it again (or twice at once) changes nothing more and
+// notifies nobody twice. Time is a clock the test moves: nothing sleeps.
+import { settleAudit, verifyTenantChain } from '../../src/audit/index.js';
+import { eraseExpiredPayloads } from '../../src/audit/retention.js';
+import { withTenant } from '../../src/db/tenant-scope.js';
+import { jobRunner } from '../../src/jobs/index.js';
+import { fixedClock } from '../../src/shared/clock.js';
+import type { CreatedTenant } from '../../src/tenancy/index.js';
+import { apiClient, type ApiClient } from '../support/api.js';
+import { testApp } from '../support/app.js';
+import { openTestDb, type TestDb } from '../support/db.js';
+import { newTenant } from '../support/fixtures.js';
+import { GROUP, scimClient, USER, type ScimClient } from '../support/scim.js';
+
+let db: TestDb;
+let tenant: CreatedTenant;
+let other: CreatedTenant;
+let api: ApiClient;
+let otherApi: ApiClient;
+let scim: ScimClient;
+const clock = fixedClock('2027-03-01T00:00:00.000Z');
+const at = (iso: string) => clock.set(iso);
+
+beforeAll(async () => {
+  db = await openTestDb();
+  tenant = await newTenant(db.knex, 'Scheduled jobs');
+  other = await newTenant(db.knex, 'Scheduled jobs, another tenant');
+  const app = testApp(db.knex, undefined, { clock });
+  api = apiClient(app, tenant.apiToken);
+  otherApi = apiClient(app, other.apiToken);
+  scim = scimClient(app, tenant.scimToken);
+});
+afterAll(() => db.close());
+
+let n = 0;
+async function licence(body: Record<string, unknown>, client = api): Promise<string> {
+  const product = (await client.post('/products', { name: `Tool ${++n}` }).expect(201)).body.id;
+  return (
+    await client
+      .post('/licenses', { productId: product, name: `Licence ${n}`, quantity: 10, ...body })
+      .expect(201)
+  ).body.item.id as string;
+}
+const run = async (name: string, client = api) =>
+  (await client.post(`/jobs/${name}/run`, {}).expect(200)).body as {
+    name: string;
+    startedAt: string;
+    finishedAt: string;
+    result: Record<string, unknown>;
+  };
+/** Webhook events published for a licence, oldest first. */
+async function events(licenseId: string, type: string, t: CreatedTenant = tenant) {
+  return (await db
+    .owner('outbox')
+    .where({ tenant_id: t.id, channel: 'webhook', type })
+    .whereRaw("payload->'data'->>'licenseId' = ?", [licenseId])
+    .orderBy('created_at')
+    .select('dedupe_key', 'payload')) as Array<{
+    dedupe_key: string;
+    payload: { type: string; data: Record<string, unknown> };
+  }>;
+}
+/** Audit events of an action on a target, once everything queued is chained. */
+async function audited(action: string, targetId: string, t: CreatedTenant = tenant) {
+  await settleAudit(db.knex, { tenantId: t.id, wait: true });
+  return (await db
+    .owner('audit_events')
+    .where({ tenant_id: t.id, action, target_id: targetId })
+    .orderBy('seq')
+    .select('body', 'actor_type', 'actor_id')) as Array<{
+    body: Record<string, unknown>;
+    actor_type: string;
+    actor_id: string;
+  }>;
+}
+
+describe('license-expiry-alerts', () => {
+  test('publishes license.expiring once per lead time and term end, then license.expired once after the grace', async () => {
+    at('2027-03-01T00:00:00.000Z');
+    const id = await licence({
+      type: 'subscription',
+      startsAt: '2026-03-01',
+      endsAt: '2027-04-10',
+      graceDays: 2,
+    });
+    expect((await run('license-expiry-alerts')).result).toEqual({ expiring: 0, expired: 0 });
+    at('2027-03-12T00:00:00.000Z'); // 29 days left: the 30-day alert
+    expect((await run('license-expiry-alerts')).result).toEqual({ expiring: 1, expired: 0 });
+    expect((await run('license-expiry-alerts')).result).toEqual({ expiring: 0, expired: 0 });
+    at('2027-04-05T00:00:00.000Z'); // 5 days left: the 7-day alert
+    await run('license-expiry-alerts');
+    at('2027-04-09T12:00:00.000Z'); // half a day left: the 1-day alert
+    await run('license-expiry-alerts');
+    await run('license-expiry-alerts');
+    const expiring = await events(id, 'license.expiring');
+    expect(expiring.map((e) => e.payload.data.leadDays)).toEqual([30, 7, 1]);
+    expect(expiring.map((e) => e.dedupe_key)).toEqual(
+      [30, 7, 1].map((d) => `license.expiring:${id}:${d}:2027-04-10T00:00:00.000Z`),
+    );
+    expect(expiring[2]!.payload.data).toMatchObject({ endsAt: '2027-04-10T00:00:00.000Z' });
+    expect(await audited('license.expiring', id)).toHaveLength(3);
+
+    at('2027-04-11T00:00:00.000Z'); // ended, in its grace: not expired yet
+    expect((await run('license-expiry-alerts')).result).toEqual({ expiring: 0, expired: 0 });
+    at('2027-04-12T00:00:00.001Z'); // grace over
+    expect((await run('license-expiry-alerts')).result).toEqual({ expiring: 0, expired: 1 });
+    expect((await run('license-expiry-alerts')).result).toEqual({ expiring: 0, expired: 0 });
+    expect(await events(id, 'license.expired')).toHaveLength(1);
+    const [expired] = await audited('license.expired', id);
+    expect(expired).toMatchObject({ actor_type: 'job', actor_id: 'license-expiry-alerts' });
+  });
+
+  test('honours the licence own lead times and ignores auto-renewing licences', async () => {
+    at('2027-06-01T00:00:00.000Z');
+    const custom = await licence({
+      type: 'perpetual',
+      endsAt: '2027-06-05',
+      expiryAlertDays: [10],
+    });
+    const renewing = await licence({
+      type: 'subscription',
+      startsAt: '2026-06-05',
+      endsAt: '2027-06-05',
+      autoRenew: true,
+    });
+    expect((await api.get(`/licenses/${custom}`).expect(200)).body.expiryAlertDays).toEqual([10]);
+    expect((await api.get(`/licenses/${renewing}`).expect(200)).body.expiryAlertDays).toEqual([
+      30, 7, 1,
+    ]);
+    await run('license-expiry-alerts');
+    expect((await events(custom, 'license.expiring')).map((e) => e.payload.data.leadDays)).toEqual([
+      10,
+    ]);
+    expect(await events(renewing, 'license.expiring')).toEqual([]);
+  });
+
+  test('refuses lead times that are not distinct whole days of at least 1', async () => {
+    const product = (await api.post('/products', { name: `Tool ${++n}` }).expect(201)).body.id;
+    const base = { productId: product, name: 'Bad', type: 'perpetual', quantity: 1 };
+    for (const expiryAlertDays of [
+      [0],
+      [7, 7],
+      [1.5],
+      'soon',
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+    ]) {
+      const res = await api.post('/licenses', { ...base, expiryAlertDays }).expect(400);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    }
+  });
+});
+
+describe('subscription-renewal', () => {
+  const yearly = {
+    type: 'subscription',
+    startsAt: '2026-05-01',
+    endsAt: '2027-05-01',
+    autoRenew: true,
+  };
+
+  test('stores the next term with an audit event and license.renewed, once however often it runs', async () => {
+    at('2027-04-30T00:00:00.000Z');
+    // A tenant of its own: the result counts every renewal of the tenant.
+    const t = await newTenant(db.knex, 'Renewals');
+    const tApi = apiClient(testApp(db.knex, undefined, { clock }), t.apiToken);
+    const id = await licence(yearly, tApi);
+    expect((await run('subscription-renewal', tApi)).result).toEqual({ renewed: 0 });
+    at('2027-05-01T00:00:01.000Z');
+    expect((await run('subscription-renewal', tApi)).result).toEqual({ renewed: 1 });
+    expect((await run('subscription-renewal', tApi)).result).toEqual({ renewed: 0 });
+    const terms = await db.owner('license_terms').where({ tenant_id: t.id, license_id: id });
+    expect(terms).toEqual([
+      expect.objectContaining({
+        starts_at: new Date('2027-05-01T00:00:00.000Z'),
+        ends_at: new Date('2028-05-01T00:00:00.000Z'),
+        renewed_at: new Date('2027-05-01T00:00:01.000Z'),
+      }),
+    ]);
+    const [renewed] = await audited('license.renewed', id, t);
+    expect(renewed!.body).toEqual({
+      licenseId: id,
+      previousTermEndsAt: '2027-05-01T00:00:00.000Z',
+      termStartsAt: '2027-05-01T00:00:00.000Z',
+      termEndsAt: '2028-05-01T00:00:00.000Z',
+    });
+    expect(await events(id, 'license.renewed', t)).toHaveLength(1);
+    const term = (await tApi.get(`/licenses/${id}/compliance`).expect(200)).body.term;
+    expect(term).toMatchObject({
+      currentTermStartsAt: '2027-05-01T00:00:00.000Z',
+      currentTermEndsAt: '2028-05-01T00:00:00.000Z',
+    });
+    // The next year renews from the stored term.
+    at('2028-05-02T00:00:00.000Z');
+    expect((await run('subscription-renewal', tApi)).result).toEqual({ renewed: 1 });
+    expect(
+      await db.owner('license_terms').where({ tenant_id: t.id, license_id: id }).count(),
+    ).toEqual([{ count: 2 }]);
+  });
+
+  test('two runs at once store one renewal and publish one event', async () => {
+    at('2027-04-30T00:00:00.000Z');
+    const id = await licence(yearly, otherApi);
+    at('2027-05-02T00:00:00.000Z');
+    const runner = jobRunner({ knex: db.knex, clock });
+    const second = db.another(2);
+    try {
+      const runs = await Promise.all([
+        runner.run('subscription-renewal', other.id),
+        jobRunner({ knex: second, clock }).run('subscription-renewal', other.id),
+      ]);
+      expect(runs.map((r) => r.result.renewed).sort()).toEqual([0, 1]);
+    } finally {
+      await second.destroy();
+    }
+    expect(
+      await db.owner('license_terms').where({ tenant_id: other.id, license_id: id }).count(),
+    ).toEqual([{ count: 1 }]);
+    expect(await events(id, 'license.renewed', other)).toHaveLength(1);
+    expect(await audited('license.renewed', id, other)).toHaveLength(1);
+  });
+});
+
+describe('trial-expiry', () => {
+  test('releases every seat of a trial past its end, rule and manual alike, and publishes license.expired once', async () => {
+    at('2027-07-01T00:00:00.000Z');
+    const id = await licence({
+      type: 'trial',
+      quantity: 1,
+      startsAt: '2027-06-01',
+      endsAt: '2027-07-10',
+    });
+    const users: string[] = [];
+    for (let i = 0; i < 3; i++)
+      users.push(
+        (
+          await scim
+            .post('/Users', { schemas: [USER], userName: `trial${++n}@example.com`, active: true })
+            .expect(201)
+        ).body.id,
+      );
+    const group = (
+      await scim
+        .post('/Groups', {
+          schemas: [GROUP],
+          displayName: `Trial team ${n}`,
+          members: users.slice(0, 2).map((value) => ({ value })),
+        })
+        .expect(201)
+    ).body.id;
+    await api.post('/rules', { licenseId: id, groupId: group }).expect(201);
+    await api.post('/seats', { licenseId: id, userId: users[2] }).expect(201);
+    const live = async () =>
+      (
+        (await api.get(`/licenses/${id}/seats?limit=50`).expect(200)).body.items as Array<{
+          state: string;
+          releaseReason: string | null;
+        }>
+      ).filter((s) => s.state !== 'released');
+    expect(await live()).toHaveLength(3); // one active, two waiting
+    expect((await run('trial-expiry')).result).toEqual({ trials: 0, released: 0 });
+
+    at('2027-07-10T00:00:00.001Z');
+    expect((await run('trial-expiry')).result).toEqual({ trials: 1, released: 3 });
+    expect(await live()).toEqual([]);
+    const seats = (await api.get(`/licenses/${id}/seats?state=released`).expect(200)).body.items;
+    expect(seats.map((s: { releaseReason: string }) => s.releaseReason)).toEqual([
+      'trial_expired',
+      'trial_expired',
+      'trial_expired',
+    ]);
+    await settleAudit(db.knex, { tenantId: tenant.id, wait: true });
+    const released = (await db
+      .owner('audit_events')
+      .where({ tenant_id: tenant.id, action: 'seat.released' })
+      .whereRaw("body->>'licenseId' = ?", [id])
+      .select('body')) as Array<{ body: { reason: string } }>;
+    expect(released.map((e) => e.body.reason)).toEqual(Array(3).fill('trial_expired'));
+
+    expect((await run('trial-expiry')).result).toEqual({ trials: 1, released: 0 });
+    const expired = await events(id, 'license.expired');
+    expect(expired).toHaveLength(1);
+    expect(expired[0]!.payload.data).toMatchObject({ type: 'trial', seatsReleased: 3 });
+    // The expiry alerts job sees the same end: still one event.
+    await run('license-expiry-alerts');
+    expect(await events(id, 'license.expired')).toHaveLength(1);
+  });
+});
+
+describe('compliance-scan', () => {
+  test('records a threshold crossing no reconcile recorded, and publishes it once', async () => {
+    at('2027-08-01T00:00:00.000Z');
+    const id = await licence({ type: 'subscription', quantity: 2, alertThresholds: [90] });
+    const user = (
+      await scim
+        .post('/Users', { schemas: [USER], userName: `cs${++n}@example.com`, active: true })
+        .expect(201)
+    ).body.id;
+    await api.post('/seats', { licenseId: id, userId: user }).expect(201);
+    // 50 % used; lowering the threshold changes no seat, so no reconcile records it.
+    await api.patch(`/licenses/${id}`, { alertThresholds: [50] }).expect(200);
+    expect(await events(id, 'license.threshold_crossed')).toEqual([]);
+
+    const first = await run('compliance-scan');
+    expect(first.result).toMatchObject({ crossings: 1 });
+    expect(first.result.licenses).toEqual(expect.any(Number));
+    expect((await run('compliance-scan')).result).toMatchObject({ crossings: 0 });
+    const published = await events(id, 'license.threshold_crossed');
+    expect(published).toHaveLength(1);
+    expect(published[0]!.payload.data).toMatchObject({ threshold: 50, used: 1, purchased: 2 });
+    expect(await audited('license.threshold_crossed', id)).toHaveLength(1);
+  });
+});
+
+describe('audit-retention', () => {
+  test("erases payloads older than the tenant's auditRetentionDays; the chain still verifies", async () => {
+    at('2027-01-01T00:00:00.000Z');
+    const t = await newTenant(db.knex, 'Retention');
+    const tApi = apiClient(testApp(db.knex, undefined, { clock }), t.apiToken);
+    expect((await run('audit-retention', tApi)).result).toEqual({
+      retentionDays: null,
+      erased: 0,
+      more: false,
+    });
+    await tApi.post('/products', { name: 'Old' }).expect(201);
+    await tApi.patch('/tenant', { auditRetentionDays: 30 }).expect(200);
+    at('2027-01-20T00:00:00.000Z');
+    await tApi.post('/products', { name: 'Recent' }).expect(201);
+    await settleAudit(db.knex, { tenantId: t.id, wait: true });
+    const bodies = async () =>
+      (await db
+        .owner('audit_events')
+        .where({ tenant_id: t.id })
+        .orderBy('seq')
+        .select('action', 'body', 'erased_at')) as Array<{
+        action: string;
+        body: unknown;
+        erased_at: Date | null;
+      }>;
+    // tenant.created, two token.created, product.created, tenant.updated: five on 1 January.
+    const old = (await bodies()).filter((e) => e.action !== 'product.created' || e.body);
+    expect(old).toHaveLength(6);
+
+    at('2027-02-01T00:00:00.000Z'); // cut-off 2027-01-02: the five of 1 January go
+    const ran = await run('audit-retention', tApi);
+    expect(ran.result).toEqual({
+      retentionDays: 30,
+      before: '2027-01-02T00:00:00.000Z',
+      erased: 5,
+      more: false,
+    });
+    const after = await bodies();
+    expect(after.slice(0, 5).every((e) => e.body === null && e.erased_at !== null)).toBe(true);
+    expect(after[5]).toMatchObject({ action: 'product.created', erased_at: null });
+    expect(after[6]).toMatchObject({
+      action: 'audit.payloads_expired',
+      body: { reason: 'audit retention', before: '2027-01-02T00:00:00.000Z', payloadsErased: 5 },
+    });
+    expect(await verifyTenantChain(db.knex, t.id)).toMatchObject({ ok: true, firstBroken: null });
+    // Again: nothing left to erase, and nothing recorded.
+    expect((await run('audit-retention', tApi)).result).toMatchObject({ erased: 0 });
+    expect(await bodies()).toHaveLength(7);
+  });
+
+  test('a run erases at most its batch, oldest first, and says more remain', async () => {
+    at('2027-01-01T00:00:00.000Z');
+    const t = await newTenant(db.knex, 'Retention batches'); // three events
+    at('2027-03-01T00:00:00.000Z');
+    const opts = {
+      before: new Date('2027-02-01T00:00:00.000Z'),
+      actor: { type: 'job' as const, id: 'test' },
+      clock,
+      limit: 2,
+    };
+    expect(await eraseExpiredPayloads(db.knex, t.id, opts)).toEqual({ erased: 2, more: true });
+    expect(await eraseExpiredPayloads(db.knex, t.id, opts)).toEqual({ erased: 1, more: false });
+    expect(await eraseExpiredPayloads(db.knex, t.id, opts)).toEqual({ erased: 0, more: false });
+    expect((await verifyTenantChain(db.knex, t.id)).ok).toBe(true);
+  });
+
+  test('the service role cannot erase without the event that records it', async () => {
+    const head = (await db.owner('audit_heads').where({ tenant_id: tenant.id }).first()) as {
+      seq: number;
+      hash: string;
+    };
+    await expect(
+      withTenant(db.knex, tenant.id, (trx) =>
+        trx.raw(`SELECT audit_erase_expired(?, now(), 10, ?, ?, ?::json)`, [
+          tenant.id,
+          head.seq,
+          head.hash,
+          JSON.stringify({ action: 'audit.payload_erased' }),
+        ]),
+      ),
+    ).rejects.toThrow(/audit.payloads_expired event/);
+  });
+});
+
+describe('POST /api/v1/jobs/{name}/run and GET /api/v1/jobs', () => {
+  test("run for the token's tenant only, and each tenant's list shows its own last run", async () => {
+    at('2029-01-01T00:00:00.000Z');
+    // Two tenants of their own, each with a renewal due.
+    const app = testApp(db.knex, undefined, { clock });
+    const [a, b] = [await newTenant(db.knex, 'Run A'), await newTenant(db.knex, 'Run B')];
+    const [aApi, bApi] = [apiClient(app, a.apiToken), apiClient(app, b.apiToken)];
+    const due = {
+      type: 'subscription',
+      startsAt: '2027-09-01',
+      endsAt: '2028-09-01',
+      autoRenew: true,
+    };
+    const mine = await licence(due, aApi);
+    const theirs = await licence(due, bApi);
+    const ran = await run('subscription-renewal', aApi);
+    expect(ran).toEqual({
+      name: 'subscription-renewal',
+      startedAt: '2029-01-01T00:00:00.000Z',
+      finishedAt: '2029-01-01T00:00:00.000Z',
+      result: { renewed: 1 },
+    });
+    expect(await events(mine, 'license.renewed', a)).toHaveLength(1);
+    expect(await events(theirs, 'license.renewed', b)).toEqual([]);
+    type Status = { name: string; lastRun: unknown; runs: number };
+    const status = (list: Status[]) => list.find((j) => j.name === 'subscription-renewal')!;
+    const jobs = (await aApi.get('/jobs').expect(200)).body.items;
+    expect(jobs.map((j: { name: string }) => j.name)).toEqual(
+      expect.arrayContaining([
+        'license-expiry-alerts',
+        'trial-expiry',
+        'compliance-scan',
+        'audit-retention',
+      ]),
+    );
+    expect(status(jobs).lastRun).toMatchObject({ result: { renewed: 1 } });
+    // B never ran it: its list shows no run, and its licence is not renewed.
+    const theirJobs = (await bApi.get('/jobs').expect(200)).body.items;
+    expect(status(theirJobs)).toMatchObject({ runs: 0, lastRun: null });
+    expect(await db.owner('license_terms').where({ tenant_id: b.id })).toEqual([]);
+    await aApi.post('/jobs/not-a-job/run', {}).expect(404);
+  });
+});
+
+describe('metrics', () => {
+  test('GET /metrics counts runs, failures and duration by job, and the last success time', async () => {
+    at('2030-01-01T00:00:00.000Z');
+    const app = testApp(db.knex, undefined, { clock });
+    const client = apiClient(app, tenant.apiToken);
+    await client.post('/jobs/compliance-scan/run', {}).expect(200);
+    await client.post('/jobs/compliance-scan/run', {}).expect(200);
+    await client.post('/jobs/trial-expiry/run', {}).expect(200);
+    const { default: request } = await import('supertest');
+    const text = (await request(app).get('/metrics').expect(200)).text;
+    expect(text).toMatch(/^seatkeeper_job_runs_total\{job="compliance-scan"\} 2$/m);
+    expect(text).toMatch(/^seatkeeper_job_runs_total\{job="trial-expiry"\} 1$/m);
+    expect(text).toMatch(/^seatkeeper_job_duration_seconds_count\{job="compliance-scan"\} 2$/m);
+    expect(text).toMatch(
+      new RegExp(
+        `^seatkeeper_job_last_success_timestamp_seconds\\{job="compliance-scan"\\} ${Date.parse('2030-01-01') / 1000}$`,
+        'm',
+      ),
+    );
+    expect(text).not.toMatch(/seatkeeper_job_failures_total\{job="compliance-scan"\} [1-9]/);
+  });
+
+  test('a failed run counts as a failure, not a success', async () => {
+    const { createJobMetrics } = await import('../../src/jobs/index.js');
+    const { Registry } = (await import('prom-client')).default;
+    const metrics = createJobMetrics();
+    const registry = new Registry();
+    for (const m of metrics.all) registry.registerMetric(m);
+    const runner = jobRunner({ knex: db.knex, clock, metrics });
+    // A tenant that does not exist: the run fails, and is counted as such.
+    await expect(
+      runner.run('audit-retention', '00000000-0000-4000-8000-000000000000'),
+    ).rejects.toThrow();
+    const text = await registry.metrics();
+    expect(text).toMatch(/^seatkeeper_job_failures_total\{job="audit-retention"\} 1$/m);
+    expect(text).toMatch(/^seatkeeper_job_runs_total\{job="audit-retention"\} 1$/m);
+    expect(text).not.toMatch(
+      /seatkeeper_job_last_success_timestamp_seconds\{job="audit-retention"\}/,
+    );
+  });
+});
