@@ -199,6 +199,33 @@ describe('subscription-renewal', () => {
     ).toEqual([{ count: 2 }]);
   });
 
+  test('switching auto-renew off after a stored renewal keeps the stored term; new dates drop it', async () => {
+    at('2027-04-30T00:00:00.000Z');
+    const t = await newTenant(db.knex, 'Renewals stopped');
+    const tApi = apiClient(testApp(db.knex, undefined, { clock }), t.apiToken);
+    const id = await licence(yearly, tApi);
+    at('2027-06-01T00:00:00.000Z');
+    expect((await run('subscription-renewal', tApi)).result).toEqual({ renewed: 1 });
+    const stopped = (await tApi.patch(`/licenses/${id}`, { autoRenew: false }).expect(200)).body;
+    expect(stopped.item).toMatchObject({
+      startsAt: '2027-05-01T00:00:00.000Z',
+      endsAt: '2028-05-01T00:00:00.000Z',
+    });
+    // Back on with new dates: the term is computed from them, not the stored renewal.
+    await tApi
+      .patch(`/licenses/${id}`, { autoRenew: true, startsAt: '2027-05-15', endsAt: '2027-06-15' })
+      .expect(200);
+    const term = (await tApi.get(`/licenses/${id}/compliance`).expect(200)).body.term;
+    expect(term).toMatchObject({
+      currentTermStartsAt: '2027-05-15T00:00:00.000Z',
+      currentTermEndsAt: '2027-06-15T00:00:00.000Z',
+    });
+    // The renewal stays in the history.
+    expect(
+      await db.owner('license_terms').where({ tenant_id: t.id, license_id: id }).count(),
+    ).toEqual([{ count: 1 }]);
+  });
+
   test('two runs at once store one renewal and publish one event', async () => {
     at('2027-04-30T00:00:00.000Z');
     const id = await licence(yearly, otherApi);
