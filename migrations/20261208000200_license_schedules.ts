@@ -6,7 +6,8 @@
 // - license_terms: each stored renewal of an auto-renewing subscription (term start and
 //   end, when it was renewed). Unique per (licence, term start): a renewal run twice, or
 //   on two replicas at once, stores one term. licenses.renewed_term_* is the latest one,
-//   the term the rest of the code reads as current (src/licensing/term.ts).
+//   the term the rest of the code reads as current (src/licensing/term.ts). term_id
+//   (time-ordered) pages GET /licenses/{id}/terms.
 // - tenants.audit_retention_days: payloads of audit events older than that are erased
 //   (NULL: kept forever) by audit_erase_expired, which, like audit_erase, appends the
 //   event recording the erasure in the same call, and erases at most p_limit a call.
@@ -35,11 +36,13 @@ export async function up(knex: Knex): Promise<void> {
 
     CREATE TABLE license_terms (
       tenant_id  uuid NOT NULL,
+      term_id    uuid NOT NULL,
       license_id uuid NOT NULL,
       starts_at  timestamptz NOT NULL,
       ends_at    timestamptz NOT NULL CHECK (ends_at > starts_at),
       renewed_at timestamptz NOT NULL,
-      PRIMARY KEY (tenant_id, license_id, starts_at),
+      PRIMARY KEY (tenant_id, term_id),
+      UNIQUE (tenant_id, license_id, starts_at),
       FOREIGN KEY (tenant_id, license_id) REFERENCES licenses (tenant_id, license_id)
     );
     ${tenantIsolationSql('license_terms')}

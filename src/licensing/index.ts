@@ -57,3 +57,4 @@ export {
   renewSubscriptions,
   scanCompliance,
 } from './schedules.js';
+export { listRenewedTerms, RenewedTermRecord, type RenewedTerm } from './terms.js';

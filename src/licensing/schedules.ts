@@ -9,6 +9,7 @@
 import type { Knex } from 'knex';
 import { appendAuditEvents, type AuditAction, type AuditEventInput } from '../audit/index.js';
 import { publishEvents, type DomainEvent } from '../notifications/index.js';
+import { newId } from '../shared/ids.js';
 import { seatChange } from './apply.js';
 import { complianceSummary, recordThresholdCrossings } from './compliance.js';
 import { inTenant, type LicensingContext } from './context.js';
@@ -149,10 +150,11 @@ export async function renewSubscriptions(ctx: LicensingContext): Promise<{ renew
       const next = renewalDue(termOfRow(l), now);
       if (!next) continue;
       const { rows } = (await trx.raw(
-        `INSERT INTO license_terms (tenant_id, license_id, starts_at, ends_at, renewed_at)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING starts_at`,
+        `INSERT INTO license_terms (tenant_id, term_id, license_id, starts_at, ends_at, renewed_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING starts_at`,
         [
           ctx.tenantId,
+          newId(),
           l.license_id,
           next.startsAt.toISOString(),
           next.endsAt.toISOString(),

@@ -203,6 +203,7 @@ describe('every documented read answers what the document declares', () => {
       for (const s of (await call('get', `/licenses/${lic}/seats`)).body.items) states.add(s.state);
     expect([...states].sort()).toEqual(['active', 'pending_reclaim', 'waitlisted']);
     await call('get', `/licenses/${seeded.pool}/seats?state=waitlisted`);
+    await call('get', `/licenses/${seeded.renewing}/terms?limit=10`);
   });
 
   test('compliance of each licence, in every term phase, and the tenant summary', async () => {

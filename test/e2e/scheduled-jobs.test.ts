@@ -189,12 +189,29 @@ describe('subscription-renewal', () => {
       currentTermStartsAt: '2027-05-01T00:00:00.000Z',
       currentTermEndsAt: '2028-05-01T00:00:00.000Z',
     });
-    // The next year renews from the stored term.
+    // The next year renews from the stored term; the history lists both, oldest first.
     at('2028-05-02T00:00:00.000Z');
     expect((await run('subscription-renewal', tApi)).result).toEqual({ renewed: 1 });
-    expect(
-      await db.owner('license_terms').where({ tenant_id: t.id, license_id: id }).count(),
-    ).toEqual([{ count: 2 }]);
+    const history = (await tApi.get(`/licenses/${id}/terms?limit=1`).expect(200)).body;
+    expect(history).toMatchObject({
+      total: 2,
+      items: [
+        {
+          licenseId: id,
+          startsAt: '2027-05-01T00:00:00.000Z',
+          renewedAt: '2027-05-01T00:00:01.000Z',
+        },
+      ],
+    });
+    const next = (await tApi.get(`/licenses/${id}/terms?cursor=${history.nextCursor}`).expect(200))
+      .body;
+    expect(next).toMatchObject({
+      nextCursor: null,
+      items: [{ startsAt: '2028-05-01T00:00:00.000Z', endsAt: '2029-05-01T00:00:00.000Z' }],
+    });
+    // Another tenant's licence, or none, is not found.
+    await api.get(`/licenses/${id}/terms`).expect(404);
+    await tApi.get('/licenses/not-an-id/terms').expect(404);
   });
 
   test('switching auto-renew off after a stored renewal keeps the stored term; new dates drop it', async () => {
