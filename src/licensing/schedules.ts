@@ -260,20 +260,33 @@ export async function expireTrials(
 /**
  * The compliance scan: each licence's compliance as the REST API computes it, and any
  * utilisation threshold crossing not yet recorded (a change that bypassed the
- * reconciler, or thresholds edited) recorded now, with its alert and event.
+ * reconciler, or thresholds edited) recorded now, with its alert and event. Only the
+ * licences whose recorded threshold is stale are locked (and evaluated again under the
+ * lock), so an hourly scan does not hold up a tenant's seat changes.
  */
 export async function scanCompliance(
   ctx: LicensingContext,
 ): Promise<{ licenses: number; nonCompliant: number; crossings: number }> {
-  const crossings = await inTenant(ctx, async (trx) => {
-    const ids = (await trx('licenses')
-      .where({ tenant_id: ctx.tenantId })
-      .whereNull('deleted_at')
-      .pluck('license_id')) as string[];
-    await lockLicences(trx, ctx.tenantId, ids);
-    return recordThresholdCrossings(trx, ctx.tenantId, ids, ctx);
-  });
   const summary = await complianceSummary(ctx);
+  const crossings = await inTenant(ctx, async (trx) => {
+    const recorded = new Map(
+      (
+        (await trx('licenses')
+          .where({ tenant_id: ctx.tenantId })
+          .whereNull('deleted_at')
+          .select('license_id', 'alerted_threshold')) as Array<{
+          license_id: string;
+          alerted_threshold: number;
+        }>
+      ).map((l) => [l.license_id, l.alerted_threshold]),
+    );
+    const stale = summary.items
+      .filter((c) => (c.thresholdsCrossed.at(-1) ?? 0) !== recorded.get(c.licenseId))
+      .map((c) => c.licenseId);
+    if (stale.length === 0) return 0;
+    await lockLicences(trx, ctx.tenantId, stale);
+    return recordThresholdCrossings(trx, ctx.tenantId, stale, ctx);
+  });
   return {
     licenses: summary.licenses,
     nonCompliant: summary.licenses - summary.compliant,
