@@ -264,6 +264,28 @@ describe('subscription-renewal', () => {
   });
 });
 
+describe('two replicas', () => {
+  test('running the alert and trial jobs twice at once notifies and audits once', async () => {
+    at('2031-01-01T00:00:00.000Z');
+    const t = await newTenant(db.knex, 'Replicas');
+    const tApi = apiClient(testApp(db.knex, undefined, { clock }), t.apiToken);
+    const ending = await licence({ type: 'perpetual', endsAt: '2031-01-05' }, tApi);
+    const trial = await licence({ type: 'trial', endsAt: '2030-12-31' }, tApi);
+    const second = db.another(2);
+    try {
+      const [one, two] = [jobRunner({ knex: db.knex, clock }), jobRunner({ knex: second, clock })];
+      for (const job of ['license-expiry-alerts', 'trial-expiry'])
+        await Promise.all([one.run(job, t.id), two.run(job, t.id)]);
+    } finally {
+      await second.destroy();
+    }
+    expect(await events(ending, 'license.expiring', t)).toHaveLength(1);
+    expect(await audited('license.expiring', ending, t)).toHaveLength(1);
+    expect(await events(trial, 'license.expired', t)).toHaveLength(1);
+    expect(await audited('license.expired', trial, t)).toHaveLength(1);
+  });
+});
+
 describe('trial-expiry', () => {
   test('releases every seat of a trial past its end, rule and manual alike, and publishes license.expired once', async () => {
     at('2027-07-01T00:00:00.000Z');
