@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import type { Knex } from 'knex';
 import { apiRouter, jwksRoutes, oauthRouter } from './api/index.js';
 import type { SigningKey } from './audit/index.js';
-import { jobRunner } from './jobs/index.js';
+import { createJobMetrics, jobRunner, type JobMetrics } from './jobs/index.js';
 import { SigningKeys, verifyAccessToken, type TokenContext } from './oauth/index.js';
 import { DirectoryHooks } from './directory/index.js';
 import { reconcileOnDirectoryChanges } from './licensing/index.js';
@@ -70,6 +70,8 @@ export interface AppDeps {
   licenseKeys?: { kek: Uint8Array; validationsPerMinute?: number };
   /** The audit checkpoint key, for the audit-checkpoint job run on demand. */
   signingKey?: SigningKey;
+  /** Scheduled jobs' metrics, shared with the service's scheduler; unset: the app's own. */
+  jobMetrics?: JobMetrics;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -79,7 +81,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('trust proxy', deps.trustProxy ?? false);
   // express' default "extended" parser builds nested objects from a[b]=c; simple is enough.
   app.set('query parser', 'simple');
-  const metrics = createMetrics(deps.knex);
+  const jobMetrics = deps.jobMetrics ?? createJobMetrics();
+  const metrics = createMetrics(deps.knex, jobMetrics.all);
 
   app.use(requestContext(deps.logger));
   app.use(helmet());
@@ -123,7 +126,12 @@ export function createApp(deps: AppDeps): express.Express {
   };
   const accessTokens = (raw: string) => verifyAccessToken(oauth, raw);
   app.use(oauthRouter(oauth, deps.logger));
-  const jobs = jobRunner({ knex: deps.knex, clock, signingKey: deps.signingKey });
+  const jobs = jobRunner({
+    knex: deps.knex,
+    clock,
+    signingKey: deps.signingKey,
+    metrics: jobMetrics,
+  });
   const licenseKeys = {
     kek: deps.licenseKeys?.kek ?? new Uint8Array(randomBytes(32)),
     validationsPerMinute: deps.licenseKeys?.validationsPerMinute,

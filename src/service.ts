@@ -18,7 +18,7 @@ import { openDatabase, type Database } from './db/database.js';
 import { migrateUp } from './db/migrate.js';
 import { waitForDatabase } from './db/connect.js';
 import { createApp } from './app.js';
-import { serviceJobs } from './jobs/index.js';
+import { createJobMetrics, serviceJobs } from './jobs/index.js';
 import { smtpMailer, startEmailWorker, type EmailWorker } from './notifications/index.js';
 import { createScheduler, type Scheduler } from './jobs/index.js';
 import type { Logger } from './log/logger.js';
@@ -86,6 +86,8 @@ export async function startService(
     const state = { shuttingDown: false };
     // Absolute URLs use PUBLIC_URL, else the origin this process listens on (set below).
     let origin = config.PUBLIC_URL ?? 'http://localhost';
+    // One set of job metrics for the scheduler's runs and the API's, served by /metrics.
+    const jobMetrics = createJobMetrics();
     const app = createApp({
       publicUrl: () => origin,
       trustProxy: config.TRUST_PROXY,
@@ -97,6 +99,7 @@ export async function startService(
       state,
       tokens: new TokenCache(config.TOKEN_CACHE_TTL_MS),
       signingKey,
+      jobMetrics,
       oauthKeys: SigningKeys.fromFile(config.OAUTH_SIGNING_KEY_FILE),
       licenseKeys: {
         kek: keyEncryptionKey,
@@ -143,6 +146,10 @@ export async function startService(
           logger,
           checkpointEveryMs: config.AUDIT_CHECKPOINT_INTERVAL_MS,
           reconcileEveryMs: config.RECONCILE_INTERVAL_MS,
+          licenceSchedulesEveryMs: config.LICENSE_JOBS_INTERVAL_MS,
+          complianceScanEveryMs: config.COMPLIANCE_SCAN_INTERVAL_MS,
+          auditRetentionEveryMs: config.AUDIT_RETENTION_INTERVAL_MS,
+          metrics: jobMetrics,
         }),
       });
     }

@@ -15,6 +15,7 @@ import {
   getDirectoryGroup,
   getDirectoryUser,
   importLicences,
+  listRenewedTerms,
   type LicensingContext,
   listDirectoryGroups,
   listDirectoryUsers,
@@ -118,6 +119,10 @@ export function licensingRoutes(deps: { knex: Knex; clock: Clock; bodyLimit: num
     const state = req.query.state === undefined ? undefined : String(req.query.state);
     res.json(await listSeats(ctx(res), req.params.id, state, pageOf(req)));
   });
+  router.get(
+    '/licenses/:id/terms',
+    async (req, res) => void res.json(await listRenewedTerms(ctx(res), req.params.id, pageOf(req))),
+  );
   router.get(
     '/licenses/:id/compliance',
     async (req, res) => void res.json(await complianceOf(ctx(res), req.params.id)),

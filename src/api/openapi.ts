@@ -18,6 +18,7 @@ import {
   LicenseRecord,
   LicenseTermRecord,
   LicenseWriteRecord,
+  RenewedTermRecord,
   MAX_LIMIT,
   pageSchema,
   ProductInput,
@@ -73,6 +74,7 @@ const RESPONSES = {
   SeatPage: pageSchema(SeatRecord),
   LicenseTerm: LicenseTermRecord,
   LicenseCompliance: LicenseComplianceRecord,
+  RenewedTermPage: pageSchema(RenewedTermRecord),
   ComplianceSummary: ComplianceSummaryRecord,
   User: UserRecord,
   UserPage: pageSchema(UserRecord),
@@ -354,6 +356,14 @@ const paths = {
         { name: 'state', in: 'query', schema: { type: 'string', enum: SEAT_STATES } },
       ],
       responses: { '200': answer('A page', 'SeatPage'), ...problems(400, 404) },
+    },
+  },
+  '/licenses/{id}/terms': {
+    get: {
+      summary:
+        'The renewals stored for an auto-renewing licence (subscription-renewal job), oldest first',
+      parameters: [id, ...paging],
+      responses: { '200': answer('A page', 'RenewedTermPage'), ...problems(400, 404) },
     },
   },
   '/licenses/{id}/compliance': {

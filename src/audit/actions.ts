@@ -28,6 +28,10 @@ export const AUDIT_ACTIONS = [
   'license_key.revoked',
   'license_key.refused',
   'signing_key.rotated',
+  // Issue 14's scheduled jobs: lead-time alerts, stored renewals, ends of terms.
+  'license.expiring',
+  'license.renewed',
+  'license.expired',
   'rule.created',
   'rule.updated',
   'rule.deleted',
@@ -47,6 +51,7 @@ export const AUDIT_ACTIONS = [
   'oauth_client.created',
   'oauth_client.revoked',
   'audit.payload_erased',
+  'audit.payloads_expired',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -11,6 +11,7 @@ export {
 export { canonicalJson } from './chain.js';
 export { createCheckpoints, listCheckpoints, type Checkpoint } from './checkpoint.js';
 export { eraseSubject } from './erase.js';
+export { AUDIT_RETENTION_BATCH, eraseExpiredPayloads, type RetentionResult } from './retention.js';
 export { EXPORT_FORMATS, exportAudit, type ExportFormat } from './export/index.js';
 export { loadMacKey, useAuditMacKey } from './mac.js';
 export { countAuditEvents } from './read.js';

@@ -59,6 +59,10 @@ const schema = z.object({
   AUDIT_SIGNING_KEY_FILE: nonEmpty.optional(),
   AUDIT_MAC_KEY_FILE: nonEmpty.optional(),
   RECONCILE_INTERVAL_MS: int(10_000, 604_800_000),
+  // Issue 14: license-expiry-alerts, subscription-renewal and trial-expiry share one.
+  LICENSE_JOBS_INTERVAL_MS: int(10_000, 604_800_000),
+  COMPLIANCE_SCAN_INTERVAL_MS: int(10_000, 604_800_000),
+  AUDIT_RETENTION_INTERVAL_MS: int(10_000, 604_800_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 300_000),
   DATA_DIR_LOCK_WAIT_MS: int(0, 600_000),
   BOOTSTRAP_TENANT_NAME: nonEmpty.max(200),

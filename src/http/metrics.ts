@@ -13,10 +13,12 @@ export interface Metrics {
   middleware: RequestHandler;
 }
 
-export function createMetrics(knex: Knex): Metrics {
+/** `extra`: metrics made elsewhere (the scheduled jobs') served with these. */
+export function createMetrics(knex: Knex, extra: client.Metric[] = []): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'seatkeeper_' });
   registry.registerMetric(unhandledRejections);
+  for (const m of extra) registry.registerMetric(m);
 
   const http = new client.Histogram({
     name: 'seatkeeper_http_request_duration_seconds',

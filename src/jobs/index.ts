@@ -2,11 +2,26 @@
 // it for every tenant in turn (jobs/runs.ts records each run), and the admin API and the
 // CLI run it for one tenant on demand, with JOBS_ENABLED=false too.
 import type { Knex } from 'knex';
-import { createCheckpoints, settleAudit, type SigningKey } from '../audit/index.js';
+import {
+  createCheckpoints,
+  eraseExpiredPayloads,
+  settleAudit,
+  type SigningKey,
+} from '../audit/index.js';
 import { allTenantIds } from '../db/tenant-scope.js';
-import { reclaimExpired, reconcileTenant, scanInactivity } from '../licensing/index.js';
+import {
+  expireTrials,
+  licenceExpiryAlerts,
+  reclaimExpired,
+  reconcileTenant,
+  renewSubscriptions,
+  scanCompliance,
+  scanInactivity,
+} from '../licensing/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Clock } from '../shared/clock.js';
+import { getTenant } from '../tenancy/index.js';
+import type { JobMetrics } from './metrics.js';
 import {
   jobNamed,
   JOB_NAMES,
@@ -22,7 +37,11 @@ export interface JobDeps {
   clock: Clock;
   /** The checkpoint key; without it audit-checkpoint settles the queue and signs nothing. */
   signingKey?: SigningKey | undefined;
+  /** Where runs are counted for /metrics (the app's registry holds them). */
+  metrics?: JobMetrics | undefined;
 }
+
+const DAY_MS = 86_400_000;
 
 /** What each job does for one tenant, and the result it reports. */
 function work(deps: JobDeps): Record<JobName, TenantWork> {
@@ -43,6 +62,26 @@ function work(deps: JobDeps): Record<JobName, TenantWork> {
     },
     // Graces that ran out: released, and their places given to the first in line.
     'reclaim-expired': (t) => reclaimExpired(ctx(t, 'reclaim-expired')),
+    // Lead-time alerts before fixed terms end, and the end itself.
+    'license-expiry-alerts': (t) => licenceExpiryAlerts(ctx(t, 'license-expiry-alerts')),
+    // Auto-renewing subscriptions whose term ended: the next term stored and announced.
+    'subscription-renewal': (t) => renewSubscriptions(ctx(t, 'subscription-renewal')),
+    // Trials past their end and grace give back every seat.
+    'trial-expiry': (t) => expireTrials(ctx(t, 'trial-expiry')),
+    // Utilisation thresholds crossed without a reconcile noticing, and the tenant's score.
+    'compliance-scan': (t) => scanCompliance(ctx(t, 'compliance-scan')),
+    // Payloads past the tenant's auditRetentionDays, erased as `audit erase` does.
+    'audit-retention': async (t) => {
+      const days = (await getTenant(deps.knex, t)).auditRetentionDays;
+      if (days === null) return { retentionDays: null, erased: 0, more: false };
+      const before = new Date(deps.clock.now().getTime() - days * DAY_MS);
+      const done = await eraseExpiredPayloads(deps.knex, t, {
+        before,
+        actor: actor('audit-retention'),
+        clock: deps.clock,
+      });
+      return { retentionDays: days, before: before.toISOString(), ...done };
+    },
     // The safety net behind the in-transaction reconciles.
     'seat-reconcile': async (t) => ({
       changes: (
@@ -70,7 +109,7 @@ export function jobRunner(deps: JobDeps): JobRunner {
   return {
     run: (name, tenantId) => {
       const job = jobNamed(name);
-      return runForTenant(deps.knex, deps.clock, job, tenantId, jobs[job]);
+      return runForTenant(deps.knex, deps.clock, job, tenantId, jobs[job], deps.metrics);
     },
   };
 }
@@ -82,12 +121,22 @@ export function serviceJobs(
     reconcileEveryMs?: number;
     inactivityScanEveryMs?: number;
     reclaimExpiredEveryMs?: number;
+    /** license-expiry-alerts, subscription-renewal, trial-expiry (default daily). */
+    licenceSchedulesEveryMs?: number;
+    complianceScanEveryMs?: number;
+    auditRetentionEveryMs?: number;
   },
 ): JobDefinition[] {
   const jobs = work(deps);
+  const daily = deps.licenceSchedulesEveryMs ?? DAY_MS;
   const every: Record<JobName, number> = {
     'inactivity-scan': deps.inactivityScanEveryMs ?? 3_600_000,
     'reclaim-expired': deps.reclaimExpiredEveryMs ?? 300_000,
+    'license-expiry-alerts': daily,
+    'subscription-renewal': daily,
+    'trial-expiry': daily,
+    'compliance-scan': deps.complianceScanEveryMs ?? 3_600_000,
+    'audit-retention': deps.auditRetentionEveryMs ?? DAY_MS,
     'seat-reconcile': deps.reconcileEveryMs ?? 3_600_000,
     'audit-checkpoint': deps.checkpointEveryMs,
   };
@@ -97,7 +146,7 @@ export function serviceJobs(
     // Every tenant in turn; one tenant's failure is recorded and logged, the rest run.
     run: async () => {
       for (const tenantId of await allTenantIds(deps.knex)) {
-        await runForTenant(deps.knex, deps.clock, name, tenantId, jobs[name]).catch(
+        await runForTenant(deps.knex, deps.clock, name, tenantId, jobs[name], deps.metrics).catch(
           (err: unknown) =>
             deps.logger.error('job failed for a tenant', { job: name, tenantId, error: err }),
         );
@@ -106,6 +155,7 @@ export function serviceJobs(
   }));
 }
 
+export { createJobMetrics, type JobMetrics } from './metrics.js';
 export { createScheduler, type Scheduler } from './scheduler.js';
 export {
   JOB_NAMES,

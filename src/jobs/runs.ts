@@ -8,10 +8,16 @@ import { z } from 'zod';
 import { withTenant } from '../db/tenant-scope.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
+import type { JobMetrics } from './metrics.js';
 
 export const JOB_NAMES = [
   'inactivity-scan',
   'reclaim-expired',
+  'license-expiry-alerts',
+  'subscription-renewal',
+  'trial-expiry',
+  'compliance-scan',
+  'audit-retention',
   'seat-reconcile',
   'audit-checkpoint',
 ] as const;
@@ -36,17 +42,30 @@ export function jobNamed(name: string): JobName {
   return name as JobName;
 }
 
-/** Run `work` for the tenant and record the run; a failure is recorded, then rethrown. */
+/**
+ * Run `work` for the tenant and record the run (and its metrics); a failure is recorded,
+ * then rethrown.
+ */
 export async function runForTenant(
   knex: Knex,
   clock: Clock,
   name: JobName,
   tenantId: string,
   work: TenantWork,
+  metrics?: JobMetrics,
 ): Promise<JobRun> {
   const startedAt = clock.now().toISOString();
+  // Durations by the process's monotonic clock: the injected clock may stand still.
+  const t0 = process.hrtime.bigint();
+  const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
+  let observed = false;
+  const observe = (ok: boolean) => {
+    if (!observed) metrics?.observe(name, { ok, seconds: seconds(), at: clock.now() });
+    observed = true;
+  };
   try {
     const result = await work(tenantId);
+    observe(true);
     const finishedAt = clock.now().toISOString();
     await withTenant(knex, tenantId, (trx) =>
       trx.raw(
@@ -60,6 +79,8 @@ export async function runForTenant(
     );
     return { name, startedAt, finishedAt, result };
   } catch (err) {
+    // The work failed (a failure to record a finished run counts as that run's, not twice).
+    observe(false);
     const error = err instanceof Error ? err.message : String(err);
     await withTenant(knex, tenantId, (trx) =>
       trx.raw(

@@ -166,6 +166,8 @@ function licenseColumns(input: LicenseInput) {
     full_policy: input.fullPolicy,
     overdeploy_limit: input.overdeployLimit,
     alert_thresholds: JSON.stringify(input.alertThresholds),
+    // Largest first: the order alerts come due in.
+    expiry_alert_days: JSON.stringify([...input.expiryAlertDays].sort((a, b) => b - a)),
     ...(input.inactivityDays !== undefined ? { inactivity_days: input.inactivityDays } : {}),
     ...(input.reclaimGraceDays !== undefined ? { reclaim_grace_days: input.reclaimGraceDays } : {}),
     reclaim_exempt: JSON.stringify(input.reclaimExempt),
@@ -252,9 +254,19 @@ export async function updateLicense(
     }
     const input = LicenseInput.parse({ ...editable, ...change });
     if (input.productId !== current.productId) await productRow(trx, ctx, input.productId);
+    // New dates start a new schedule: renewals stored under the old one stay in
+    // license_terms as history, but no longer decide the current term.
+    const sameInstant = (a: string | null | undefined, b: string | null) =>
+      (a ? new Date(a).getTime() : null) === (b ? new Date(b).getTime() : null);
+    const redated =
+      !sameInstant(input.startsAt, current.startsAt) || !sameInstant(input.endsAt, current.endsAt);
     const [row] = await trx('licenses')
       .where({ tenant_id: ctx.tenantId, license_id: id })
-      .update({ ...licenseColumns(input), updated_at: ctx.clock.now().toISOString() })
+      .update({
+        ...licenseColumns(input),
+        ...(redated ? { renewed_term_starts_at: null, renewed_term_ends_at: null } : {}),
+        updated_at: ctx.clock.now().toISOString(),
+      })
       .returning('*');
     await audit(trx, ctx, 'license.updated', 'license', id, input);
     // A new quantity, validity window or restriction changes who may hold a seat.

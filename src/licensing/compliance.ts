@@ -2,6 +2,7 @@
 // utilisation, status, and the threshold alerts recorded when utilisation crosses them.
 import type { Knex } from 'knex';
 import { type Actor, appendAuditEvents, type AuditEventInput } from '../audit/index.js';
+import { publishEvents, type DomainEvent } from '../notifications/index.js';
 import type { Clock } from '../shared/clock.js';
 import { notFound } from '../shared/errors.js';
 import { inTenant, type LicensingContext } from './context.js';
@@ -39,6 +40,7 @@ interface Row extends LicenseTermRow, PoolTerms {
   alert_thresholds: number[];
   cost: { annualCost?: number; unitCost?: number; currency?: string };
   alerted_threshold: number;
+  threshold_crossings: number;
   used: number;
   waitlisted: number;
   violations: LicenseCompliance['violations'];
@@ -161,8 +163,11 @@ async function rows(db: Knex, tenantId: string, only?: string[]): Promise<Row[]>
       'l.auto_renew',
       'l.renewal_lead_days',
       'l.maintenance_ends_at',
+      'l.renewed_term_starts_at',
+      'l.renewed_term_ends_at',
       'l.alert_thresholds',
       'l.alerted_threshold',
+      'l.threshold_crossings',
       'l.cost',
     )
     .orderBy('l.license_id');
@@ -225,39 +230,51 @@ export async function complianceSummary(ctx: LicensingContext): Promise<Complian
 }
 
 /**
- * After seats changed: audit each utilisation threshold newly crossed (once per crossing;
- * falling below re-arms it). Runs inside the reconcile, with the licences locked.
+ * After seats changed (and from the compliance-scan job): audit each utilisation
+ * threshold newly crossed and publish `license.threshold_crossed`, once per crossing
+ * (falling below re-arms it; each upward crossing is numbered, and its number is the
+ * event's dedupe key). Runs with the licences locked. Answers how many were crossed.
  */
 export async function recordThresholdCrossings(
   trx: Knex.Transaction,
   tenantId: string,
   licenseIds: string[],
   ctx: { clock: Clock; actor: Actor },
-) {
-  if (licenseIds.length === 0) return;
+): Promise<number> {
+  if (licenseIds.length === 0) return 0;
   const now = ctx.clock.now();
   const current = await rows(trx, tenantId, licenseIds);
   const events: AuditEventInput[] = [];
+  const published: DomainEvent[] = [];
   for (const r of current) {
     const c = evaluate(r, now);
     const highest = c.thresholdsCrossed.at(-1) ?? 0;
     if (highest === r.alerted_threshold) continue;
+    const crossed = highest > r.alerted_threshold;
+    const crossing = r.threshold_crossings + (crossed ? 1 : 0);
     await trx('licenses')
       .where({ tenant_id: tenantId, license_id: r.license_id })
-      .update({ alerted_threshold: highest });
-    if (highest > r.alerted_threshold) {
-      events.push({
-        action: 'license.threshold_crossed',
-        actor: ctx.actor,
-        target: { type: 'license', id: r.license_id },
-        payload: {
-          threshold: highest,
-          utilisationPercent: c.utilisationPercent,
-          used: c.used,
-          purchased: c.purchased,
-        },
-      });
-    }
+      .update({ alerted_threshold: highest, threshold_crossings: crossing });
+    if (!crossed) continue;
+    const payload = {
+      threshold: highest,
+      utilisationPercent: c.utilisationPercent,
+      used: c.used,
+      purchased: c.purchased,
+    };
+    events.push({
+      action: 'license.threshold_crossed',
+      actor: ctx.actor,
+      target: { type: 'license', id: r.license_id },
+      payload,
+    });
+    published.push({
+      type: 'license.threshold_crossed',
+      data: { licenseId: r.license_id, ...payload },
+      dedupeKey: `${r.license_id}:${crossing}`,
+    });
   }
   await appendAuditEvents(trx, tenantId, events, ctx.clock);
+  await publishEvents(trx, tenantId, published, now);
+  return events.length;
 }

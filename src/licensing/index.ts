@@ -62,3 +62,10 @@ export {
 export { DAY_MS } from './term.js';
 export { keyedTermAt, licenceForKeys, setLicenceSuspended, type KeyedLicence } from './key-view.js';
 export { isProductVersion, MAX_VERSION_HINT, versionCovered } from './versions.js';
+export {
+  expireTrials,
+  licenceExpiryAlerts,
+  renewSubscriptions,
+  scanCompliance,
+} from './schedules.js';
+export { listRenewedTerms, RenewedTermRecord, type RenewedTerm } from './terms.js';

@@ -90,6 +90,14 @@ export const LicenseInput = z
     fullPolicy: z.enum(FULL_POLICIES).default('waitlist'),
     overdeployLimit: z.number().int().min(0).max(1_000_000).default(0),
     alertThresholds: z.array(z.number().int().min(1).max(1000)).max(10).default([80, 90, 100]),
+    /** Days before a fixed term's end at which `license.expiring` is published (issue 14). */
+    expiryAlertDays: z
+      .array(z.number().int().min(1).max(3650))
+      .max(10)
+      .refine((days) => new Set(days).size === days.length, {
+        message: 'lead times must be distinct',
+      })
+      .default([30, 7, 1]),
     /** Days without activity for the product before a seat is reclaimed; null: never. */
     inactivityDays: z.number().int().min(1).max(3650).nullable().optional(),
     /** Grace of an inactivity or deprovisioning reclaim, in days (0: at once). */

@@ -44,6 +44,7 @@ export const LicenseRecord = z.object({
   fullPolicy: z.enum(FULL_POLICIES),
   overdeployLimit: count,
   alertThresholds: z.array(z.number().int()),
+  expiryAlertDays: z.array(z.number().int()).describe('Lead times of license.expiring, in days'),
   inactivityDays: z.number().int().nullable(),
   reclaimGraceDays: z.number().int(),
   reclaimExempt: z.object({ userIds: z.array(id), groupIds: z.array(id) }),
@@ -83,6 +84,8 @@ export const RELEASE_REASONS = [
   'inactive',
   // Issue 14: a second seat of one product (eligibility's check 7).
   'duplicate',
+  // Issue 14: a trial past its end (and grace) releases every seat, manual ones too.
+  'trial_expired',
 ] as const;
 export type ReleaseReason = (typeof RELEASE_REASONS)[number];
 
@@ -319,6 +322,7 @@ export const licenseRecord = (r: Row): License => ({
   fullPolicy: r.full_policy,
   overdeployLimit: r.overdeploy_limit,
   alertThresholds: r.alert_thresholds,
+  expiryAlertDays: r.expiry_alert_days,
   inactivityDays: r.inactivity_days,
   reclaimGraceDays: r.reclaim_grace_days,
   reclaimExempt: r.reclaim_exempt,

@@ -12,6 +12,11 @@
 //   years) and a month-end term stays at month end, instead of drifting by a day a year.
 // - Inside the renewal lead time before the current term's end, an auto-renewing licence
 //   is `renewal_due` (the renewal is about to be charged); a fixed one is `expiring_soon`.
+// - Renewals are stored (issue 14): the subscription-renewal job writes each new term
+//   (license_terms, and the latest on the licence row). A stored term that contains
+//   "now" is the current term, whatever the licence's dates compute to; between a
+//   term's end and the job's next run, the term the job will store is computed here
+//   (the same function the job asks), so a late job never lets a subscription lapse.
 // - Maintenance is separate from use: once it has ended the licence says so, and its
 //   seats stay.
 export const DAY_MS = 86_400_000;
@@ -23,6 +28,8 @@ export interface LicenseTerm {
   autoRenew: boolean;
   renewalLeadDays: number;
   maintenanceEndsAt: Date | null;
+  /** The latest renewal stored by the subscription-renewal job, if any. */
+  renewedTerm?: { startsAt: Date; endsAt: Date } | null;
 }
 
 export const TERM_PHASES = [
@@ -137,13 +144,22 @@ export function termAt(t: LicenseTerm, now: Date): TermState {
     });
 
   if (renews) {
-    const length = termLength(t.startsAt, t.endsAt);
-    const j = currentTermIndex(t.startsAt, t.endsAt, length, now);
-    const end = boundary(t.startsAt, t.endsAt, length, j);
+    const stored = t.renewedTerm;
+    let start: Date | null;
+    let end: Date;
+    if (stored && stored.startsAt < now && now <= stored.endsAt) {
+      start = stored.startsAt;
+      end = stored.endsAt;
+    } else {
+      const length = termLength(t.startsAt, t.endsAt);
+      const j = currentTermIndex(t.startsAt, t.endsAt, length, now);
+      end = boundary(t.startsAt, t.endsAt, length, j);
+      start = j === 1 ? t.startsAt : boundary(t.startsAt, t.endsAt, length, j - 1);
+    }
     return state({
       phase: end.getTime() - lead < now.getTime() ? 'renewal_due' : 'active',
       inForce: true,
-      currentStartsAt: j === 1 ? t.startsAt : boundary(t.startsAt, t.endsAt, length, j - 1),
+      currentStartsAt: start,
       currentEndsAt: end,
       nextRenewalAt: end,
       graceEndsAt: null,
@@ -191,6 +207,8 @@ export function termOfRow(r: {
   auto_renew: boolean;
   renewal_lead_days: number;
   maintenance_ends_at: Date | null;
+  renewed_term_starts_at?: Date | null;
+  renewed_term_ends_at?: Date | null;
 }): LicenseTerm {
   return {
     startsAt: r.starts_at,
@@ -199,7 +217,27 @@ export function termOfRow(r: {
     autoRenew: r.auto_renew,
     renewalLeadDays: r.renewal_lead_days,
     maintenanceEndsAt: r.maintenance_ends_at,
+    renewedTerm:
+      r.renewed_term_starts_at && r.renewed_term_ends_at
+        ? { startsAt: r.renewed_term_starts_at, endsAt: r.renewed_term_ends_at }
+        : null,
   };
+}
+
+/**
+ * The renewal an auto-renewing licence is owed now, or null: its current term started
+ * after the last one stored (or, with none stored, after its first term ended).
+ */
+export function renewalDue(
+  t: LicenseTerm,
+  now: Date,
+): { startsAt: Date; endsAt: Date; previousEndsAt: Date } | null {
+  if (!t.autoRenew || !t.endsAt) return null;
+  const s = termAt(t, now);
+  const last = t.renewedTerm?.endsAt ?? t.endsAt;
+  if (s.nextRenewalAt === null || !s.currentStartsAt || !s.currentEndsAt) return null;
+  if (s.currentStartsAt.getTime() < last.getTime()) return null;
+  return { startsAt: s.currentStartsAt, endsAt: s.currentEndsAt, previousEndsAt: last };
 }
 
 export type LicenseTermRow = Parameters<typeof termOfRow>[0];
@@ -212,6 +250,8 @@ export const LICENSE_TERM_COLUMNS = [
   'auto_renew',
   'renewal_lead_days',
   'maintenance_ends_at',
+  'renewed_term_starts_at',
+  'renewed_term_ends_at',
   'deleted_at',
 ];
 

@@ -36,6 +36,8 @@ export const TenantRecord = z.object({
   createdAt: z.iso.datetime(),
   /** The reclaim policy new licences start with (issue 14). */
   reclaimDefaults: ReclaimDefaultsRecord,
+  /** Audit payloads older than this many days are erased (issue 14); null: kept forever. */
+  auditRetentionDays: z.number().int().min(1).nullable(),
 });
 
 /** PATCH /tenant: what an admin may change. */
@@ -48,6 +50,7 @@ export const TenantPatch = z
       })
       .strict()
       .optional(),
+    auditRetentionDays: z.number().int().min(1).max(36_500).nullable().optional(),
   })
   .strict();
 export type Tenant = z.infer<typeof TenantRecord>;
@@ -155,23 +158,32 @@ export async function createTenant(knex: Knex, name: string, ctx: Ctx): Promise<
       name: clean,
       createdAt: now.toISOString(),
       reclaimDefaults: { inactivityDays: null, reclaimGraceDays: 7 },
+      auditRetentionDays: null,
       scimToken: scim.token,
       apiToken: api.token,
     };
   });
 }
 
-const TENANT_COLUMNS = ['tenant_id', 'name', 'created_at', 'reclaim_defaults'];
+const TENANT_COLUMNS = [
+  'tenant_id',
+  'name',
+  'created_at',
+  'reclaim_defaults',
+  'audit_retention_days',
+];
 const toTenant = (r: {
   tenant_id: string;
   name: string;
   created_at: Date;
   reclaim_defaults: ReclaimDefaults;
+  audit_retention_days: number | null;
 }): Tenant => ({
   id: r.tenant_id,
   name: r.name,
   createdAt: r.created_at.toISOString(),
   reclaimDefaults: r.reclaim_defaults,
+  auditRetentionDays: r.audit_retention_days,
 });
 
 /** Every tenant (the operator's list): each read under its own scope, in one transaction. */
@@ -220,9 +232,14 @@ export async function updateTenant(
     if (!row) throw notFound('tenant');
     const before = toTenant(row);
     const reclaimDefaults = { ...before.reclaimDefaults, ...(patch.reclaimDefaults ?? {}) };
+    const auditRetentionDays =
+      patch.auditRetentionDays === undefined ? before.auditRetentionDays : patch.auditRetentionDays;
     const [updated] = await trx('tenants')
       .where({ tenant_id: tenantId })
-      .update({ reclaim_defaults: JSON.stringify(reclaimDefaults) })
+      .update({
+        reclaim_defaults: JSON.stringify(reclaimDefaults),
+        audit_retention_days: auditRetentionDays,
+      })
       .returning(TENANT_COLUMNS);
     await appendAuditEvents(
       trx,
@@ -232,7 +249,7 @@ export async function updateTenant(
           action: 'tenant.updated',
           actor: ctx.actor,
           target: { type: 'tenant', id: tenantId },
-          payload: { reclaimDefaults },
+          payload: { reclaimDefaults, auditRetentionDays },
         },
       ],
       clock,

@@ -212,6 +212,7 @@ describe('every documented read answers what the document declares', () => {
       for (const s of (await call('get', `/licenses/${lic}/seats`)).body.items) states.add(s.state);
     expect([...states].sort()).toEqual(['active', 'pending_reclaim', 'waitlisted']);
     await call('get', `/licenses/${seeded.pool}/seats?state=waitlisted`);
+    await call('get', `/licenses/${seeded.renewing}/terms?limit=10`);
   });
 
   test('compliance of each licence, in every term phase, and the tenant summary', async () => {
@@ -411,9 +412,21 @@ describe('reclamation (issue 14) answers what the document declares', () => {
     expect(
       (await call('patch', '/tenant', { reclaimDefaults: { inactivityDays: 0 } })).status,
     ).toBe(400);
-    expect((await call('get', '/jobs')).body.items).toHaveLength(4);
+    const retained = await call('patch', '/tenant', { auditRetentionDays: 400 });
+    expect(retained.body.auditRetentionDays).toBe(400);
+    expect((await call('patch', '/tenant', { auditRetentionDays: 0 })).status).toBe(400);
+    expect((await call('get', '/jobs')).body.items).toHaveLength(9);
     const ran = await call('post', '/jobs/reclaim-expired/run');
     expect(ran.body).toMatchObject({ name: 'reclaim-expired', result: { released: 0 } });
+    // Issue 14's other jobs answer the same shape (each checked against the document).
+    for (const name of [
+      'license-expiry-alerts',
+      'subscription-renewal',
+      'trial-expiry',
+      'compliance-scan',
+      'audit-retention',
+    ])
+      expect((await call('post', `/jobs/${name}/run`)).body.name).toBe(name);
     expect((await call('post', '/jobs/nope/run')).status).toBe(404);
     const preview = await call('get', '/reclamation/preview?limit=5');
     expect(preview.body.items).toEqual(expect.any(Array));

@@ -315,6 +315,11 @@ describe('jobs (issue 14)', () => {
     expect(before.map((j: { name: string }) => j.name)).toEqual([
       'inactivity-scan',
       'reclaim-expired',
+      'license-expiry-alerts',
+      'subscription-renewal',
+      'trial-expiry',
+      'compliance-scan',
+      'audit-retention',
       'seat-reconcile',
       'audit-checkpoint',
     ]);

@@ -10,7 +10,17 @@ import { JOB_RUNS_TENANT_TABLES } from '../../migrations/20261207001400_job_runs
 import { OUTBOX_TENANT_TABLES } from '../../migrations/20261207001500_outbox.js';
 import { SSO_TABLES } from '../../migrations/20261207001700_sso.js';
 import { OAUTH_TABLES } from '../../migrations/20261207001800_oauth_clients.js';
+import { LICENSE_SCHEDULE_TENANT_TABLES } from '../../migrations/20261208000200_license_schedules.js';
 import { LICENSE_KEY_TENANT_TABLES } from '../../migrations/20261208000300_license_keys.js';
+
+import { scopedBeginSql } from '../../src/db/scoped-begin.js';
+import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
+import type { CreatedTenant } from '../../src/tenancy/index.js';
+import { apiClient } from '../support/api.js';
+import { testApp } from '../support/app.js';
+import { openTestDb, type TestDb } from '../support/db.js';
+import { newTenant } from '../support/fixtures.js';
+import { GROUP, scimClient, userBody } from '../support/scim.js';
 
 /** Every table that holds a tenant's data, by the migration that made it. */
 const ALL_TENANT_TABLES = [
@@ -20,6 +30,7 @@ const ALL_TENANT_TABLES = [
   ...OUTBOX_TENANT_TABLES,
   ...SSO_TABLES,
   ...OAUTH_TABLES,
+  ...LICENSE_SCHEDULE_TENANT_TABLES,
   ...LICENSE_KEY_TENANT_TABLES,
 ];
 /** The tables beforeAll puts rows in for both tenants, which each query below could leak. */
@@ -29,14 +40,6 @@ const SEEDED_TABLES = [
   ...OAUTH_TABLES,
   ...LICENSE_KEY_TENANT_TABLES,
 ];
-import { scopedBeginSql } from '../../src/db/scoped-begin.js';
-import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
-import type { CreatedTenant } from '../../src/tenancy/index.js';
-import { apiClient } from '../support/api.js';
-import { testApp } from '../support/app.js';
-import { openTestDb, type TestDb } from '../support/db.js';
-import { newTenant } from '../support/fixtures.js';
-import { GROUP, scimClient, userBody } from '../support/scim.js';
 
 let db: TestDb;
 let a: CreatedTenant;

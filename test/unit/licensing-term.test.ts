@@ -4,6 +4,7 @@ import { LicenseInput } from '../../src/licensing/model.js';
 import { planImport } from '../../src/licensing/import.js';
 import {
   addMonths,
+  renewalDue,
   termAt,
   termDatesProblem,
   termLength,
@@ -228,4 +229,40 @@ describe('empty terms are refused', () => {
         d('2026-06-01'),
       ),
     ).toMatchObject({ phase: 'expired', nextRenewalAt: null }));
+});
+
+describe('a stored renewal (issue 14: subscription-renewal stores each term)', () => {
+  const yearly = term({ startsAt: d('2024-01-01'), endsAt: d('2025-01-01'), autoRenew: true });
+  test('is the current term while it runs, even where the dates compute another', () => {
+    // A renewal negotiated to a 13-month term: the stored term, not the computed year.
+    const stored = {
+      ...yearly,
+      renewedTerm: { startsAt: d('2025-01-01'), endsAt: d('2026-02-01') },
+    };
+    expect(termAt(stored, d('2026-01-15'))).toMatchObject({
+      currentStartsAt: d('2025-01-01'),
+      currentEndsAt: d('2026-02-01'),
+      nextRenewalAt: d('2026-02-01'),
+    });
+    expect(renewalDue(stored, d('2026-01-15'))).toBeNull();
+  });
+  test('is owed once the current term starts after the last stored end, and is that term', () => {
+    expect(renewalDue(yearly, d('2024-06-01'))).toBeNull();
+    expect(renewalDue(yearly, d('2026-06-01'))).toEqual({
+      startsAt: d('2026-01-01'),
+      endsAt: d('2027-01-01'),
+      previousEndsAt: d('2025-01-01'),
+    });
+    const renewed = {
+      ...yearly,
+      renewedTerm: { startsAt: d('2026-01-01'), endsAt: d('2027-01-01') },
+    };
+    expect(renewalDue(renewed, d('2026-06-01'))).toBeNull();
+    expect(renewalDue(renewed, d('2027-01-01T00:00:00.001Z'))).toMatchObject({
+      startsAt: d('2027-01-01'),
+      previousEndsAt: d('2027-01-01'),
+    });
+  });
+  test('is never owed by a fixed term', () =>
+    expect(renewalDue({ ...yearly, autoRenew: false }, d('2026-06-01'))).toBeNull());
 });
