@@ -18,6 +18,14 @@ export interface Flow {
   nonce: string | null;
   returnTo: string;
   expiresAt: Date;
+  /** The browser's live session when a SAML sign-in started, revoked when it ends. */
+  previousSession?: SessionRef | null;
+}
+
+/** A session by its tenant and id (never its secret). */
+export interface SessionRef {
+  tenantId: string;
+  sessionId: string;
 }
 
 export const browserHash = (cookie: string) => createHash('sha256').update(cookie).digest();
@@ -47,6 +55,8 @@ export async function saveFlow(
     code_verifier: flow.codeVerifier,
     nonce: flow.nonce,
     return_to: flow.returnTo,
+    previous_session_tenant: flow.previousSession?.tenantId ?? null,
+    previous_session_id: flow.previousSession?.sessionId ?? null,
     created_at: now,
     expires_at: new Date(now.getTime() + FLOW_TTL_MS),
   });

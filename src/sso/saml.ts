@@ -19,6 +19,8 @@ import { FLOW_TTL_MS, saveFlow } from './flows.js';
 import type { SamlSettings, StoredConnection } from './model.js';
 import { SignInRefused } from './refusal.js';
 import { safeReturnTo } from './return-to.js';
+import { revokeSessionById, sessionFromCookie } from './sessions.js';
+import type { SessionRef } from './flows.js';
 import { auditRefusal, finishSignIn, type SignedIn } from './sign-in.js';
 
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
@@ -44,9 +46,11 @@ function requestCache(
   ctx: SsoContext,
   conn: StoredConnection,
   returnTo: string,
-): CacheProvider & { found: string | undefined } {
+  previousSession: SessionRef | null = null,
+): CacheProvider & { found: string | undefined; previous: SessionRef | null } {
   const cache = {
     found: undefined as string | undefined,
+    previous: null as SessionRef | null,
     async saveAsync(key: string, value: string) {
       const now = ctx.clock.now();
       await withTenant(ctx.knex, conn.tenantId, (trx) =>
@@ -60,6 +64,7 @@ function requestCache(
             codeVerifier: null,
             nonce: null,
             returnTo,
+            previousSession,
           },
           now,
         ),
@@ -71,10 +76,22 @@ function requestCache(
         trx('sso_login_requests')
           .where({ tenant_id: conn.tenantId, request_id: key, connection_id: conn.id })
           .where('expires_at', '>', ctx.clock.now())
-          .first('return_to', 'created_at'),
-      )) as { return_to: string; created_at: Date } | undefined;
+          .first('return_to', 'created_at', 'previous_session_tenant', 'previous_session_id'),
+      )) as
+        | {
+            return_to: string;
+            created_at: Date;
+            previous_session_tenant: string | null;
+            previous_session_id: string | null;
+          }
+        | undefined;
       if (!row) return null;
       cache.found = row.return_to;
+      if (row.previous_session_tenant && row.previous_session_id)
+        cache.previous = {
+          tenantId: row.previous_session_tenant,
+          sessionId: row.previous_session_id,
+        };
       return row.created_at.toISOString();
     },
     async removeAsync(key: string | null) {
@@ -128,10 +145,14 @@ export async function beginSamlSignIn(
   ctx: SsoContext,
   connectionId: string,
   returnTo: unknown,
+  sessionCookie?: string,
 ): Promise<{ redirect: string }> {
   const conn = await samlConnection(ctx, connectionId);
   const target = safeReturnTo(returnTo, ctx.publicUrl());
-  const saml = samlFor(ctx, conn, requestCache(ctx, conn, target));
+  // The browser's live session, if any, ends when this sign-in does (flows.ts).
+  const current = await sessionFromCookie(ctx, sessionCookie);
+  const previous = current ? { tenantId: current.tenantId, sessionId: current.sessionId } : null;
+  const saml = samlFor(ctx, conn, requestCache(ctx, conn, target, previous));
   // RelayState is not trusted for the destination: the stored request says where to go.
   return { redirect: await saml.getAuthorizeUrlAsync('', undefined, {}) };
 }
@@ -310,5 +331,6 @@ export async function completeSamlSignIn(
     { linkValue: linkValueOf(conn, profile), subject, protocol: 'saml' },
     previousSession,
   );
+  if (cache.previous) await revokeSessionById(ctx, cache.previous);
   return { ...signedIn, returnTo: cache.found ?? safeReturnTo(body.RelayState, ctx.publicUrl()) };
 }

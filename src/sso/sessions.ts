@@ -12,6 +12,7 @@ import { withTenant } from '../db/tenant-scope.js';
 import { activeStates } from '../directory/index.js';
 import { isUuid, newId } from '../shared/ids.js';
 import type { SsoContext, SsoSettings } from './context.js';
+import type { SessionRef } from './flows.js';
 
 export const SESSION_COOKIE = 'sk_session';
 /** last_seen_at is written at most this often (the idle timeout's resolution). */
@@ -160,6 +161,20 @@ export async function revokeSession(
     }
     return true;
   });
+}
+
+/**
+ * Revoke a session by its id (a SAML sign-in ending: the ACS gets no cookie, so the
+ * start noted which session the browser had; src/sso/flows.ts). Not audited: it is
+ * part of the sign-in that replaces it, as a rotation at an OIDC sign-in is.
+ */
+export async function revokeSessionById(ctx: SsoContext, ref: SessionRef): Promise<void> {
+  await withTenant(ctx.knex, ref.tenantId, (trx) =>
+    trx('sso_sessions')
+      .where({ tenant_id: ref.tenantId, session_id: ref.sessionId })
+      .whereNull('revoked_at')
+      .update({ revoked_at: ctx.clock.now() }),
+  );
 }
 
 /** Whether a form's token is the session's (constant time). */

@@ -109,7 +109,12 @@ export function webRouter(deps: { sso: SsoContext; clock: Clock; logger: Logger 
   });
 
   router.get('/sso/saml/:id/login', async (req, res) => {
-    const { redirect } = await beginSamlSignIn(sso, req.params.id, one(req.query.returnTo));
+    const { redirect } = await beginSamlSignIn(
+      sso,
+      req.params.id,
+      one(req.query.returnTo),
+      cookieOf(req, SESSION_COOKIE),
+    );
     res.redirect(302, redirect);
   });
 

@@ -196,6 +196,33 @@ describe('SP-initiated sign-in', () => {
     expect(me.body.user).toEqual({ id: p.id, userName: p.email });
   });
 
+  test('a new sign-in ends the session the browser had, though the IdP POST carries no cookie (session fixation)', async () => {
+    const id = await connection();
+    const p = await person();
+    const sessionOf = (res: request.Response) =>
+      (res.headers['set-cookie'] as unknown as string[])
+        .find((c: string) => c.startsWith('sk_session='))!
+        .split(';')[0]!;
+    const first = await begin(id);
+    const old = sessionOf(
+      await post(id, sign(responseXml(fields(id, p.email, first.requestId)), idpKey)),
+    );
+    await request(app).get('/api/v1/me').set('Cookie', old).expect(200);
+    // The next SP-initiated start is a same-site navigation: it carries the cookie.
+    const again = await request(app)
+      .get(`/sso/saml/${id}/login?returnTo=%2Fme`)
+      .set('Cookie', old)
+      .expect(302);
+    const requestId = requestIdOf(again.headers.location!);
+    // The IdP's cross-site POST: SameSite=Lax keeps the cookie out of it.
+    const fresh = sessionOf(
+      await post(id, sign(responseXml(fields(id, p.email, requestId)), idpKey)),
+    );
+    expect(fresh).not.toBe(old);
+    await request(app).get('/api/v1/me').set('Cookie', fresh).expect(200);
+    await request(app).get('/api/v1/me').set('Cookie', old).expect(401);
+  });
+
   test.each([['assertion'], ['response'], ['both']] as const)(
     'a connection wanting the %s signed accepts it signed so',
     async (signed) => {
