@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import {
   decodeJwt,
   decodeProtectedHeader,
+  exportJWK,
   generateKeyPair,
   importJWK,
   SignJWT,
@@ -36,6 +37,8 @@ let rp: string;
 let api: ApiClient;
 let scim: ScimClient;
 let connectionId: string;
+let keyJwtConnectionId: string;
+const KEY_JWT_CLIENT = 'seatkeeper-key-jwt';
 
 beforeAll(async () => {
   db = await openTestDb();
@@ -68,8 +71,38 @@ beforeAll(async () => {
       })
       .expect(201)
   ).body.id;
-  op = await startOp(() => [`${rp}/sso/oidc/${connectionId}/callback`]);
+  // A second connection authenticates to the token endpoint with private_key_jwt
+  // (OIDC Core §9): the OP registers its public key, the connection keeps the private one.
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const kid = 'rp-key-1';
+  keyJwtConnectionId = (
+    await api
+      .post('/sso/connections', {
+        type: 'oidc',
+        issuer: 'http://127.0.0.1/not-yet',
+        clientId: KEY_JWT_CLIENT,
+        privateKeyJwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES256' },
+        linkBy: 'email',
+      })
+      .expect(201)
+  ).body.id;
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+  op = await startOp(
+    () => [`${rp}/sso/oidc/${connectionId}/callback`],
+    (issuer) => [
+      {
+        client_id: KEY_JWT_CLIENT,
+        redirect_uris: [`${rp}/sso/oidc/${keyJwtConnectionId}/callback`],
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        id_token_signed_response_alg: 'ES256',
+        jwks_uri: `${issuer}/client-jwks/${KEY_JWT_CLIENT}`,
+      },
+    ],
+  );
+  op.clientJwks.set(KEY_JWT_CLIENT, [publicJwk]);
   await api.patch(`/sso/connections/${connectionId}`, { issuer: op.issuer }).expect(200);
+  await api.patch(`/sso/connections/${keyJwtConnectionId}`, { issuer: op.issuer }).expect(200);
 });
 afterAll(async () => {
   await op.close();
@@ -91,9 +124,14 @@ async function person(extra: Record<string, unknown> = {}) {
 }
 
 /** Sign in from the RP's login route to wherever the flow lands; every hop. */
-async function signIn(browser: Browser, account: string, returnTo = '/me'): Promise<Hop[]> {
+async function signIn(
+  browser: Browser,
+  account: string,
+  returnTo = '/me',
+  via = connectionId,
+): Promise<Hop[]> {
   const start = await browser.follow(
-    `${rp}/sso/oidc/${connectionId}/login?returnTo=${encodeURIComponent(returnTo)}`,
+    `${rp}/sso/oidc/${via}/login?returnTo=${encodeURIComponent(returnTo)}`,
   );
   const form = start.at(-1)!;
   if (!form.url.startsWith(`${op.issuer}/interaction/`)) return start;
@@ -134,6 +172,15 @@ describe('the code flow (OIDC Core §3.1) with PKCE (RFC 7636)', () => {
     const me = landed(hops);
     expect(me.status).toBe(200);
     expect(me.body).toContain(p.email);
+  });
+
+  test('a connection with private_key_jwt signs in: the OP verified our client assertion (OIDC Core §9)', async () => {
+    const p = await person();
+    const hops = await signIn(new Browser(), p.account, '/me', keyJwtConnectionId);
+    const cb = callbackHop(hops);
+    expect(cb.status).toBe(302);
+    expect(cb.setCookies.some((c) => c.startsWith('sk_session='))).toBe(true);
+    expect(landed(hops).body).toContain(p.email);
   });
 
   test('/api/v1/me answers the user, isAdmin and their seats; 401 without a session', async () => {

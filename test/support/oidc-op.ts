@@ -21,6 +21,8 @@ export interface TestOp {
   tamperToken: ((body: Record<string, unknown>) => unknown) | null;
   tamperDiscovery: ((doc: Record<string, unknown>) => unknown) | null;
   tamperUserinfo: ((body: Record<string, unknown>) => unknown) | null;
+  /** Public keys of registered clients by client id, served at `${issuer}/client-jwks/{id}`. */
+  clientJwks: Map<string, JWK[]>;
   /** Start signing with a new key (the OP rotates; the old one leaves its JWKS). */
   rotateKey(): Promise<void>;
   close(): Promise<void>;
@@ -39,7 +41,15 @@ async function signingJwk(): Promise<JWK> {
   };
 }
 
-export async function startOp(redirectUris: () => string[]): Promise<TestOp> {
+/**
+ * `extraClients`: more registered clients (oidc-provider client metadata, RFC 7591), read
+ * whenever the OP is (re)built, given its issuer; e.g. one authenticating with
+ * private_key_jwt, whose keys are then put in `clientJwks`.
+ */
+export async function startOp(
+  redirectUris: () => string[],
+  extraClients: (issuer: string) => Array<Record<string, unknown>> = () => [],
+): Promise<TestOp> {
   let handler: http.RequestListener = (_req, res) => res.end();
   const server = http.createServer((req, res) => handler(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -59,6 +69,7 @@ export async function startOp(redirectUris: () => string[]): Promise<TestOp> {
           redirect_uris: redirectUris(),
           id_token_signed_response_alg: 'ES256',
         },
+        ...(extraClients(issuer) as Array<{ client_id: string }>),
       ],
       jwks: { keys: [key] },
       cookies: { keys: ['test-cookie-key'] },
@@ -93,6 +104,7 @@ export async function startOp(redirectUris: () => string[]): Promise<TestOp> {
     tamperToken: null,
     tamperDiscovery: null,
     tamperUserinfo: null,
+    clientJwks: new Map(),
     async rotateKey() {
       op.signingKey = await signingJwk();
       install();
@@ -104,6 +116,15 @@ export async function startOp(redirectUris: () => string[]): Promise<TestOp> {
     const inner = make(op.signingKey);
     handler = (req, res) => {
       const path = req.url?.split('?')[0];
+      // Registered clients' public keys (jwks_uri), for private_key_jwt clients. Served
+      // rather than registered inline: oidc-provider copies client metadata, and under
+      // jest's module realms an inline JWKS no longer looks like a plain object to it.
+      const keys = path?.startsWith('/client-jwks/') ? op.clientJwks.get(path.slice(13)) : null;
+      if (keys) {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ keys }));
+        return;
+      }
       const tamper =
         req.method === 'POST' && path === '/token'
           ? op.tamperToken
