@@ -63,6 +63,11 @@ export interface AppDeps {
   sso?: { secretKey: Uint8Array; settings?: Partial<SsoSettings> };
   /** Keys signing OAuth 2.0 access tokens (OAUTH_SIGNING_KEY_FILE); unset: this app's own. */
   oauthKeys?: SigningKeys;
+  /**
+   * Webhooks: the key sealing endpoint secrets (default: the SSO key above) and whether
+   * http and private addresses are allowed (WEBHOOK_ALLOW_PRIVATE_URLS; default false).
+   */
+  webhooks?: { secretKey?: Uint8Array; allowPrivateUrls?: boolean };
   /** The audit checkpoint key, for the audit-checkpoint job run on demand. */
   signingKey?: SigningKey;
 }
@@ -119,9 +124,13 @@ export function createApp(deps: AppDeps): express.Express {
   const accessTokens = (raw: string) => verifyAccessToken(oauth, raw);
   app.use(oauthRouter(oauth, deps.logger));
   const jobs = jobRunner({ knex: deps.knex, clock, signingKey: deps.signingKey });
+  const webhooks = {
+    secretKey: deps.webhooks?.secretKey ?? sso.secretKey,
+    allowPrivateUrls: deps.webhooks?.allowPrivateUrls ?? false,
+  };
   app.use(
     '/api/v1',
-    apiRouter({ ...deps, clock, tokens, publicUrl, authGuard, jobs, sso, accessTokens }),
+    apiRouter({ ...deps, clock, tokens, publicUrl, authGuard, jobs, sso, accessTokens, webhooks }),
   );
   app.use(
     '/scim/v2',

@@ -46,6 +46,15 @@ import {
   OAuthClientListRecord,
   OAuthClientRecord,
 } from '../oauth/index.js';
+import {
+  CreatedWebhookRecord,
+  DeliveryPageRecord,
+  MAX_DELIVERIES_LIMIT,
+  WebhookInput,
+  WebhookListRecord,
+  WebhookPatch,
+  WebhookRecord,
+} from '../notifications/index.js';
 
 /** Every response shape, by its name in components.schemas. */
 const RESPONSES = {
@@ -82,6 +91,10 @@ const RESPONSES = {
   OAuthClient: OAuthClientRecord,
   CreatedOAuthClient: CreatedOAuthClientRecord,
   OAuthClientList: OAuthClientListRecord,
+  Webhook: WebhookRecord,
+  CreatedWebhook: CreatedWebhookRecord,
+  WebhookList: WebhookListRecord,
+  WebhookDeliveryPage: DeliveryPageRecord,
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -119,7 +132,9 @@ type InputSchemaName =
   | 'TenantPatch'
   | 'SsoConnectionInput'
   | 'SsoConnectionPatch'
-  | 'OAuthClientInput';
+  | 'OAuthClientInput'
+  | 'WebhookInput'
+  | 'WebhookPatch';
 const ref = (name: ResponseSchemaName | InputSchemaName) => ({
   $ref: `#/components/schemas/${name}`,
 });
@@ -443,6 +458,57 @@ const paths = {
       responses: { '200': answer('The revoked client', 'OAuthClient'), ...WRITE },
     },
   },
+  '/webhooks': {
+    get: {
+      summary: "The tenant's webhook endpoints (secrets never shown)",
+      responses: { '200': answer('Every endpoint', 'WebhookList'), ...problems() },
+    },
+    post: {
+      summary:
+        'Subscribe an endpoint to event types; its Standard Webhooks signing secret is shown only now',
+      requestBody: { required: true, ...json(ref('WebhookInput')) },
+      responses: {
+        '201': {
+          ...answer('The endpoint and its secret', 'CreatedWebhook'),
+          headers: { Location: { schema: { type: 'string' } } },
+        },
+        ...WRITE,
+      },
+    },
+  },
+  '/webhooks/{id}': {
+    get: {
+      summary: 'One webhook endpoint',
+      parameters: [id],
+      responses: { '200': answer('The endpoint', 'Webhook'), ...READ },
+    },
+    patch: {
+      summary: "Change an endpoint's URL, event types, description, or disable it",
+      parameters: [id],
+      requestBody: { required: true, ...json(ref('WebhookPatch')) },
+      responses: { '200': answer('The endpoint', 'Webhook'), ...WRITE },
+    },
+    delete: {
+      summary: 'Delete an endpoint, its pending deliveries and its log',
+      parameters: [id],
+      responses: { '204': { description: 'Deleted' }, ...WRITE },
+    },
+  },
+  '/webhooks/{id}/deliveries': {
+    get: {
+      summary: "An endpoint's delivery attempts, newest first",
+      parameters: [
+        id,
+        {
+          name: 'limit',
+          in: 'query',
+          schema: { type: 'integer', minimum: 1, maximum: MAX_DELIVERIES_LIMIT, default: 50 },
+        },
+        { name: 'cursor', in: 'query', schema: { type: 'string' } },
+      ],
+      responses: { '200': answer('A page of attempts', 'WebhookDeliveryPage'), ...READ, ...LIST },
+    },
+  },
   '/me': {
     get: {
       summary: 'The signed-in user (session cookie), whether an admin, and their seats explained',
@@ -468,6 +534,8 @@ function allSchemas() {
         SsoConnectionInput: ConnectionInput,
         SsoConnectionPatch: ConnectionPatch,
         OAuthClientInput,
+        WebhookInput,
+        WebhookPatch,
       },
       'input',
     ),

@@ -21,6 +21,8 @@ import { meRoute, ssoConnectionRoutes } from './sso-routes.js';
 import { adminSession } from './session-auth.js';
 import { oauthClientRoutes } from './oauth-routes.js';
 import { openApiDocument } from './openapi.js';
+import { webhookRoutes } from './webhook-routes.js';
+import type { WebhookSettings } from '../notifications/index.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'] as const;
 const CSV_TYPES = ['text/csv', 'text/plain'] as const;
@@ -38,6 +40,8 @@ export function apiRouter(deps: {
   sso: SsoContext;
   /** OAuth 2.0 access tokens, accepted beside API tokens. */
   accessTokens?: AccessTokenVerifier | undefined;
+  /** Webhook endpoints' secrets key and URL policy. */
+  webhooks: WebhookSettings;
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
@@ -81,6 +85,7 @@ export function apiRouter(deps: {
   router.use(licensingRoutes(deps));
   router.use(ssoConnectionRoutes(deps.sso));
   router.use(oauthClientRoutes(deps));
+  router.use(webhookRoutes(deps));
 
   router.use((req) => {
     throw new AppError('not_found', `no route for ${req.method} ${req.baseUrl}${req.path}`, {

@@ -40,6 +40,9 @@ export const AUDIT_ACTIONS = [
   'sso.signed_out',
   'oauth_client.created',
   'oauth_client.revoked',
+  'webhook.created',
+  'webhook.updated',
+  'webhook.deleted',
   'audit.payload_erased',
 ] as const;
 

@@ -101,6 +101,10 @@ const schema = z.object({
   SSO_SESSION_ABSOLUTE_MS: int(60_000, 90 * 86_400_000),
   SSO_CLOCK_SKEW_MS: int(0, 600_000),
   SSO_SECRET_KEY_FILE: nonEmpty.optional(),
+  // Webhooks (issue 14): http and private, loopback or link-local receivers allowed?
+  // Unset: no in production (SSRF), yes otherwise (a receiver on localhost).
+  WEBHOOK_ALLOW_PRIVATE_URLS: boolean.optional(),
+  WEBHOOK_DELIVERY_INTERVAL_MS: int(100, 60_000),
   // OAuth 2.0 access tokens' signing keys (Ed25519 JWKs, newest first).
   OAUTH_SIGNING_KEY_FILE: nonEmpty.optional(),
 });
@@ -118,6 +122,7 @@ export interface Config extends Omit<
   | 'PUBLIC_URL'
   | 'SSO_SECRET_KEY_FILE'
   | 'OAUTH_SIGNING_KEY_FILE'
+  | 'WEBHOOK_ALLOW_PRIVATE_URLS'
 > {
   LOG_FORMAT: 'json' | 'pretty';
   /** express' `trust proxy` value: false, true, a hop count, or addresses/subnets. */
@@ -132,6 +137,8 @@ export interface Config extends Omit<
   SSO_SECRET_KEY_FILE: string;
   /** Absolute path of the JWKs that sign OAuth 2.0 access tokens (kept outside the database). */
   OAUTH_SIGNING_KEY_FILE: string;
+  /** Webhooks to http and private addresses allowed (default: not in production). */
+  WEBHOOK_ALLOW_PRIVATE_URLS: boolean;
 }
 
 export class ConfigError extends Error {
@@ -181,6 +188,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     TRUST_PROXY: trustProxy(parsed.TRUST_PROXY),
     PUBLIC_URL: parsed.PUBLIC_URL?.replace(/\/+$/, ''),
     LOG_FORMAT: parsed.LOG_FORMAT ?? (parsed.NODE_ENV === 'production' ? 'json' : 'pretty'),
+    WEBHOOK_ALLOW_PRIVATE_URLS:
+      parsed.WEBHOOK_ALLOW_PRIVATE_URLS ?? parsed.NODE_ENV !== 'production',
     AUDIT_SIGNING_KEY_FILE: path.resolve(
       parsed.AUDIT_SIGNING_KEY_FILE ?? path.join(dataDir, 'keys', 'audit-signing-key.pem'),
     ),

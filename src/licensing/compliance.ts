@@ -10,6 +10,7 @@ import { roomIn, type PoolTerms } from './capacity.js';
 import { usersRelation } from '../directory/index.js';
 import { RESTRICTIONS } from './eligibility.js';
 import { countsOf, seatCounts } from './seat-counts.js';
+import { publishSubscribedEvents } from '../notifications/index.js';
 import type {
   ComplianceStatus,
   ComplianceSummary,
@@ -260,4 +261,18 @@ export async function recordThresholdCrossings(
     }
   }
   await appendAuditEvents(trx, tenantId, events, ctx.clock);
+  if (events.length === 0) return;
+  // The same crossings for webhook receivers (issue 14), once per licence, threshold and
+  // moment: falling below and crossing again later is a new event.
+  await publishSubscribedEvents(
+    trx,
+    tenantId,
+    () =>
+      events.map((e) => ({
+        type: 'license.threshold_crossed' as const,
+        dedupeKey: `${e.target!.id}:${String(e.payload!.threshold)}:${now.toISOString()}`,
+        data: { licenseId: e.target!.id, ...e.payload },
+      })),
+    now,
+  );
 }

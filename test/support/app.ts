@@ -16,6 +16,8 @@ export function testApp(
     tokens?: TokenCache;
     publicUrl?: AppDeps['publicUrl'];
     sso?: AppDeps['sso'];
+    /** Default: private URLs allowed (receivers on 127.0.0.1), as outside production. */
+    webhooks?: AppDeps['webhooks'];
   } = {},
 ) {
   return createApp({
@@ -28,5 +30,6 @@ export function testApp(
     ...(opts.tokens ? { tokens: opts.tokens } : {}),
     ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
     ...(opts.sso ? { sso: opts.sso } : {}),
+    webhooks: opts.webhooks ?? { allowPrivateUrls: true },
   });
 }
