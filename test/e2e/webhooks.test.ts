@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { withTenant } from '../../src/db/tenant-scope.js';
+import { reconcileTenant } from '../../src/licensing/full-reconcile.js';
 import {
   deliverDueWebhooks,
   MAX_ATTEMPTS,
@@ -334,4 +335,98 @@ test('two workers running at once deliver each message once per endpoint (issue 
     expect(ids).toHaveLength(6);
     expect(new Set(ids).size).toBe(6);
   }
+});
+
+test("a seat's life reaches the receiver: granted, waitlisted, reclaim scheduled, restored, reclaimed, and the next in line granted (issue 14)", async () => {
+  await endpoint('/life', [
+    'seat.granted',
+    'seat.waitlisted',
+    'seat.reclaim_scheduled',
+    'seat.restored',
+    'seat.reclaimed',
+  ]);
+  const user = async () =>
+    (
+      await scim
+        .post('/Users', { schemas: [USER], userName: `life${++n}@example.com`, active: true })
+        .expect(201)
+    ).body.id as string;
+  const a = await user();
+  const group = (
+    await scim
+      .post('/Groups', { schemas: [GROUP], displayName: `Life ${n}`, members: [{ value: a }] })
+      .expect(201)
+  ).body.id as string;
+  const product = (await api.post('/products', { name: `Life ${n}` }).expect(201)).body.id;
+  const licence = (
+    await api
+      .post('/licenses', {
+        productId: product,
+        name: `Life ${n}`,
+        type: 'subscription',
+        quantity: 1,
+        reclaimGraceDays: 3,
+      })
+      .expect(201)
+  ).body.item.id as string;
+  // Delivered after each step: receivers are promised no order within a round.
+  const steps: Array<Array<[string, unknown, unknown]>> = [];
+  const step = async () => {
+    received.length = 0;
+    await deliver();
+    const bodies = at('/life').map(
+      (r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> },
+    );
+    for (const x of bodies) expect(x.data.licenseId).toBe(licence);
+    steps.push(
+      bodies
+        .map((x): [string, unknown, unknown] => [x.type, x.data.userId, x.data.reason])
+        .sort((p, q) => p[0].localeCompare(q[0])),
+    );
+  };
+  await api.post('/rules', { licenseId: licence, groupId: group }).expect(201);
+  await step();
+  const b = await user();
+  await scim
+    .patchOps(`/Groups/${group}`, [{ op: 'add', path: 'members', value: [{ value: b }] }])
+    .expect(204);
+  await step();
+  const active = async (on: boolean) => {
+    clock.advance(1000);
+    await scim.patchOps(`/Users/${a}`, [{ op: 'replace', path: 'active', value: on }]).expect(200);
+    await step();
+  };
+  await active(false);
+  await active(true);
+  await active(false);
+  clock.advance(4 * 86_400_000);
+  await reconcileTenant(db.knex, tenant.id, { clock, actor: { type: 'job', id: 'test' } });
+  await step();
+  expect(steps).toEqual([
+    [['seat.granted', a, 'eligible']],
+    [['seat.waitlisted', b, 'pool_full']],
+    [['seat.reclaim_scheduled', a, 'deprovisioned']],
+    [['seat.restored', a, 'eligible_again']],
+    [['seat.reclaim_scheduled', a, 'deprovisioned']],
+    [
+      ['seat.granted', b, 'seat_freed'],
+      ['seat.reclaimed', a, 'deprovisioned'],
+    ],
+  ]);
+});
+
+test('creating, changing and deleting an endpoint are audited, never with its secret (issue 14)', async () => {
+  const hook = await endpoint('/audited', ['seat.granted']);
+  await api.patch(`/webhooks/${hook.id}`, { events: ['seat.reclaimed'] }).expect(200);
+  await api.delete(`/webhooks/${hook.id}`).expect(204);
+  const events = await db
+    .owner('audit_events')
+    .where({ tenant_id: tenant.id, target_type: 'webhook', target_id: hook.id })
+    .orderBy('seq');
+  expect(events.map((e: { action: string }) => e.action)).toEqual([
+    'webhook.created',
+    'webhook.updated',
+    'webhook.deleted',
+  ]);
+  expect(JSON.stringify(events)).not.toContain(hook.secret.slice(6));
 });
