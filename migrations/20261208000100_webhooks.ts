@@ -33,6 +33,9 @@ export async function up(knex: Knex): Promise<void> {
     ${tenantIsolationSql('webhook_endpoints')}
 
     ALTER TABLE outbox ADD COLUMN fanned_out_at timestamptz;
+    -- The worker's fan-out and settling read a tenant's undelivered webhook messages.
+    CREATE INDEX outbox_webhook_pending_idx ON outbox (tenant_id, created_at)
+      WHERE channel = 'webhook' AND delivered_at IS NULL;
 
     CREATE TABLE webhook_targets (
       tenant_id       uuid NOT NULL,
@@ -78,6 +81,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
     DROP TABLE webhook_deliveries;
     DROP TABLE webhook_targets;
+    DROP INDEX outbox_webhook_pending_idx;
     ALTER TABLE outbox DROP COLUMN fanned_out_at;
     DROP TABLE webhook_endpoints;
   `);
