@@ -20,6 +20,8 @@ export function webhookRoutes(deps: {
   knex: Knex;
   clock: Clock;
   webhooks: WebhookSettings;
+  /** The public origin (PUBLIC_URL) for the Location header, never the Host header. */
+  publicUrl: () => string;
 }): Router {
   const router = Router();
   const scope = (res: Response): WebhookScope => ({
@@ -35,7 +37,10 @@ export function webhookRoutes(deps: {
     const created = await createWebhook(scope(res), req.body);
     res
       .status(201)
-      .set({ 'Cache-Control': 'no-store', Location: `${req.baseUrl}/webhooks/${created.id}` })
+      .set({
+        'Cache-Control': 'no-store',
+        Location: `${deps.publicUrl()}${req.baseUrl}/webhooks/${created.id}`,
+      })
       .json(created);
   });
   router.get(

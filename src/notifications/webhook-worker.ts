@@ -32,6 +32,7 @@ export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1;
 const FAN_OUT_BATCH = 500;
 const CLAIM_BATCH = 50;
 const CONCURRENCY = 8;
+const TENANT_BUDGET_MS = 10_000;
 // Long enough for a batch of timeouts to drain through the concurrency limit.
 const CLAIM_MS = Math.ceil(CLAIM_BATCH / CONCURRENCY + 2) * WEBHOOK_TIMEOUT_MS;
 
@@ -74,7 +75,26 @@ export async function deliverDueWebhooks(
   return attempts;
 }
 
+/**
+ * A tenant's due deliveries, batch after batch while batches come full, for up to
+ * TENANT_BUDGET_MS: a backlog (a full reconcile's 100,000 grants) drains at the
+ * receivers' pace, and the other tenants of the round still get their turn.
+ */
 async function deliverTenant(
+  knex: Knex,
+  tenantId: string,
+  opts: WebhookDeliveryOptions,
+): Promise<number> {
+  const started = Date.now();
+  let total = 0;
+  for (;;) {
+    const n = await deliverBatch(knex, tenantId, opts);
+    total += n;
+    if (n < CLAIM_BATCH || Date.now() - started > TENANT_BUDGET_MS) return total;
+  }
+}
+
+async function deliverBatch(
   knex: Knex,
   tenantId: string,
   opts: WebhookDeliveryOptions,

@@ -181,6 +181,34 @@ test('webhook signature verifies with the Standard Webhooks algorithm: a rule gr
   expect(received).toHaveLength(2);
 });
 
+test('a tenant without a subscribed endpoint pays no outbox row for its seat changes (issue 14: cost)', async () => {
+  await endpoint('/elsewhere', ['license.expired']);
+  const count = async () =>
+    Number(
+      (
+        await db
+          .owner('outbox')
+          .where({ tenant_id: tenant.id, channel: 'webhook' })
+          .count({ n: '*' })
+      )[0]!.n,
+    );
+  const before = await count();
+  await grant(1);
+  expect(await count()).toBe(before);
+});
+
+test('POST /webhooks answers its Location and a secret no read shows again (issue 14)', async () => {
+  const res = await api
+    .post('/webhooks', { url: `${base}/located`, events: ['seat.granted'] })
+    .expect(201);
+  expect(res.headers.location).toBe(`http://localhost/api/v1/webhooks/${res.body.id}`);
+  expect(res.headers['cache-control']).toBe('no-store');
+  expect(res.body.secret).toMatch(/^whsec_/);
+  const list = (await api.get('/webhooks').expect(200)).body;
+  expect(JSON.stringify(list)).not.toContain('whsec_');
+  expect(list).toMatchObject({ total: 1, nextCursor: null });
+});
+
 test('a failing receiver is retried within 10 s, signed anew, and the deliveries log shows both attempts (issue 14)', async () => {
   const hook = await endpoint('/flaky', ['seat.granted']);
   answers.set('/flaky', [500]);
@@ -320,6 +348,24 @@ test('another tenant can neither see nor change an endpoint (issue 14; tenants n
   expect(got).toMatchObject({ disabled: false, url: `${base}/mine` });
   expect(got).not.toHaveProperty('secret');
   await otherApi.delete(`/webhooks/${theirs.id}`).expect(204);
+});
+
+test('a backlog larger than a batch drains in one round, each message once (issue 14)', async () => {
+  await endpoint('/backlog', ['license.expired']);
+  await withTenant(db.knex, tenant.id, (trx) =>
+    publishEvents(
+      trx,
+      tenant.id,
+      Array.from({ length: 120 }, (_, i) => ({
+        type: 'license.expired' as const,
+        data: { licenseId: `l${i}` },
+        dedupeKey: `backlog-${i}`,
+      })),
+      clock.now(),
+    ),
+  );
+  expect(await deliver()).toBe(120);
+  expect(new Set(at('/backlog').map((r) => r.headers['webhook-id'])).size).toBe(120);
 });
 
 test('two workers running at once deliver each message once per endpoint (issue 14: outbox claims)', async () => {
