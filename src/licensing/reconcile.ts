@@ -45,8 +45,7 @@ import { planSeats, type PlanInput, type SeatRow } from './plan.js';
 import { fill, type PoolLicense } from './pool.js';
 import { SEAT_INSERT_COLUMNS, type SeatChange, type SeatState } from './records.js';
 import { LICENSE_TERM_COLUMNS, type LicenseTermRow } from './term.js';
-import { publishSubscribedEvents } from '../notifications/index.js';
-import { seatDomainEvents } from './seat-events.js';
+import { publishSeatEvents } from './seat-events.js';
 
 export type { SeatChange, SeatState };
 
@@ -240,12 +239,6 @@ async function record(
   await appendAuditEvents(trx, tenantId, events, ctx.clock);
   if (changes.length === 0) return;
   // Webhook events in the same transaction: a rolled-back change notifies nobody.
-  const now = ctx.clock.now();
-  await publishSubscribedEvents(
-    trx,
-    tenantId,
-    (subscribed) => seatDomainEvents(changes, now.toISOString(), subscribed),
-    now,
-  );
+  await publishSeatEvents(trx, tenantId, changes, ctx.clock.now());
   await recordThresholdCrossings(trx, tenantId, [...new Set(changes.map((c) => c.licenseId))], ctx);
 }

@@ -1,15 +1,38 @@
 // Seat changes as webhook events (issue 14): what a receiver is told, with the ids it can
 // look up. A seat moved to released by the reconciler or reclamation is "reclaimed",
 // whatever its reason (left the group, deprovisioned, inactive, licence gone): the
-// reason says which. (An admin's release or transfer goes through seats.ts, not here.)
-import type { DomainEvent, EventType } from '../notifications/index.js';
+// reason says which. An admin's release or transfer (seats.ts) is "released".
+import type { Knex } from 'knex';
+import {
+  publishSubscribedEvents,
+  type DomainEvent,
+  type EventType,
+} from '../notifications/index.js';
 import type { SeatChange } from './records.js';
 
 function typeOf(c: SeatChange): EventType {
   if (c.to === 'active') return c.from === 'pending_reclaim' ? 'seat.restored' : 'seat.granted';
   if (c.to === 'waitlisted') return 'seat.waitlisted';
   if (c.to === 'pending_reclaim') return 'seat.reclaim_scheduled';
-  return 'seat.reclaimed';
+  return c.reason === 'released_by_admin' || c.reason === 'transferred'
+    ? 'seat.released'
+    : 'seat.reclaimed';
+}
+
+/** Publish the changes' events (the subscribed ones) in the changing transaction. */
+export function publishSeatEvents(
+  trx: Knex.Transaction,
+  tenantId: string,
+  changes: SeatChange[],
+  now: Date,
+): Promise<number> {
+  if (changes.length === 0) return Promise.resolve(0);
+  return publishSubscribedEvents(
+    trx,
+    tenantId,
+    (subscribed) => seatDomainEvents(changes, now.toISOString(), subscribed),
+    now,
+  );
 }
 
 /**

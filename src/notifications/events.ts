@@ -14,6 +14,8 @@ export const EVENT_TYPES = [
   'seat.reclaim_scheduled',
   'seat.restored',
   'seat.reclaimed',
+  // An admin released a manual seat or transferred it (seat.reclaimed is the policy's).
+  'seat.released',
   'license.threshold_crossed',
   'license.expiring',
   'license.renewed',

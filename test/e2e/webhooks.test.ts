@@ -476,3 +476,61 @@ test('creating, changing and deleting an endpoint are audited, never with its se
   ]);
   expect(JSON.stringify(events)).not.toContain(hook.secret.slice(6));
 });
+
+test("an admin's seats reach the receiver: assigned into a full pool (waitlisted), released, transferred (issue 14)", async () => {
+  await endpoint('/manual', ['seat.granted', 'seat.waitlisted', 'seat.released', 'seat.reclaimed']);
+  const person = async () =>
+    (
+      await scim
+        .post('/Users', { schemas: [USER], userName: `manual${++n}@example.com`, active: true })
+        .expect(201)
+    ).body.id as string;
+  const [a, b, c] = [await person(), await person(), await person()];
+  const product = (await api.post('/products', { name: `Manual ${n}` }).expect(201)).body.id;
+  const licence = (
+    await api
+      .post('/licenses', {
+        productId: product,
+        name: `Manual ${n}`,
+        type: 'subscription',
+        quantity: 1,
+      })
+      .expect(201)
+  ).body.item.id as string;
+  const steps: string[][] = [];
+  const step = async () => {
+    clock.advance(1000);
+    received.length = 0;
+    await deliver();
+    steps.push(
+      at('/manual')
+        .map((r) => JSON.parse(r.body) as { type: string; data: Record<string, string> })
+        .map(
+          (x) =>
+            `${x.type} ${x.data.userId === a ? 'a' : x.data.userId === b ? 'b' : 'c'} ${x.data.reason}`,
+        )
+        .sort(),
+    );
+  };
+  const seatA = (await api.post('/seats', { licenseId: licence, userId: a }).expect(201)).body.id;
+  await step();
+  await api.post('/seats', { licenseId: licence, userId: b }).expect(201);
+  await step();
+  await api.delete(`/seats/${seatA}`).expect(200);
+  await step();
+  const seatB = (
+    (await api.get(`/licenses/${licence}/seats`).expect(200)).body.items as Array<{
+      id: string;
+      userId: string;
+      state: string;
+    }>
+  ).find((s) => s.userId === b && s.state === 'active')!.id;
+  await api.post(`/seats/${seatB}/transfer`, { userId: c }).expect(201);
+  await step();
+  expect(steps).toEqual([
+    ['seat.granted a seat_freed'],
+    ['seat.waitlisted b pool_full'],
+    ['seat.granted b seat_freed', 'seat.released a released_by_admin'],
+    ['seat.granted c transferred', 'seat.released b transferred'],
+  ]);
+});
