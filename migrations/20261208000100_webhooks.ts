@@ -25,6 +25,9 @@ export async function up(knex: Knex): Promise<void> {
       events        text[] NOT NULL CHECK (cardinality(events) >= 1),
       description   text CHECK (length(description) <= 200),
       secret_sealed text NOT NULL,
+      -- After a rotation the old secret signs too, until then (receivers switch over).
+      previous_secret_sealed text,
+      previous_secret_until  timestamptz,
       disabled      boolean NOT NULL DEFAULT false,
       created_at    timestamptz NOT NULL,
       updated_at    timestamptz NOT NULL,

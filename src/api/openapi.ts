@@ -494,6 +494,14 @@ const paths = {
       responses: { '204': { description: 'Deleted' }, ...WRITE },
     },
   },
+  '/webhooks/{id}/rotate-secret': {
+    post: {
+      summary:
+        'A new signing secret, shown only now; for 24 h requests carry signatures by both the new and the old',
+      parameters: [id],
+      responses: { '200': answer('The endpoint and its new secret', 'CreatedWebhook'), ...WRITE },
+    },
+  },
   '/webhooks/{id}/deliveries': {
     get: {
       summary: "An endpoint's delivery attempts, newest first",

@@ -9,6 +9,7 @@ import {
   getWebhook,
   listDeliveries,
   listWebhooks,
+  rotateWebhookSecret,
   updateWebhook,
   type WebhookScope,
   type WebhookSettings,
@@ -55,6 +56,9 @@ export function webhookRoutes(deps: {
     '/webhooks/:id',
     async (req, res) => void res.json(await updateWebhook(scope(res), req.params.id, req.body)),
   );
+  router.post('/webhooks/:id/rotate-secret', async (req, res) => {
+    res.set('Cache-Control', 'no-store').json(await rotateWebhookSecret(scope(res), req.params.id));
+  });
   router.delete('/webhooks/:id', async (req, res) => {
     await deleteWebhook(scope(res), req.params.id);
     res.status(204).end();

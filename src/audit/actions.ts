@@ -42,6 +42,7 @@ export const AUDIT_ACTIONS = [
   'oauth_client.revoked',
   'webhook.created',
   'webhook.updated',
+  'webhook.secret_rotated',
   'webhook.deleted',
   'audit.payload_erased',
 ] as const;

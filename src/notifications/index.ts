@@ -26,6 +26,8 @@ export {
   getWebhook,
   listWebhooks,
   MAX_WEBHOOK_ENDPOINTS,
+  rotateWebhookSecret,
+  SECRET_OVERLAP_MS,
   updateWebhook,
   WebhookInput,
   WebhookListRecord,

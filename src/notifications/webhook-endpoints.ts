@@ -13,6 +13,9 @@ import { EVENT_TYPES, type EventType } from './events.js';
 import { newWebhookSecret, sealWebhookSecret } from './webhook-secret.js';
 import { checkWebhookUrl, MAX_WEBHOOK_URL_LENGTH, type Lookup } from './webhook-url.js';
 
+/** After a rotation, how long the old secret still signs beside the new one. */
+export const SECRET_OVERLAP_MS = 24 * 3_600_000;
+
 /** Endpoints per tenant: each message is sent to each, so the fan-out stays bounded. */
 export const MAX_WEBHOOK_ENDPOINTS = 20;
 
@@ -200,6 +203,35 @@ export async function updateWebhook(
   });
 }
 
+/**
+ * A new secret, shown once. For SECRET_OVERLAP_MS every request is signed with both
+ * (the specification's space-separated signatures), so a receiver can switch over
+ * without dropping a message.
+ */
+export async function rotateWebhookSecret(
+  ctx: WebhookScope,
+  id: string,
+): Promise<Webhook & { secret: string }> {
+  if (!isUuid(id)) throw notFound('webhook endpoint');
+  const secret = newWebhookSecret();
+  const sealed = await sealWebhookSecret(ctx.settings.secretKey, ctx.tenantId, id, secret);
+  return withTenant(ctx.knex, ctx.tenantId, async (trx) => {
+    const now = ctx.clock.now();
+    const [row] = (await trx('webhook_endpoints')
+      .where({ tenant_id: ctx.tenantId, endpoint_id: id })
+      .update({
+        previous_secret_sealed: trx.ref('secret_sealed'),
+        previous_secret_until: new Date(now.getTime() + SECRET_OVERLAP_MS),
+        secret_sealed: sealed,
+        updated_at: now,
+      })
+      .returning(COLUMNS)) as Row[];
+    if (!row) throw notFound('webhook endpoint');
+    await audit(trx, ctx, 'webhook.secret_rotated', id, {});
+    return { ...toRecord(row), secret };
+  });
+}
+
 export async function deleteWebhook(ctx: WebhookScope, id: string): Promise<void> {
   if (!isUuid(id)) throw notFound('webhook endpoint');
   await withTenant(ctx.knex, ctx.tenantId, async (trx) => {
@@ -215,7 +247,7 @@ export async function deleteWebhook(ctx: WebhookScope, id: string): Promise<void
 function audit(
   trx: Knex.Transaction,
   ctx: WebhookScope,
-  action: 'webhook.created' | 'webhook.updated' | 'webhook.deleted',
+  action: 'webhook.created' | 'webhook.updated' | 'webhook.secret_rotated' | 'webhook.deleted',
   id: string,
   payload: Record<string, unknown>,
 ) {

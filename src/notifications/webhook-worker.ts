@@ -52,6 +52,8 @@ interface Claimed {
   payload: Record<string, unknown>;
   url: string;
   secret_sealed: string;
+  previous_secret_sealed: string | null;
+  previous_secret_until: Date | null;
 }
 
 /** One round over every tenant; answers how many attempts were made. */
@@ -126,7 +128,8 @@ async function deliverBatch(
                AND (claimed_until IS NULL OR claimed_until <= ?)
              ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED)
           RETURNING t.message_id, t.endpoint_id, t.attempts)
-       SELECT c.message_id, c.endpoint_id, c.attempts, o.type, o.payload, e.url, e.secret_sealed
+       SELECT c.message_id, c.endpoint_id, c.attempts, o.type, o.payload, e.url, e.secret_sealed,
+              e.previous_secret_sealed, e.previous_secret_until
          FROM claimed c
          JOIN outbox o ON o.tenant_id = ? AND o.message_id = c.message_id
          JOIN webhook_endpoints e ON e.tenant_id = ? AND e.endpoint_id = c.endpoint_id`,
@@ -163,7 +166,16 @@ async function attempt(
   c: Claimed,
   opts: WebhookDeliveryOptions,
 ): Promise<void> {
-  const secret = await openWebhookSecret(opts.secretKey, tenantId, c.endpoint_id, c.secret_sealed);
+  const open = (sealed: string) =>
+    openWebhookSecret(opts.secretKey, tenantId, c.endpoint_id, sealed);
+  const secrets = [await open(c.secret_sealed)];
+  // Within a rotation's overlap the old secret signs too (space-separated signatures).
+  if (
+    c.previous_secret_sealed &&
+    c.previous_secret_until &&
+    c.previous_secret_until > opts.clock.now()
+  )
+    secrets.push(await open(c.previous_secret_sealed));
   const body = JSON.stringify(c.payload);
   // Signed at the attempt's own time: receivers refuse stale timestamps.
   const timestamp = Math.floor(opts.clock.now().getTime() / 1000);
@@ -174,7 +186,9 @@ async function attempt(
       'user-agent': 'Seatkeeper-Webhooks/1',
       'webhook-id': c.message_id,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': webhookSignature(secret, c.message_id, timestamp, body),
+      'webhook-signature': secrets
+        .map((secret) => webhookSignature(secret, c.message_id, timestamp, body))
+        .join(' '),
     },
     body,
     { allowPrivateUrls: opts.allowPrivateUrls, timeoutMs: opts.timeoutMs ?? WEBHOOK_TIMEOUT_MS },

@@ -334,6 +334,7 @@ describe('single sign-on', () => {
     expect((await call('get', '/webhooks')).body.items.length).toBeGreaterThan(0);
     expect((await call('get', path)).status).toBe(200);
     expect((await call('patch', path, { disabled: true })).status).toBe(200);
+    expect((await call('post', `${path}/rotate-secret`)).body.secret).toMatch(/^whsec_/);
     expect((await call('get', `${path}/deliveries`)).body.items).toEqual([]);
     expect((await call('delete', path)).status).toBe(204);
     expect((await call('get', path)).status).toBe(404);

@@ -16,6 +16,7 @@ import {
   MAX_ATTEMPTS,
   publishEvents,
   RETRY_DELAYS_MS,
+  SECRET_OVERLAP_MS,
 } from '../../src/notifications/index.js';
 import { fixedClock } from '../../src/shared/clock.js';
 import type { CreatedTenant } from '../../src/tenancy/index.js';
@@ -464,6 +465,7 @@ test("a seat's life reaches the receiver: granted, waitlisted, reclaim scheduled
 test('creating, changing and deleting an endpoint are audited, never with its secret (issue 14)', async () => {
   const hook = await endpoint('/audited', ['seat.granted']);
   await api.patch(`/webhooks/${hook.id}`, { events: ['seat.reclaimed'] }).expect(200);
+  const rotated = (await api.post(`/webhooks/${hook.id}/rotate-secret`, {}).expect(200)).body;
   await api.delete(`/webhooks/${hook.id}`).expect(204);
   const events = await db
     .owner('audit_events')
@@ -472,9 +474,11 @@ test('creating, changing and deleting an endpoint are audited, never with its se
   expect(events.map((e: { action: string }) => e.action)).toEqual([
     'webhook.created',
     'webhook.updated',
+    'webhook.secret_rotated',
     'webhook.deleted',
   ]);
   expect(JSON.stringify(events)).not.toContain(hook.secret.slice(6));
+  expect(JSON.stringify(events)).not.toContain(rotated.secret.slice(6));
 });
 
 test("an admin's seats reach the receiver: assigned into a full pool (waitlisted), released, transferred (issue 14)", async () => {
@@ -533,4 +537,26 @@ test("an admin's seats reach the receiver: assigned into a full pool (waitlisted
     ['seat.granted b seat_freed', 'seat.released a released_by_admin'],
     ['seat.granted c transferred', 'seat.released b transferred'],
   ]);
+});
+
+test('a rotated secret signs beside the old one for a day, then alone (issue 14; Standard Webhooks: several signatures)', async () => {
+  const hook = await endpoint('/rotated', ['seat.granted']);
+  const rotated = (await api.post(`/webhooks/${hook.id}/rotate-secret`, {}).expect(200)).body;
+  expect(rotated.secret).toMatch(/^whsec_/);
+  expect(rotated.secret).not.toBe(hook.secret);
+  const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
+  await grant();
+  await deliver();
+  const [during] = at('/rotated');
+  expect(during!.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+  expect(verifyAsSpecified(rotated.secret, during!, nowSeconds())).toBe(true);
+  expect(verifyAsSpecified(hook.secret, during!, nowSeconds())).toBe(true);
+  clock.advance(SECRET_OVERLAP_MS + 1000);
+  await grant();
+  await deliver();
+  const after = at('/rotated')[1]!;
+  expect(after.headers['webhook-signature']!.split(' ')).toHaveLength(1);
+  expect(verifyAsSpecified(rotated.secret, after, nowSeconds())).toBe(true);
+  expect(verifyAsSpecified(hook.secret, after, nowSeconds())).toBe(false);
+  await otherApi.post(`/webhooks/${hook.id}/rotate-secret`, {}).expect(404);
 });
