@@ -1,16 +1,14 @@
 // Webhooks end to end (issue 14, "Notifications"; the Standard Webhooks specification):
 // a real receiver on 127.0.0.1 gets the events a change caused, signed so that the
 // specification's published verifier (the `standardwebhooks` package) and the
-// algorithm written out here from the specification both accept them; a failing
-// receiver is retried on the schedule, alone; tenants never see each other's endpoints.
+// algorithm written out from the specification (test/support/webhook-receiver.ts) both
+// accept them; a failing receiver is retried on the schedule, alone; tenants never see
+// each other's endpoints. The events of a seat's whole life: webhook-events.test.ts.
 // Time is a clock the test moves (starting now, so the verifier's 5-minute tolerance
 // holds); the worker's round is called directly: nothing sleeps.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { withTenant } from '../../src/db/tenant-scope.js';
-import { reconcileTenant } from '../../src/licensing/full-reconcile.js';
 import {
   deliverDueWebhooks,
   MAX_ATTEMPTS,
@@ -25,12 +23,7 @@ import { testApp } from '../support/app.js';
 import { openTestDb, type TestDb } from '../support/db.js';
 import { newTenant } from '../support/fixtures.js';
 import { GROUP, scimClient, USER, type ScimClient } from '../support/scim.js';
-
-interface Received {
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-}
+import { startReceiver, verifyAsSpecified, type Receiver } from '../support/webhook-receiver.js';
 
 let db: TestDb;
 let tenant: CreatedTenant;
@@ -38,11 +31,7 @@ let other: CreatedTenant;
 let scim: ScimClient;
 let api: ApiClient;
 let otherApi: ApiClient;
-let receiver: http.Server;
-let base: string;
-const received: Received[] = [];
-/** Statuses the receiver answers, per path, in turn; then 200. */
-const answers = new Map<string, number[]>();
+let receiver: Receiver;
 const clock = fixedClock(new Date(Math.floor(Date.now() / 1000) * 1000));
 const secretKey = new Uint8Array(randomBytes(32));
 const deliver = (knex = db.knex) =>
@@ -59,41 +48,12 @@ beforeAll(async () => {
   scim = scimClient(app, tenant.scimToken);
   api = apiClient(app, tenant.apiToken);
   otherApi = apiClient(app, other.apiToken);
-  receiver = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = req.url ?? '/';
-      received.push({
-        path,
-        headers: req.headers as Record<string, string>,
-        body: Buffer.concat(chunks).toString('utf8'),
-      });
-      // A little latency, so that concurrent workers overlap on real PostgreSQL.
-      setTimeout(() => res.writeHead(answers.get(path)?.shift() ?? 200).end('ok'), 5);
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startReceiver();
 });
 afterAll(async () => {
-  await new Promise((resolve) => receiver.close(resolve));
+  await receiver.close();
   await db.close();
 });
-
-/** The Standard Webhooks verification, written from the specification ("Verifying"). */
-function verifyAsSpecified(secret: string, r: Received, nowSeconds: number): boolean {
-  const id = r.headers['webhook-id']!;
-  const timestamp = r.headers['webhook-timestamp']!;
-  if (Math.abs(nowSeconds - Number(timestamp)) > 300) return false;
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${r.body}`).digest();
-  return r.headers['webhook-signature']!.split(' ').some((s) => {
-    const [version, signature] = s.split(',');
-    const given = Buffer.from(signature ?? '', 'base64');
-    return version === 'v1' && given.length === expected.length && timingSafeEqual(given, expected);
-  });
-}
 
 let n = 0;
 /** A user in a new group whose rule grants a seat of a new licence of `quantity`. */
@@ -126,11 +86,11 @@ async function grant(quantity = 5) {
   return { user, licence, seat: seats[0]!.id };
 }
 const endpoint = async (path: string, events: string[], client = api) =>
-  (await client.post('/webhooks', { url: `${base}${path}`, events }).expect(201)).body as {
+  (await client.post('/webhooks', { url: `${receiver.base}${path}`, events }).expect(201)).body as {
     id: string;
     secret: string;
   };
-const at = (path: string) => received.filter((r) => r.path === path);
+const at = (path: string) => receiver.at(path);
 async function removeAll() {
   for (const w of (await api.get('/webhooks').expect(200)).body.items as Array<{ id: string }>)
     await api.delete(`/webhooks/${w.id}`).expect(204);
@@ -138,7 +98,7 @@ async function removeAll() {
 beforeEach(async () => {
   await removeAll();
   await deliver(); // whatever an earlier test left is settled before this one
-  received.length = 0;
+  receiver.received.length = 0;
 });
 
 test('webhook signature verifies with the Standard Webhooks algorithm: a rule grants a seat and the receiver gets seat.granted (issue 14)', async () => {
@@ -179,7 +139,7 @@ test('webhook signature verifies with the Standard Webhooks algorithm: a rule gr
   });
   // Delivered: the next round has nothing to send.
   expect(await deliver()).toBe(0);
-  expect(received).toHaveLength(2);
+  expect(receiver.received).toHaveLength(2);
 });
 
 test('a tenant without a subscribed endpoint pays no outbox row for its seat changes (issue 14: cost)', async () => {
@@ -200,7 +160,7 @@ test('a tenant without a subscribed endpoint pays no outbox row for its seat cha
 
 test('POST /webhooks answers its Location and a secret no read shows again (issue 14)', async () => {
   const res = await api
-    .post('/webhooks', { url: `${base}/located`, events: ['seat.granted'] })
+    .post('/webhooks', { url: `${receiver.base}/located`, events: ['seat.granted'] })
     .expect(201);
   expect(res.headers.location).toBe(`http://localhost/api/v1/webhooks/${res.body.id}`);
   expect(res.headers['cache-control']).toBe('no-store');
@@ -212,7 +172,7 @@ test('POST /webhooks answers its Location and a secret no read shows again (issu
 
 test('a failing receiver is retried within 10 s, signed anew, and the deliveries log shows both attempts (issue 14)', async () => {
   const hook = await endpoint('/flaky', ['seat.granted']);
-  answers.set('/flaky', [500]);
+  receiver.answers.set('/flaky', [500]);
   await grant();
   expect(await deliver()).toBe(1);
   expect(await deliver()).toBe(0); // not due yet
@@ -255,7 +215,7 @@ test('a failing endpoint is retried alone on the schedule until its attempts run
       .post('/webhooks', { url: 'http://127.0.0.1:9/', events: ['seat.granted'] })
       .expect(201)
   ).body.id as string;
-  answers.set('/bad', Array(MAX_ATTEMPTS).fill(503));
+  receiver.answers.set('/bad', Array(MAX_ATTEMPTS).fill(503));
   await grant();
   await deliver();
   expect(at('/good')).toHaveLength(1);
@@ -310,7 +270,7 @@ test('a change that rolled back delivers nothing; an endpoint not subscribed to 
 
 test('disabling an endpoint stops its deliveries and drops its pending retries (issue 14)', async () => {
   const hook = await endpoint('/off', ['seat.granted']);
-  answers.set('/off', [500]);
+  receiver.answers.set('/off', [500]);
   await grant();
   await deliver();
   await api.patch(`/webhooks/${hook.id}`, { disabled: true }).expect(200);
@@ -346,7 +306,7 @@ test('another tenant can neither see nor change an endpoint (issue 14; tenants n
   expect(at('/mine')).toHaveLength(1);
   expect(at('/theirs')).toEqual([]);
   const got = (await api.get(`/webhooks/${hook.id}`).expect(200)).body;
-  expect(got).toMatchObject({ disabled: false, url: `${base}/mine` });
+  expect(got).toMatchObject({ disabled: false, url: `${receiver.base}/mine` });
   expect(got).not.toHaveProperty('secret');
   await otherApi.delete(`/webhooks/${theirs.id}`).expect(204);
 });
@@ -384,84 +344,6 @@ test('two workers running at once deliver each message once per endpoint (issue 
   }
 });
 
-test("a seat's life reaches the receiver: granted, waitlisted, reclaim scheduled, restored, reclaimed, and the next in line granted (issue 14)", async () => {
-  await endpoint('/life', [
-    'seat.granted',
-    'seat.waitlisted',
-    'seat.reclaim_scheduled',
-    'seat.restored',
-    'seat.reclaimed',
-  ]);
-  const user = async () =>
-    (
-      await scim
-        .post('/Users', { schemas: [USER], userName: `life${++n}@example.com`, active: true })
-        .expect(201)
-    ).body.id as string;
-  const a = await user();
-  const group = (
-    await scim
-      .post('/Groups', { schemas: [GROUP], displayName: `Life ${n}`, members: [{ value: a }] })
-      .expect(201)
-  ).body.id as string;
-  const product = (await api.post('/products', { name: `Life ${n}` }).expect(201)).body.id;
-  const licence = (
-    await api
-      .post('/licenses', {
-        productId: product,
-        name: `Life ${n}`,
-        type: 'subscription',
-        quantity: 1,
-        reclaimGraceDays: 3,
-      })
-      .expect(201)
-  ).body.item.id as string;
-  // Delivered after each step: receivers are promised no order within a round.
-  const steps: Array<Array<[string, unknown, unknown]>> = [];
-  const step = async () => {
-    received.length = 0;
-    await deliver();
-    const bodies = at('/life').map(
-      (r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> },
-    );
-    for (const x of bodies) expect(x.data.licenseId).toBe(licence);
-    steps.push(
-      bodies
-        .map((x): [string, unknown, unknown] => [x.type, x.data.userId, x.data.reason])
-        .sort((p, q) => p[0].localeCompare(q[0])),
-    );
-  };
-  await api.post('/rules', { licenseId: licence, groupId: group }).expect(201);
-  await step();
-  const b = await user();
-  await scim
-    .patchOps(`/Groups/${group}`, [{ op: 'add', path: 'members', value: [{ value: b }] }])
-    .expect(204);
-  await step();
-  const active = async (on: boolean) => {
-    clock.advance(1000);
-    await scim.patchOps(`/Users/${a}`, [{ op: 'replace', path: 'active', value: on }]).expect(200);
-    await step();
-  };
-  await active(false);
-  await active(true);
-  await active(false);
-  clock.advance(4 * 86_400_000);
-  await reconcileTenant(db.knex, tenant.id, { clock, actor: { type: 'job', id: 'test' } });
-  await step();
-  expect(steps).toEqual([
-    [['seat.granted', a, 'eligible']],
-    [['seat.waitlisted', b, 'pool_full']],
-    [['seat.reclaim_scheduled', a, 'deprovisioned']],
-    [['seat.restored', a, 'eligible_again']],
-    [['seat.reclaim_scheduled', a, 'deprovisioned']],
-    [
-      ['seat.granted', b, 'seat_freed'],
-      ['seat.reclaimed', a, 'deprovisioned'],
-    ],
-  ]);
-});
-
 test('creating, changing and deleting an endpoint are audited, never with its secret (issue 14)', async () => {
   const hook = await endpoint('/audited', ['seat.granted']);
   await api.patch(`/webhooks/${hook.id}`, { events: ['seat.reclaimed'] }).expect(200);
@@ -479,64 +361,6 @@ test('creating, changing and deleting an endpoint are audited, never with its se
   ]);
   expect(JSON.stringify(events)).not.toContain(hook.secret.slice(6));
   expect(JSON.stringify(events)).not.toContain(rotated.secret.slice(6));
-});
-
-test("an admin's seats reach the receiver: assigned into a full pool (waitlisted), released, transferred (issue 14)", async () => {
-  await endpoint('/manual', ['seat.granted', 'seat.waitlisted', 'seat.released', 'seat.reclaimed']);
-  const person = async () =>
-    (
-      await scim
-        .post('/Users', { schemas: [USER], userName: `manual${++n}@example.com`, active: true })
-        .expect(201)
-    ).body.id as string;
-  const [a, b, c] = [await person(), await person(), await person()];
-  const product = (await api.post('/products', { name: `Manual ${n}` }).expect(201)).body.id;
-  const licence = (
-    await api
-      .post('/licenses', {
-        productId: product,
-        name: `Manual ${n}`,
-        type: 'subscription',
-        quantity: 1,
-      })
-      .expect(201)
-  ).body.item.id as string;
-  const steps: string[][] = [];
-  const step = async () => {
-    clock.advance(1000);
-    received.length = 0;
-    await deliver();
-    steps.push(
-      at('/manual')
-        .map((r) => JSON.parse(r.body) as { type: string; data: Record<string, string> })
-        .map(
-          (x) =>
-            `${x.type} ${x.data.userId === a ? 'a' : x.data.userId === b ? 'b' : 'c'} ${x.data.reason}`,
-        )
-        .sort(),
-    );
-  };
-  const seatA = (await api.post('/seats', { licenseId: licence, userId: a }).expect(201)).body.id;
-  await step();
-  await api.post('/seats', { licenseId: licence, userId: b }).expect(201);
-  await step();
-  await api.delete(`/seats/${seatA}`).expect(200);
-  await step();
-  const seatB = (
-    (await api.get(`/licenses/${licence}/seats`).expect(200)).body.items as Array<{
-      id: string;
-      userId: string;
-      state: string;
-    }>
-  ).find((s) => s.userId === b && s.state === 'active')!.id;
-  await api.post(`/seats/${seatB}/transfer`, { userId: c }).expect(201);
-  await step();
-  expect(steps).toEqual([
-    ['seat.granted a seat_freed'],
-    ['seat.waitlisted b pool_full'],
-    ['seat.granted b seat_freed', 'seat.released a released_by_admin'],
-    ['seat.granted c transferred', 'seat.released b transferred'],
-  ]);
 });
 
 test('a rotated secret signs beside the old one for a day, then alone (issue 14; Standard Webhooks: several signatures)', async () => {
