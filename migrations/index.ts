@@ -21,6 +21,7 @@ import * as auditStagedAppend from './20261207001600_audit_staged_append.js';
 import * as sso from './20261207001700_sso.js';
 import * as oauthClients from './20261207001800_oauth_clients.js';
 import * as outboxEvents from './20261208000000_outbox_events.js';
+import * as webhooks from './20261208000100_webhooks.js';
 import * as licenseSchedules from './20261208000200_license_schedules.js';
 import * as licenseKeys from './20261208000300_license_keys.js';
 import * as ssoFlowPreviousSession from './20261208000500_sso_flow_previous_session.js';
@@ -52,6 +53,7 @@ export const migrations: Migration[] = [
   { name: '20261207001700_sso', ...sso },
   { name: '20261207001800_oauth_clients', ...oauthClients },
   { name: '20261208000000_outbox_events', ...outboxEvents },
+  { name: '20261208000100_webhooks', ...webhooks },
   { name: '20261208000200_license_schedules', ...licenseSchedules },
   { name: '20261208000300_license_keys', ...licenseKeys },
   { name: '20261208000500_sso_flow_previous_session', ...ssoFlowPreviousSession },

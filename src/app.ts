@@ -68,6 +68,11 @@ export interface AppDeps {
    * and validations a minute per key (KEY_VALIDATIONS_PER_MINUTE).
    */
   licenseKeys?: { kek: Uint8Array; validationsPerMinute?: number };
+  /**
+   * Webhooks: the key sealing endpoint secrets (default: the SSO key above) and whether
+   * http and private addresses are allowed (WEBHOOK_ALLOW_PRIVATE_URLS; default false).
+   */
+  webhooks?: { secretKey?: Uint8Array; allowPrivateUrls?: boolean };
   /** The audit checkpoint key, for the audit-checkpoint job run on demand. */
   signingKey?: SigningKey;
   /** Scheduled jobs' metrics, shared with the service's scheduler; unset: the app's own. */
@@ -136,6 +141,10 @@ export function createApp(deps: AppDeps): express.Express {
     kek: deps.licenseKeys?.kek ?? new Uint8Array(randomBytes(32)),
     validationsPerMinute: deps.licenseKeys?.validationsPerMinute,
   };
+  const webhooks = {
+    secretKey: deps.webhooks?.secretKey ?? sso.secretKey,
+    allowPrivateUrls: deps.webhooks?.allowPrivateUrls ?? false,
+  };
   // The public halves of each tenant's licence signing keys, for offline verification.
   app.use(jwksRoutes({ knex: deps.knex, clock }));
   app.use(
@@ -150,6 +159,7 @@ export function createApp(deps: AppDeps): express.Express {
       sso,
       accessTokens,
       licenseKeys,
+      webhooks,
     }),
   );
   app.use(

@@ -19,7 +19,13 @@ import { migrateUp } from './db/migrate.js';
 import { waitForDatabase } from './db/connect.js';
 import { createApp } from './app.js';
 import { createJobMetrics, serviceJobs } from './jobs/index.js';
-import { smtpMailer, startEmailWorker, type EmailWorker } from './notifications/index.js';
+import {
+  smtpMailer,
+  startEmailWorker,
+  startWebhookWorker,
+  type EmailWorker,
+  type WebhookWorker,
+} from './notifications/index.js';
 import { createScheduler, type Scheduler } from './jobs/index.js';
 import type { Logger } from './log/logger.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -63,6 +69,7 @@ export async function startService(
   let scheduler: Scheduler | undefined;
   let settler: Settler | undefined;
   let mail: EmailWorker | undefined;
+  let webhooks: WebhookWorker | undefined;
   let server: Server | undefined;
   try {
     // Migrations run as the tables' owner; the service then serves as seatkeeper_app.
@@ -105,6 +112,7 @@ export async function startService(
         kek: keyEncryptionKey,
         validationsPerMinute: config.KEY_VALIDATIONS_PER_MINUTE,
       },
+      webhooks: { secretKey: ssoSecretKey, allowPrivateUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS },
       sso: {
         secretKey: ssoSecretKey,
         settings: {
@@ -123,6 +131,18 @@ export async function startService(
         logger,
       });
     } else logger.info('email is off: SMTP_URL is not set');
+    if (config.WEBHOOK_ALLOW_PRIVATE_URLS && config.NODE_ENV === 'production') {
+      logger.warn(
+        'WEBHOOK_ALLOW_PRIVATE_URLS is on: webhooks may be sent to http and private addresses',
+      );
+    }
+    webhooks = startWebhookWorker(db.knex, {
+      everyMs: config.WEBHOOK_DELIVERY_INTERVAL_MS,
+      clock,
+      logger,
+      secretKey: ssoSecretKey,
+      allowPrivateUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
+    });
     settler = startSettler(db.knex, {
       everyMs: config.AUDIT_SETTLE_INTERVAL_MS,
       logger,
@@ -190,6 +210,7 @@ export async function startService(
           await Promise.all([serverClosed, scheduler?.stop(config.SHUTDOWN_TIMEOUT_MS)]);
           await settler?.stop();
           await mail?.stop();
+          await webhooks?.stop();
           await db.close();
           logger.info('seatkeeper stopped');
         })();
@@ -200,6 +221,7 @@ export async function startService(
     server?.close();
     await settler?.stop().catch(() => undefined);
     await mail?.stop().catch(() => undefined);
+    await webhooks?.stop().catch(() => undefined);
     await scheduler?.stop(1000).catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;

@@ -56,6 +56,15 @@ import {
   ValidateInput,
   ValidationRecord,
 } from '../keys/index.js';
+import {
+  CreatedWebhookRecord,
+  DeliveryPageRecord,
+  MAX_DELIVERIES_LIMIT,
+  WebhookInput,
+  WebhookListRecord,
+  WebhookPatch,
+  WebhookRecord,
+} from '../notifications/index.js';
 
 /** Every response shape, by its name in components.schemas. */
 const RESPONSES = {
@@ -98,6 +107,10 @@ const RESPONSES = {
   LicenseKey: LicenseKeyRecord,
   LicenseKeyPage: pageSchema(LicenseKeyRecord),
   Validation: ValidationRecord,
+  Webhook: WebhookRecord,
+  CreatedWebhook: CreatedWebhookRecord,
+  WebhookList: WebhookListRecord,
+  WebhookDeliveryPage: DeliveryPageRecord,
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -137,7 +150,9 @@ type InputSchemaName =
   | 'SsoConnectionPatch'
   | 'OAuthClientInput'
   | 'IssueKeyInput'
-  | 'ValidateInput';
+  | 'ValidateInput'
+  | 'WebhookInput'
+  | 'WebhookPatch';
 const ref = (name: ResponseSchemaName | InputSchemaName) => ({
   $ref: `#/components/schemas/${name}`,
 });
@@ -545,6 +560,65 @@ const paths = {
       },
     },
   },
+  '/webhooks': {
+    get: {
+      summary: "The tenant's webhook endpoints (secrets never shown)",
+      responses: { '200': answer('Every endpoint', 'WebhookList'), ...problems() },
+    },
+    post: {
+      summary:
+        'Subscribe an endpoint to event types; its Standard Webhooks signing secret is shown only now',
+      requestBody: { required: true, ...json(ref('WebhookInput')) },
+      responses: {
+        '201': {
+          ...answer('The endpoint and its secret', 'CreatedWebhook'),
+          headers: { Location: { schema: { type: 'string' } } },
+        },
+        ...WRITE,
+      },
+    },
+  },
+  '/webhooks/{id}': {
+    get: {
+      summary: 'One webhook endpoint',
+      parameters: [id],
+      responses: { '200': answer('The endpoint', 'Webhook'), ...READ },
+    },
+    patch: {
+      summary: "Change an endpoint's URL, event types, description, or disable it",
+      parameters: [id],
+      requestBody: { required: true, ...json(ref('WebhookPatch')) },
+      responses: { '200': answer('The endpoint', 'Webhook'), ...WRITE },
+    },
+    delete: {
+      summary: 'Delete an endpoint, its pending deliveries and its log',
+      parameters: [id],
+      responses: { '204': { description: 'Deleted' }, ...WRITE },
+    },
+  },
+  '/webhooks/{id}/rotate-secret': {
+    post: {
+      summary:
+        'A new signing secret, shown only now; for 24 h requests carry signatures by both the new and the old',
+      parameters: [id],
+      responses: { '200': answer('The endpoint and its new secret', 'CreatedWebhook'), ...WRITE },
+    },
+  },
+  '/webhooks/{id}/deliveries': {
+    get: {
+      summary: "An endpoint's delivery attempts, newest first",
+      parameters: [
+        id,
+        {
+          name: 'limit',
+          in: 'query',
+          schema: { type: 'integer', minimum: 1, maximum: MAX_DELIVERIES_LIMIT, default: 50 },
+        },
+        { name: 'cursor', in: 'query', schema: { type: 'string' } },
+      ],
+      responses: { '200': answer('A page of attempts', 'WebhookDeliveryPage'), ...READ, ...LIST },
+    },
+  },
   '/me': {
     get: {
       summary: 'The signed-in user (session cookie), whether an admin, and their seats explained',
@@ -572,6 +646,8 @@ function allSchemas() {
         OAuthClientInput,
         IssueKeyInput,
         ValidateInput,
+        WebhookInput,
+        WebhookPatch,
       },
       'input',
     ),

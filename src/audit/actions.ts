@@ -50,6 +50,10 @@ export const AUDIT_ACTIONS = [
   'sso.signed_out',
   'oauth_client.created',
   'oauth_client.revoked',
+  'webhook.created',
+  'webhook.updated',
+  'webhook.secret_rotated',
+  'webhook.deleted',
   'audit.payload_erased',
   'audit.payloads_expired',
 ] as const;

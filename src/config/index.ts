@@ -105,6 +105,10 @@ const schema = z.object({
   SSO_SESSION_ABSOLUTE_MS: int(60_000, 90 * 86_400_000),
   SSO_CLOCK_SKEW_MS: int(0, 600_000),
   SSO_SECRET_KEY_FILE: nonEmpty.optional(),
+  // Webhooks (issue 14): http and private, loopback or link-local receivers allowed?
+  // Unset: no in production (SSRF), yes otherwise (a receiver on localhost).
+  WEBHOOK_ALLOW_PRIVATE_URLS: boolean.optional(),
+  WEBHOOK_DELIVERY_INTERVAL_MS: int(100, 60_000),
   // OAuth 2.0 access tokens' signing keys (Ed25519 JWKs, newest first).
   OAUTH_SIGNING_KEY_FILE: nonEmpty.optional(),
   // Signed licence keys (issue 18): the key sealing the tenants' private signing keys
@@ -134,6 +138,7 @@ export interface Config extends Omit<
   | 'SSO_SECRET_KEY_FILE'
   | 'OAUTH_SIGNING_KEY_FILE'
   | 'KEY_ENCRYPTION_KEY_FILE'
+  | 'WEBHOOK_ALLOW_PRIVATE_URLS'
 > {
   LOG_FORMAT: 'json' | 'pretty';
   /** express' `trust proxy` value: false, true, a hop count, or addresses/subnets. */
@@ -150,6 +155,8 @@ export interface Config extends Omit<
   OAUTH_SIGNING_KEY_FILE: string;
   /** Absolute path of KEY_ENCRYPTION_KEY's file, read when the variable is not set. */
   KEY_ENCRYPTION_KEY_FILE: string;
+  /** Webhooks to http and private addresses allowed (default: not in production). */
+  WEBHOOK_ALLOW_PRIVATE_URLS: boolean;
 }
 
 export class ConfigError extends Error {
@@ -199,6 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     TRUST_PROXY: trustProxy(parsed.TRUST_PROXY),
     PUBLIC_URL: parsed.PUBLIC_URL?.replace(/\/+$/, ''),
     LOG_FORMAT: parsed.LOG_FORMAT ?? (parsed.NODE_ENV === 'production' ? 'json' : 'pretty'),
+    WEBHOOK_ALLOW_PRIVATE_URLS:
+      parsed.WEBHOOK_ALLOW_PRIVATE_URLS ?? parsed.NODE_ENV !== 'production',
     AUDIT_SIGNING_KEY_FILE: path.resolve(
       parsed.AUDIT_SIGNING_KEY_FILE ?? path.join(dataDir, 'keys', 'audit-signing-key.pem'),
     ),

@@ -2,7 +2,7 @@
 // utilisation, status, and the threshold alerts recorded when utilisation crosses them.
 import type { Knex } from 'knex';
 import { type Actor, appendAuditEvents, type AuditEventInput } from '../audit/index.js';
-import { publishEvents, type DomainEvent } from '../notifications/index.js';
+import { publishSubscribedEvents, type DomainEvent } from '../notifications/index.js';
 import type { Clock } from '../shared/clock.js';
 import { notFound } from '../shared/errors.js';
 import { inTenant, type LicensingContext } from './context.js';
@@ -275,6 +275,8 @@ export async function recordThresholdCrossings(
     });
   }
   await appendAuditEvents(trx, tenantId, events, ctx.clock);
-  await publishEvents(trx, tenantId, published, now);
+  // The same crossings for webhook receivers (issue 14), once per numbered crossing,
+  // written only when an endpoint subscribes to them.
+  if (published.length) await publishSubscribedEvents(trx, tenantId, () => published, now);
   return events.length;
 }

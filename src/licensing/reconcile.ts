@@ -45,6 +45,7 @@ import { planSeats, type PlanInput, type SeatPlan, type SeatRow } from './plan.j
 import { fill, type PoolLicense } from './pool.js';
 import { SEAT_INSERT_COLUMNS, type SeatChange, type SeatState } from './records.js';
 import { LICENSE_TERM_COLUMNS, type LicenseTermRow } from './term.js';
+import { publishSeatEvents } from './seat-events.js';
 
 export type { SeatChange, SeatState };
 
@@ -299,11 +300,8 @@ async function record(
     ),
   ]);
   await appendAuditEvents(trx, tenantId, events, ctx.clock);
-  if (changes.length)
-    await recordThresholdCrossings(
-      trx,
-      tenantId,
-      [...new Set(changes.map((c) => c.licenseId))],
-      ctx,
-    );
+  if (changes.length === 0) return;
+  // Webhook events in the same transaction: a rolled-back change notifies nobody.
+  await publishSeatEvents(trx, tenantId, changes, ctx.clock.now());
+  await recordThresholdCrossings(trx, tenantId, [...new Set(changes.map((c) => c.licenseId))], ctx);
 }

@@ -14,6 +14,7 @@ import { licencesInPlay, lockLicences, reconcile } from './reconcile.js';
 import { manualSeatRow, SEAT_STATES, seatRecord, type Seat, type SeatState } from './records.js';
 import { isUuid, newId } from '../shared/ids.js';
 import { rowById } from './rows.js';
+import { publishSeatEvents } from './seat-events.js';
 
 const assigner = (ctx: LicensingContext) => `${ctx.actor.type}:${ctx.actor.id ?? ''}`;
 
@@ -125,8 +126,28 @@ export async function assignSeat(ctx: LicensingContext, body: unknown): Promise<
       },
       ctx.clock,
     );
-    await reconcile(trx, ctx.tenantId, { userIds: [user] }, ctx);
-    return seatRecord(await seatWithActivity(trx, ctx, seatId));
+    const changes = await reconcile(trx, ctx.tenantId, { userIds: [user] }, ctx);
+    const placed = await seatWithActivity(trx, ctx, seatId);
+    // Seated, the reconcile told receivers (waitlisted → active); still in line, it did
+    // not change the seat, so its joining the line is told here.
+    if (placed.state === 'waitlisted' && !changes.some((c) => c.seatId === seatId))
+      await publishSeatEvents(
+        trx,
+        ctx.tenantId,
+        [
+          {
+            seatId,
+            licenseId,
+            userId: user,
+            from: null,
+            to: 'waitlisted',
+            reason: 'pool_full',
+            ruleId: null,
+          },
+        ],
+        new Date(now),
+      );
+    return seatRecord(placed);
   });
 }
 
@@ -166,6 +187,22 @@ export async function releaseSeat(ctx: LicensingContext, seatId: string): Promis
         },
       },
       ctx.clock,
+    );
+    await publishSeatEvents(
+      trx,
+      ctx.tenantId,
+      [
+        {
+          seatId,
+          licenseId: seat.license_id,
+          userId: seat.user_id,
+          from: seat.state,
+          to: 'released',
+          reason: 'released_by_admin',
+          ruleId: null,
+        },
+      ],
+      new Date(now),
     );
     await reconcile(trx, ctx.tenantId, { licenseIds: [seat.license_id], userIds: [] }, ctx);
     return seatRecord(await seatWithActivity(trx, ctx, seatId));
@@ -239,6 +276,16 @@ export async function transferSeat(
         },
       },
       ctx.clock,
+    );
+    const moved = { licenseId: seat.license_id, reason: 'transferred' as const, ruleId: null };
+    await publishSeatEvents(
+      trx,
+      ctx.tenantId,
+      [
+        { ...moved, seatId, userId: seat.user_id, from: 'active', to: 'released' },
+        { ...moved, seatId: newSeatId, userId: to, from: null, to: 'active' },
+      ],
+      new Date(now),
     );
     return seatRecord(await seatWithActivity(trx, ctx, newSeatId));
   });

@@ -14,6 +14,8 @@ export const EVENT_TYPES = [
   'seat.reclaim_scheduled',
   'seat.restored',
   'seat.reclaimed',
+  // An admin released a manual seat or transferred it (seat.reclaimed is the policy's).
+  'seat.released',
   'license.threshold_crossed',
   'license.expiring',
   'license.renewed',
@@ -55,4 +57,35 @@ export function publishEvents(
     })),
     now,
   );
+}
+
+/**
+ * The event types some enabled endpoint of the tenant subscribes to, read in the
+ * caller's transaction. Publishers with many events (a full reconcile changes 100,000
+ * seats) ask this first and build only those: a tenant without webhooks pays one
+ * indexed query, not an outbox row per change.
+ */
+export async function subscribedEventTypes(
+  trx: Knex.Transaction,
+  tenantId: string,
+): Promise<Set<EventType>> {
+  const { rows } = (await trx.raw(
+    `SELECT DISTINCT unnest(events) AS type FROM webhook_endpoints
+      WHERE tenant_id = ? AND NOT disabled`,
+    [tenantId],
+  )) as { rows: Array<{ type: EventType }> };
+  return new Set(rows.map((r) => r.type));
+}
+
+/** Publish the events `build` makes for the subscribed types, if any are subscribed. */
+export async function publishSubscribedEvents(
+  trx: Knex.Transaction,
+  tenantId: string,
+  build: (subscribed: Set<EventType>) => DomainEvent[],
+  now: Date,
+): Promise<number> {
+  const subscribed = await subscribedEventTypes(trx, tenantId);
+  if (subscribed.size === 0) return 0;
+  const events = build(subscribed).filter((e) => subscribed.has(e.type));
+  return publishEvents(trx, tenantId, events, now);
 }

@@ -334,6 +334,22 @@ describe('single sign-on', () => {
     expect((await call('delete', `/oauth/clients/${created.body.clientId}`)).status).toBe(200);
   });
 
+  test('webhooks (issue 14): create (secret once), list, read, change, deliveries, delete', async () => {
+    const created = await call('post', '/webhooks', {
+      url: 'https://hooks.example.com/seatkeeper',
+      events: ['seat.granted'],
+    });
+    expect(created.status).toBe(201);
+    const path = `/webhooks/${created.body.id}`;
+    expect((await call('get', '/webhooks')).body.items.length).toBeGreaterThan(0);
+    expect((await call('get', path)).status).toBe(200);
+    expect((await call('patch', path, { disabled: true })).status).toBe(200);
+    expect((await call('post', `${path}/rotate-secret`)).body.secret).toMatch(/^whsec_/);
+    expect((await call('get', `${path}/deliveries`)).body.items).toEqual([]);
+    expect((await call('delete', path)).status).toBe(204);
+    expect((await call('get', path)).status).toBe(404);
+  });
+
   test("/me: the session's user and seats; 401 without a session", async () => {
     expect((await call('get', '/me')).status).toBe(401);
     // A session as a sign-in opens it (the sign-in itself is sso-oidc.test.ts's subject).

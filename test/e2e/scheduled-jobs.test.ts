@@ -355,6 +355,10 @@ describe('trial-expiry', () => {
 describe('compliance-scan', () => {
   test('records a threshold crossing no reconcile recorded, and publishes it once', async () => {
     at('2027-08-01T00:00:00.000Z');
+    // Crossings are published for webhook receivers only when an endpoint subscribes.
+    await api
+      .post('/webhooks', { url: 'http://127.0.0.1:9/hooks', events: ['license.threshold_crossed'] })
+      .expect(201);
     const id = await licence({ type: 'subscription', quantity: 2, alertThresholds: [90] });
     const user = (
       await scim

@@ -10,6 +10,7 @@ import { JOB_RUNS_TENANT_TABLES } from '../../migrations/20261207001400_job_runs
 import { OUTBOX_TENANT_TABLES } from '../../migrations/20261207001500_outbox.js';
 import { SSO_TABLES } from '../../migrations/20261207001700_sso.js';
 import { OAUTH_TABLES } from '../../migrations/20261207001800_oauth_clients.js';
+import { WEBHOOK_TENANT_TABLES } from '../../migrations/20261208000100_webhooks.js';
 import { LICENSE_SCHEDULE_TENANT_TABLES } from '../../migrations/20261208000200_license_schedules.js';
 import { LICENSE_KEY_TENANT_TABLES } from '../../migrations/20261208000300_license_keys.js';
 
@@ -30,6 +31,7 @@ const ALL_TENANT_TABLES = [
   ...OUTBOX_TENANT_TABLES,
   ...SSO_TABLES,
   ...OAUTH_TABLES,
+  ...WEBHOOK_TENANT_TABLES,
   ...LICENSE_SCHEDULE_TENANT_TABLES,
   ...LICENSE_KEY_TENANT_TABLES,
 ];
@@ -38,6 +40,7 @@ const SEEDED_TABLES = [
   ...TENANT_TABLES,
   ...SSO_TABLES,
   ...OAUTH_TABLES,
+  ...WEBHOOK_TENANT_TABLES,
   ...LICENSE_KEY_TENANT_TABLES,
 ];
 
@@ -111,6 +114,40 @@ beforeAll(async () => {
       created_at: now,
       last_seen_at: now,
       expires_at: later,
+    });
+    // Webhooks: an endpoint, a message it is owed, and an attempt logged.
+    const endpoint = (
+      await api
+        .post('/webhooks', { url: 'https://hooks.example.com/', events: ['seat.granted'] })
+        .expect(201)
+    ).body.id;
+    const messageId = randomUUID();
+    await db.owner('outbox').insert({
+      tenant_id: t.id,
+      message_id: messageId,
+      channel: 'webhook',
+      type: 'seat.granted',
+      dedupe_key: `seat.granted:${messageId}`,
+      payload: JSON.stringify({ type: 'seat.granted', timestamp: now, data: {} }),
+      created_at: now,
+      next_attempt_at: later,
+    });
+    await db.owner('webhook_targets').insert({
+      tenant_id: t.id,
+      message_id: messageId,
+      endpoint_id: endpoint,
+      attempts: 1,
+      next_attempt_at: later,
+    });
+    await db.owner('webhook_deliveries').insert({
+      tenant_id: t.id,
+      delivery_id: randomUUID(),
+      endpoint_id: endpoint,
+      message_id: messageId,
+      type: 'seat.granted',
+      attempt: 1,
+      status: 500,
+      at: now,
     });
     // A checkpoint row (its signature is not what this file tests) and a queued event.
     await db.owner('audit_checkpoints').insert({

@@ -17,6 +17,8 @@ export function testApp(
     publicUrl?: AppDeps['publicUrl'];
     sso?: AppDeps['sso'];
     licenseKeys?: AppDeps['licenseKeys'];
+    /** Default: private URLs allowed (receivers on 127.0.0.1), as outside production. */
+    webhooks?: AppDeps['webhooks'];
   } = {},
 ) {
   return createApp({
@@ -30,5 +32,6 @@ export function testApp(
     ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
     ...(opts.sso ? { sso: opts.sso } : {}),
     ...(opts.licenseKeys ? { licenseKeys: opts.licenseKeys } : {}),
+    webhooks: opts.webhooks ?? { allowPrivateUrls: true },
   });
 }

@@ -64,6 +64,21 @@ describe('configuration', () => {
     expect(loadConfig({ ...base, DATABASE_URL: '' }).DATABASE_URL).toBeUndefined();
   });
 
+  test('webhooks to private addresses: refused by default in production, allowed elsewhere, and as set (issue 14)', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).WEBHOOK_ALLOW_PRIVATE_URLS).toBe(false);
+    expect(loadConfig(base).WEBHOOK_ALLOW_PRIVATE_URLS).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: 'production', WEBHOOK_ALLOW_PRIVATE_URLS: 'true' })
+        .WEBHOOK_ALLOW_PRIVATE_URLS,
+    ).toBe(true);
+    expect(
+      loadConfig({ ...base, WEBHOOK_ALLOW_PRIVATE_URLS: 'off' }).WEBHOOK_ALLOW_PRIVATE_URLS,
+    ).toBe(false);
+    expect(problemsOf({ ...base, WEBHOOK_ALLOW_PRIVATE_URLS: 'maybe' })[0]).toMatch(
+      /^WEBHOOK_ALLOW_PRIVATE_URLS: must be true or false/,
+    );
+  });
+
   test('JSON logs by default in production, readable logs elsewhere', () => {
     expect(loadConfig({ NODE_ENV: 'production' }).LOG_FORMAT).toBe('json');
     expect(loadConfig(base).LOG_FORMAT).toBe('pretty');
