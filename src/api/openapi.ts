@@ -43,6 +43,7 @@ import {
   ConnectionRecord,
 } from '../sso/index.js';
 import { MeRecord } from './sso-routes.js';
+import { AuditEventRecord, AuditVerificationRecord, auditPaths } from './audit-openapi.js';
 import {
   CreatedOAuthClientRecord,
   OAuthClientInput,
@@ -98,6 +99,8 @@ const RESPONSES = {
   LicenseKey: LicenseKeyRecord,
   LicenseKeyPage: pageSchema(LicenseKeyRecord),
   Validation: ValidationRecord,
+  AuditEventPage: pageSchema(AuditEventRecord),
+  AuditVerification: AuditVerificationRecord,
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -264,6 +267,7 @@ const ActivityRequest = {
 };
 
 const paths = {
+  ...auditPaths({ answer, problems, paging }),
   '/activity': {
     post: {
       summary: 'Record user activity (at most 1,000 events; idempotent on each event id)',

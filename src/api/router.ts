@@ -22,6 +22,8 @@ import { adminSession } from './session-auth.js';
 import { oauthClientRoutes } from './oauth-routes.js';
 import { allowedMethods, openApiDocument } from './openapi.js';
 import { licenseKeyRoutes, validateRoutes } from './keys-routes.js';
+import { auditRoutes } from './audit-routes.js';
+import type { SigningKey } from '../audit/index.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'] as const;
 const CSV_TYPES = ['text/csv', 'text/plain'] as const;
@@ -41,6 +43,8 @@ export function apiRouter(deps: {
   accessTokens?: AccessTokenVerifier | undefined;
   /** Signed licence keys: KEY_ENCRYPTION_KEY and the validation rate limit. */
   licenseKeys: { kek: Uint8Array; validationsPerMinute?: number | undefined };
+  /** The audit checkpoint key, whose checkpoints GET /audit/verify checks. */
+  signingKey?: SigningKey | undefined;
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
@@ -94,6 +98,7 @@ export function apiRouter(deps: {
   router.use(ssoConnectionRoutes(deps.sso));
   router.use(oauthClientRoutes(deps));
   router.use(licenseKeyRoutes({ knex: deps.knex, clock: deps.clock, kek: deps.licenseKeys.kek }));
+  router.use(auditRoutes(deps));
 
   router.use((req, res) => {
     const allowed = allowedMethods(req.path);
