@@ -17,11 +17,12 @@ export function testApp(
     publicUrl?: AppDeps['publicUrl'];
     sso?: AppDeps['sso'];
     licenseKeys?: AppDeps['licenseKeys'];
+    logger?: AppDeps['logger'];
   } = {},
 ) {
   return createApp({
     knex,
-    logger: quietLogger,
+    logger: opts.logger ?? quietLogger,
     bodyLimit: 1024 * 1024,
     state,
     hooks: opts.hooks ?? new DirectoryHooks(),
