@@ -92,6 +92,8 @@ export function auditRoutes(deps: {
       .status(200)
       .attachment(`seatkeeper-audit-${tenantId}-${day}.${MEDIA[format].ext}`)
       .set('Content-Type', MEDIA[format].type);
+    // HEAD asks what an export would be, not for one: nothing is read, nothing recorded.
+    if (req.method === 'HEAD') return void res.end();
     await exportTenantAudit(deps.knex, {
       tenantId,
       actor: actorOf(res),

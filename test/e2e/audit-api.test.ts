@@ -1,6 +1,7 @@
 // The audit read API (issue 16): pages of the chain with filters, verification, and
 // streamed exports byte for byte what `audit export` writes; each tenant sees only its own.
 import { PassThrough } from 'node:stream';
+import request from 'supertest';
 import { appendAuditEvents, queuedEventInsert } from '../../src/audit/append.js';
 import { exportAudit, type ExportFormat } from '../../src/audit/export/index.js';
 import type { AuditEventInput } from '../../src/audit/types.js';
@@ -17,6 +18,7 @@ let a: CreatedTenant;
 let b: CreatedTenant;
 let apiA: ApiClient;
 let apiB: ApiClient;
+let app: ReturnType<typeof testApp>;
 
 const seatEvent = (i: number, user: string): AuditEventInput => ({
   action: i % 2 ? 'seat.granted' : 'seat.released',
@@ -59,7 +61,7 @@ beforeAll(async () => {
   db = await openTestDb();
   a = await newTenant(db.knex, 'Audit A');
   b = await newTenant(db.knex, 'Audit B');
-  const app = testApp(db.knex);
+  app = testApp(db.knex);
   apiA = apiClient(app, a.apiToken);
   apiB = apiClient(app, b.apiToken);
   await appendOn(
@@ -242,12 +244,18 @@ describe('exports stream what `audit export` writes, and are themselves audited'
     });
   });
 
-  test('reading a page or verifying records nothing; an export records one event', async () => {
+  test('reading a page, verifying or asking HEAD records nothing; an export records one event', async () => {
     const count = async () =>
       (await apiA.get('/audit/events?limit=1').expect(200)).body.total as number;
     const start = await count();
     await apiA.get('/audit/events').expect(200);
     await apiA.get('/audit/verify').expect(200);
+    expect(await count()).toBe(start);
+    const head = await request(app)
+      .head('/api/v1/audit/export?format=csv')
+      .set('Authorization', `Bearer ${a.apiToken}`)
+      .expect(200);
+    expect(head.type).toBe('text/csv');
     expect(await count()).toBe(start);
     await apiA.get('/audit/export?format=cef').expect(200);
     expect(await count()).toBe(start + 1);
