@@ -94,14 +94,22 @@ export function auditRoutes(deps: {
       .set('Content-Type', MEDIA[format].type);
     // HEAD asks what an export would be, not for one: nothing is read, nothing recorded.
     if (req.method === 'HEAD') return void res.end();
-    await exportTenantAudit(deps.knex, {
-      tenantId,
-      actor: actorOf(res),
-      format,
-      window,
-      out: res,
-      clock: deps.clock,
-    });
+    try {
+      await exportTenantAudit(deps.knex, {
+        tenantId,
+        actor: actorOf(res),
+        format,
+        window,
+        out: res,
+        clock: deps.clock,
+      });
+    } catch (err) {
+      // A client that hangs up mid-export is not a fault of the service (the access log
+      // records it as aborted); anything else goes to the problem handler, which cuts
+      // the connection once bytes have gone out, so a partial export never looks whole.
+      if (res.destroyed) return;
+      throw err;
+    }
     res.end();
   });
 

@@ -1,11 +1,17 @@
 // The audit read API (issue 16): pages of the chain with filters, verification, and
 // streamed exports byte for byte what `audit export` writes; each tenant sees only its own.
-import { PassThrough } from 'node:stream';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import winston from 'winston';
 import request from 'supertest';
 import { appendAuditEvents, queuedEventInsert } from '../../src/audit/append.js';
 import { exportAudit, type ExportFormat } from '../../src/audit/export/index.js';
 import type { AuditEventInput } from '../../src/audit/types.js';
 import { withTenant } from '../../src/db/tenant-scope.js';
+import { createLogger } from '../../src/log/logger.js';
 import { fixedClock } from '../../src/shared/clock.js';
 import type { CreatedTenant } from '../../src/tenancy/service.js';
 import { apiClient, type ApiClient } from '../support/api.js';
@@ -259,5 +265,51 @@ describe('exports stream what `audit export` writes, and are themselves audited'
     expect(await count()).toBe(start);
     await apiA.get('/audit/export?format=cef').expect(200);
     expect(await count()).toBe(start + 1);
+  });
+
+  test('a client that hangs up mid-export is logged as aborted, not as a failure', async () => {
+    const tenant = await newTenant(db.knex, 'Big');
+    // Three batches of the reader (1,000 events each): more than one socket write.
+    await appendOn(
+      tenant.id,
+      11,
+      Array.from({ length: 2500 }, (_, i) => seatEvent(i, 'erin')),
+    );
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({ level: 'info', format: 'json' });
+    logger.clear();
+    logger.add(
+      new winston.transports.Stream({
+        stream: new Writable({
+          write(chunk: Buffer, _enc, done) {
+            lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+            done();
+          },
+        }),
+      }),
+    );
+    const server = http.createServer(testApp(db.knex, undefined, { logger })).listen(0);
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const req = http.get(`http://127.0.0.1:${port}/api/v1/audit/export?format=json`, {
+        headers: { Authorization: `Bearer ${tenant.apiToken}` },
+      });
+      const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+      expect(res.statusCode).toBe(200);
+      await once(res, 'data');
+      req.destroy();
+      for (let i = 0; i < 100 && !lines.some((l) => l.message === 'request'); i++) await sleep(20);
+      expect(lines.find((l) => l.message === 'request')).toMatchObject({
+        route: '/api/v1/audit/export',
+        aborted: true,
+      });
+      // The export's rejection follows the socket's close within a tick or two; an error
+      // line, were it logged, would be there well before this.
+      await sleep(200);
+      expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+    } finally {
+      server.close();
+    }
   });
 });
