@@ -63,8 +63,11 @@ export function auditPaths(h: {
           {
             name: 'action',
             in: 'query',
-            description: 'Only these actions: repeat the parameter or separate with commas',
-            schema: { type: 'string', enum: [...AUDIT_ACTIONS] },
+            description:
+              'Only these actions (exact): repeat the parameter, or separate them with commas',
+            style: 'form',
+            explode: true,
+            schema: { type: 'array', items: { type: 'string', enum: [...AUDIT_ACTIONS] } },
           },
           {
             name: 'subject',
