@@ -74,12 +74,12 @@ test('an authenticated request logs its route pattern, status, duration, tenant 
     expect(all).not.toContain(secret);
 });
 
-test('a request that fails authentication logs no tenant; an unknown path logs no path', async () => {
+test('a request refused by authentication logs its door and no tenant; an unknown path logs no path', async () => {
   await request(app).get('/api/v1/tenant').set('Authorization', 'Bearer sk_api_nope').expect(401);
   await request(app).get(`/no/such/${randomUUID()}`).expect(404);
   await new Promise((r) => setImmediate(r));
   const [refused, unknown] = accessLines();
-  expect(refused).toMatchObject({ method: 'GET', status: 401 });
+  expect(refused).toMatchObject({ method: 'GET', route: '/api/v1/*', status: 401 });
   expect(refused).not.toHaveProperty('tenantId');
   expect(unknown).toMatchObject({ route: 'unmatched', status: 404 });
   expect(lines.join('\n')).not.toContain('sk_api_nope');
