@@ -43,6 +43,7 @@ import {
   ConnectionRecord,
 } from '../sso/index.js';
 import { MeRecord } from './sso-routes.js';
+import { AuditEventRecord, AuditVerificationRecord, auditPaths } from './audit-openapi.js';
 import {
   CreatedOAuthClientRecord,
   OAuthClientInput,
@@ -111,6 +112,8 @@ const RESPONSES = {
   CreatedWebhook: CreatedWebhookRecord,
   WebhookList: WebhookListRecord,
   WebhookDeliveryPage: DeliveryPageRecord,
+  AuditEventPage: pageSchema(AuditEventRecord),
+  AuditVerification: AuditVerificationRecord,
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -279,6 +282,7 @@ const ActivityRequest = {
 };
 
 const paths = {
+  ...auditPaths({ answer, problems, paging }),
   '/activity': {
     post: {
       summary: 'Record user activity (at most 1,000 events; idempotent on each event id)',

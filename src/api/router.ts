@@ -24,6 +24,8 @@ import { allowedMethods, openApiDocument } from './openapi.js';
 import { licenseKeyRoutes, validateRoutes } from './keys-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import type { WebhookSettings } from '../notifications/index.js';
+import { auditRoutes } from './audit-routes.js';
+import type { SigningKey } from '../audit/index.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'] as const;
 const CSV_TYPES = ['text/csv', 'text/plain'] as const;
@@ -45,6 +47,8 @@ export function apiRouter(deps: {
   licenseKeys: { kek: Uint8Array; validationsPerMinute?: number | undefined };
   /** Webhook endpoints' secrets key and URL policy. */
   webhooks: WebhookSettings;
+  /** The audit checkpoint key, whose checkpoints GET /audit/verify checks. */
+  signingKey?: SigningKey | undefined;
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
@@ -99,6 +103,7 @@ export function apiRouter(deps: {
   router.use(oauthClientRoutes(deps));
   router.use(licenseKeyRoutes({ knex: deps.knex, clock: deps.clock, kek: deps.licenseKeys.kek }));
   router.use(webhookRoutes(deps));
+  router.use(auditRoutes(deps));
 
   router.use((req, res) => {
     const allowed = allowedMethods(req.path);

@@ -56,6 +56,8 @@ export const AUDIT_ACTIONS = [
   'webhook.deleted',
   'audit.payload_erased',
   'audit.payloads_expired',
+  // Who took a copy of the trail (issue 16): reading a page or verifying is not recorded.
+  'audit.exported',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

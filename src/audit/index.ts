@@ -13,8 +13,16 @@ export { createCheckpoints, listCheckpoints, type Checkpoint } from './checkpoin
 export { eraseSubject } from './erase.js';
 export { AUDIT_RETENTION_BATCH, eraseExpiredPayloads, type RetentionResult } from './retention.js';
 export { EXPORT_FORMATS, exportAudit, type ExportFormat } from './export/index.js';
+export { exportTenantAudit } from './export/audited.js';
 export { loadMacKey, useAuditMacKey } from './mac.js';
 export { countAuditEvents } from './read.js';
+export {
+  listAuditEvents,
+  parseActions,
+  parseWindow,
+  type AuditPage,
+  type AuditQuery,
+} from './query.js';
 export { settleAudit, startSettler, type Settler } from './settle.js';
 export { loadSigningKey, type SigningKey } from './signing-key.js';
 export type { Actor, AuditEventInput } from './types.js';

@@ -31,7 +31,7 @@ export const chainedFieldsOf = (r: StoredFields): ChainedFields => ({
   payloadDigest: r.payload_digest,
 });
 
-interface Row extends StoredFields {
+export interface Row extends StoredFields {
   tenant_id: string;
   seq: number;
   prev_hash: string;
@@ -48,7 +48,7 @@ export interface RecordWithSalt extends AuditRecord {
   mac: string | null;
 }
 
-function toRecord(r: Row): RecordWithSalt {
+export function toRecord(r: Row): RecordWithSalt {
   return {
     tenantId: r.tenant_id,
     seq: Number(r.seq),
@@ -69,20 +69,26 @@ export const tenantsOf = async (knex: Knex, tenantId: string | undefined) =>
 /** Events in (tenant, seq) order; one tenant's, or every tenant's. A batch per transaction. */
 export async function* readAuditEvents(
   knex: Knex,
-  opts: { tenantId?: string | undefined; batchSize?: number } = {},
+  opts: {
+    tenantId?: string | undefined;
+    batchSize?: number;
+    /** Only events that occurred in this window ([from, to)); all by default. */
+    window?: { from?: Date | undefined; to?: Date | undefined };
+  } = {},
 ): AsyncGenerator<RecordWithSalt> {
   const batchSize = opts.batchSize ?? BATCH;
   for (const tenantId of await tenantsOf(knex, opts.tenantId)) {
     let after = 0;
     for (;;) {
-      const rows = (await withTenant(knex, tenantId, (trx) =>
-        trx('audit_events as e')
+      const rows = (await withTenant(knex, tenantId, (trx) => {
+        const q = trx('audit_events as e')
           .select('e.*')
           .where('e.tenant_id', tenantId)
-          .andWhere('e.seq', '>', after)
-          .orderBy('e.seq', 'asc')
-          .limit(batchSize),
-      )) as Row[];
+          .andWhere('e.seq', '>', after);
+        if (opts.window?.from) q.where('e.occurred_at', '>=', opts.window.from);
+        if (opts.window?.to) q.where('e.occurred_at', '<', opts.window.to);
+        return q.orderBy('e.seq', 'asc').limit(batchSize);
+      })) as Row[];
       for (const row of rows) yield toRecord(row);
       if (rows.length < batchSize) break;
       after = Number(rows[rows.length - 1]!.seq);

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import client from 'prom-client';
 import { unhandledRejections } from '../log/faults.js';
 import { AppError } from '../shared/errors.js';
+import { routeOf } from './route-of.js';
 
 export interface Metrics {
   registry: client.Registry;
@@ -72,9 +73,7 @@ export function createMetrics(knex: Knex, extra: client.Metric[] = []): Metrics 
   const middleware: RequestHandler = (req, res, next) => {
     const end = http.startTimer();
     res.on('finish', () => {
-      // The matched route pattern, not the raw path: ids must not explode label cardinality.
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
+      end({ method: req.method, route: routeOf(req), status: String(res.statusCode) });
     });
     next();
   };

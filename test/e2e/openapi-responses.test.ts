@@ -496,6 +496,22 @@ describe('signed licence keys (issue 18) answer what the document declares', () 
   });
 });
 
+describe('the audit read API (issue 16) answers what the document declares', () => {
+  test('a page of events, verification, and an export in each format', async () => {
+    const page = await call('get', '/audit/events?limit=2&action=user.created,seat.granted');
+    expect(page.body.items).toHaveLength(2);
+    await call('get', `/audit/events?limit=2&cursor=${page.body.nextCursor}`);
+    await call('get', `/audit/events?subject=${seeded.alice}&from=2026-01-01T00:00:00Z`);
+    expect((await call('get', '/audit/events?from=yesterday')).status).toBe(400);
+    expect((await call('get', '/audit/verify')).body.ok).toBe(true);
+    for (const format of ['json', 'csv', 'cef']) {
+      const res = await call('get', `/audit/export?format=${format}`);
+      expect(res.status).toBe(200);
+    }
+    expect((await call('get', '/audit/export?format=xml')).status).toBe(400);
+  });
+});
+
 test('every success answer the document declares was exercised above', () => {
   expect(checker.unexercised()).toEqual([]);
 });

@@ -19,11 +19,12 @@ export function testApp(
     licenseKeys?: AppDeps['licenseKeys'];
     /** Default: private URLs allowed (receivers on 127.0.0.1), as outside production. */
     webhooks?: AppDeps['webhooks'];
+    logger?: AppDeps['logger'];
   } = {},
 ) {
   return createApp({
     knex,
-    logger: quietLogger,
+    logger: opts.logger ?? quietLogger,
     bodyLimit: 1024 * 1024,
     state,
     hooks: opts.hooks ?? new DirectoryHooks(),

@@ -72,6 +72,13 @@ export function openApiChecker(doc: Document) {
         throw new Error(
           `${key}: answered ${type}, declared ${Object.keys(declared.content).join(', ')}`,
         );
+      // A text answer (a streamed export) is declared as a string: its bytes are checked
+      // by the tests of its format.
+      const isJson = type === 'application/json' || type.endsWith('+json');
+      if ((media.schema as { type?: string }).type === 'string' && !isJson) {
+        seen.add(key);
+        return;
+      }
       const ref = media.schema.$ref;
       if (!ref?.startsWith('#/components/schemas/'))
         throw new Error(`${key}: the response schema is not a named component`);

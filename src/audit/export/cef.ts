@@ -19,13 +19,14 @@ export function escapeExtension(value: string): string {
     .replace(/\r/g, '\\r');
 }
 
-// Changes to credentials and tenants, and erased audit payloads (on request or by
-// retention), matter more to a SOC than routine directory churn.
+// Changes to credentials and tenants, erased audit payloads (on request or by retention)
+// and copies of the trail taken, matter more to a SOC than routine directory churn.
 function severity(action: string): number {
   if (
     /^(token|tenant|oauth_client)\.|^sso\.connection_/.test(action) ||
     action === 'audit.payload_erased' ||
-    action === 'audit.payloads_expired'
+    action === 'audit.payloads_expired' ||
+    action === 'audit.exported'
   )
     return 5;
   if (action === 'sso.sign_in_refused') return 4;

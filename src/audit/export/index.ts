@@ -31,7 +31,8 @@ const CSV_COLUMNS = [
   'hash',
 ] as const;
 
-function publicRecord(e: AuditRecord & { salt?: unknown; mac?: unknown }): AuditRecord {
+/** An event as exports and the API show it: without its salt and MAC. */
+export function publicRecord(e: AuditRecord & { salt?: unknown; mac?: unknown }): AuditRecord {
   // The salt is the secret half of the payload commitment; it never leaves the database.
   // The MAC is for `audit verify`, which holds the key; it is not part of the record.
   const { salt: _salt, mac: _mac, ...rest } = e;
@@ -63,12 +64,17 @@ export async function exportAudit(
     format: ExportFormat;
     out: Writable;
     tenantId?: string | undefined;
+    /** Only events that occurred in [from, to). */
+    window?: { from?: Date | undefined; to?: Date | undefined };
     onEvent?: () => void;
   },
 ): Promise<number> {
   let n = 0;
   async function* events() {
-    for await (const e of readAuditEvents(knex, { tenantId: opts.tenantId })) {
+    for await (const e of readAuditEvents(knex, {
+      tenantId: opts.tenantId,
+      ...(opts.window ? { window: opts.window } : {}),
+    })) {
       n += 1;
       opts.onEvent?.();
       yield publicRecord(e);
