@@ -23,6 +23,7 @@ import * as oauthClients from './20261207001800_oauth_clients.js';
 import * as outboxEvents from './20261208000000_outbox_events.js';
 import * as licenseSchedules from './20261208000200_license_schedules.js';
 import * as licenseKeys from './20261208000300_license_keys.js';
+import * as machinesLeases from './20261208000400_machines_leases.js';
 
 export interface Migration {
   name: string;
@@ -53,4 +54,5 @@ export const migrations: Migration[] = [
   { name: '20261208000000_outbox_events', ...outboxEvents },
   { name: '20261208000200_license_schedules', ...licenseSchedules },
   { name: '20261208000300_license_keys', ...licenseKeys },
+  { name: '20261208000400_machines_leases', ...machinesLeases },
 ];

@@ -22,6 +22,7 @@ import { adminSession } from './session-auth.js';
 import { oauthClientRoutes } from './oauth-routes.js';
 import { allowedMethods, openApiDocument } from './openapi.js';
 import { licenseKeyRoutes, validateRoutes } from './keys-routes.js';
+import { machineAdminRoutes, machineLeaseRoutes } from './machine-lease-routes.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'] as const;
 const CSV_TYPES = ['text/csv', 'text/plain'] as const;
@@ -40,7 +41,12 @@ export function apiRouter(deps: {
   /** OAuth 2.0 access tokens, accepted beside API tokens. */
   accessTokens?: AccessTokenVerifier | undefined;
   /** Signed licence keys: KEY_ENCRYPTION_KEY and the validation rate limit. */
-  licenseKeys: { kek: Uint8Array; validationsPerMinute?: number | undefined };
+  licenseKeys: {
+    kek: Uint8Array;
+    validationsPerMinute?: number | undefined;
+    leaseRequestsPerMinute?: number | undefined;
+    leaseTtlSeconds?: number | undefined;
+  };
 }): Router {
   const router = Router();
   // The API's description is public, like any OpenAPI document.
@@ -54,6 +60,16 @@ export function apiRouter(deps: {
       clock: deps.clock,
       bodyLimit: deps.bodyLimit,
       validationsPerMinute: deps.licenseKeys.validationsPerMinute,
+    }),
+  );
+  // …and activates machines and checks leases out with it too.
+  router.use(
+    machineLeaseRoutes({
+      knex: deps.knex,
+      clock: deps.clock,
+      bodyLimit: deps.bodyLimit,
+      leaseRequestsPerMinute: deps.licenseKeys.leaseRequestsPerMinute,
+      leaseTtlSeconds: deps.licenseKeys.leaseTtlSeconds,
     }),
   );
   // The signed-in user's own view: authenticated by the session cookie, not a token.
@@ -94,6 +110,7 @@ export function apiRouter(deps: {
   router.use(ssoConnectionRoutes(deps.sso));
   router.use(oauthClientRoutes(deps));
   router.use(licenseKeyRoutes({ knex: deps.knex, clock: deps.clock, kek: deps.licenseKeys.kek }));
+  router.use(machineAdminRoutes({ knex: deps.knex, clock: deps.clock }));
 
   router.use((req, res) => {
     const allowed = allowedMethods(req.path);

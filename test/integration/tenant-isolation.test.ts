@@ -12,6 +12,7 @@ import { SSO_TABLES } from '../../migrations/20261207001700_sso.js';
 import { OAUTH_TABLES } from '../../migrations/20261207001800_oauth_clients.js';
 import { LICENSE_SCHEDULE_TENANT_TABLES } from '../../migrations/20261208000200_license_schedules.js';
 import { LICENSE_KEY_TENANT_TABLES } from '../../migrations/20261208000300_license_keys.js';
+import { MACHINE_LEASE_TENANT_TABLES } from '../../migrations/20261208000400_machines_leases.js';
 
 import { scopedBeginSql } from '../../src/db/scoped-begin.js';
 import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
@@ -32,6 +33,7 @@ const ALL_TENANT_TABLES = [
   ...OAUTH_TABLES,
   ...LICENSE_SCHEDULE_TENANT_TABLES,
   ...LICENSE_KEY_TENANT_TABLES,
+  ...MACHINE_LEASE_TENANT_TABLES,
 ];
 /** The tables beforeAll puts rows in for both tenants, which each query below could leak. */
 const SEEDED_TABLES = [
