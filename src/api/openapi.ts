@@ -50,12 +50,20 @@ import {
   OAuthClientRecord,
 } from '../oauth/index.js';
 import {
+  ActivateMachineInput,
+  CheckOutInput,
   IssuedKeyRecord,
   IssueKeyInput,
+  LeaseGrantedRecord,
+  LeaseQueuedRecord,
+  LeaseRecord,
   LicenseKeyRecord,
+  MachineRecord,
+  TransferMachineInput,
   ValidateInput,
   ValidationRecord,
 } from '../keys/index.js';
+import { machineLeasePaths } from './openapi-machines.js';
 
 /** Every response shape, by its name in components.schemas. */
 const RESPONSES = {
@@ -98,6 +106,11 @@ const RESPONSES = {
   LicenseKey: LicenseKeyRecord,
   LicenseKeyPage: pageSchema(LicenseKeyRecord),
   Validation: ValidationRecord,
+  Machine: MachineRecord,
+  MachinePage: pageSchema(MachineRecord),
+  Lease: LeaseRecord,
+  LeaseGranted: LeaseGrantedRecord,
+  LeaseQueued: LeaseQueuedRecord,
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -137,7 +150,10 @@ type InputSchemaName =
   | 'SsoConnectionPatch'
   | 'OAuthClientInput'
   | 'IssueKeyInput'
-  | 'ValidateInput';
+  | 'ValidateInput'
+  | 'ActivateMachineInput'
+  | 'TransferMachineInput'
+  | 'CheckOutInput';
 const ref = (name: ResponseSchemaName | InputSchemaName) => ({
   $ref: `#/components/schemas/${name}`,
 });
@@ -533,7 +549,7 @@ const paths = {
   '/validate': {
     post: {
       summary:
-        'Validate a licence key (Authorization: License <key>) and, optionally, a version and entitlements. Rate-limited per key (KEY_VALIDATIONS_PER_MINUTE, default 60)',
+        'Validate a licence key (Authorization: License <key>) and, optionally, a version, entitlements, a machine’s fingerprint (an active machine of the licence) and a lease (an active lease of the licence). Rate-limited per key (KEY_VALIDATIONS_PER_MINUTE, default 60; machines and leases have their own limit)',
       security: [{ licenseKey: [] }],
       requestBody: { required: false, ...json(ref('ValidateInput')) },
       responses: {
@@ -545,6 +561,7 @@ const paths = {
       },
     },
   },
+  ...machineLeasePaths({ answer, ref, json, problem, problems, id, paging }),
   '/me': {
     get: {
       summary: 'The signed-in user (session cookie), whether an admin, and their seats explained',
@@ -572,6 +589,9 @@ function allSchemas() {
         OAuthClientInput,
         IssueKeyInput,
         ValidateInput,
+        ActivateMachineInput,
+        TransferMachineInput,
+        CheckOutInput,
       },
       'input',
     ),
