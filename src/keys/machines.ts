@@ -192,6 +192,8 @@ export async function transferMachine(
     const current = await trx('machines')
       .where({ tenant_id: ctx.tenantId, machine_id: machineId })
       .first();
+    // Moved by another transfer between our read and our locks: its licence is not locked.
+    if (current.license_id !== from.id) throw conflict('the machine moved meanwhile: retry');
     if (current.deactivated_at) throw conflict('the machine is deactivated');
     if (to.id === from.id) return machineRecord(current);
     await checkRoomFor(trx, ctx.tenantId, to, from, current.fingerprint_sha256 as Buffer);

@@ -129,6 +129,15 @@ describe('check-out', () => {
     expect((await l.get(first)).body.status).toBe('active');
   });
 
+  it('lets a queued request leave the queue: those behind it move up', async () => {
+    const l = as((await pool(1)).key);
+    await l.checkOut().expect(201);
+    const q1 = (await l.checkOut().expect(202)).body.id;
+    const q2 = (await l.checkOut().expect(202)).body.id;
+    expect((await l.checkIn(q1)).body).toEqual({ id: q1, status: 'released' });
+    expect((await l.get(q2)).body).toMatchObject({ status: 'queued', position: 1 });
+  });
+
   it('has no queue when the licence has no quantity', async () => {
     const l = as((await pool(null)).key);
     for (let i = 0; i < 3; i++) expect((await l.checkOut()).status).toBe(201);

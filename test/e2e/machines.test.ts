@@ -224,6 +224,18 @@ describe('transfer', () => {
     expect(events.some((e) => e.action === 'machine.activated' && e.targetId === m.id)).toBe(true);
   });
 
+  it('lets only one of two parallel transfers take a licence’s last place', async () => {
+    const from = await licence(api, product, 2);
+    const to = await licence(api, product, 1);
+    const m1 = (await activate(from.key, { fingerprint: 'race-1' }).expect(201)).body.id;
+    const m2 = (await activate(from.key, { fingerprint: 'race-2' }).expect(201)).body.id;
+    const answers = await Promise.all(
+      [m1, m2].map((m) => api.post(`/machines/${m}/transfer`, { licenseId: to.id })),
+    );
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect((await api.get(`/licenses/${to.id}/machines`).expect(200)).body.total).toBe(1);
+  });
+
   it('refuses a transfer to another product’s licence or to an unknown licence', async () => {
     const from = await licence(api, product, 2);
     const other = (await api.post('/products', { name: 'Other' }).expect(201)).body.id;
