@@ -114,6 +114,19 @@ describe('activation', () => {
     expect((rows[0].fingerprint_sha256 as Buffer).length).toBe(32);
   });
 
+  it('has the database refuse a second active row of one fingerprint, the backstop behind the lock', async () => {
+    const l = await licence(api, product, 5);
+    await activate(l.key, { fingerprint: 'twice' }).expect(201);
+    const [row] = await withTenant(db.knex, a.id, (trx) =>
+      trx('machines').where({ tenant_id: a.id, license_id: l.id }).select('*'),
+    );
+    await expect(
+      withTenant(db.knex, a.id, (trx) =>
+        trx('machines').insert({ ...row, machine_id: '00000000-0000-4000-8000-0000000000aa' }),
+      ),
+    ).rejects.toMatchObject({ code: '23505' });
+  });
+
   it('answers bad bodies with problem+json 400 and a bad key with 401', async () => {
     const l = await licence(api, product, 1);
     const bad = await activate(l.key, { fingerprint: '' });
