@@ -24,6 +24,7 @@ import * as outboxEvents from './20261208000000_outbox_events.js';
 import * as webhooks from './20261208000100_webhooks.js';
 import * as licenseSchedules from './20261208000200_license_schedules.js';
 import * as licenseKeys from './20261208000300_license_keys.js';
+import * as machinesLeases from './20261208000400_machines_leases.js';
 import * as ssoFlowPreviousSession from './20261208000500_sso_flow_previous_session.js';
 
 export interface Migration {
@@ -56,5 +57,6 @@ export const migrations: Migration[] = [
   { name: '20261208000100_webhooks', ...webhooks },
   { name: '20261208000200_license_schedules', ...licenseSchedules },
   { name: '20261208000300_license_keys', ...licenseKeys },
+  { name: '20261208000400_machines_leases', ...machinesLeases },
   { name: '20261208000500_sso_flow_previous_session', ...ssoFlowPreviousSession },
 ];

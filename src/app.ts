@@ -67,7 +67,14 @@ export interface AppDeps {
    * Signed licence keys: KEY_ENCRYPTION_KEY (unset: a key of this app's own, lost with it)
    * and validations a minute per key (KEY_VALIDATIONS_PER_MINUTE).
    */
-  licenseKeys?: { kek: Uint8Array; validationsPerMinute?: number };
+  licenseKeys?: {
+    kek: Uint8Array;
+    validationsPerMinute?: number;
+    /** Machine and lease requests a minute per key (KEY_LEASE_REQUESTS_PER_MINUTE). */
+    leaseRequestsPerMinute?: number;
+    /** LEASE_TTL_SECONDS. */
+    leaseTtlSeconds?: number;
+  };
   /**
    * Webhooks: the key sealing endpoint secrets (default: the SSO key above) and whether
    * http and private addresses are allowed (WEBHOOK_ALLOW_PRIVATE_URLS; default false).
@@ -136,10 +143,13 @@ export function createApp(deps: AppDeps): express.Express {
     clock,
     signingKey: deps.signingKey,
     metrics: jobMetrics,
+    leaseTtlSeconds: deps.licenseKeys?.leaseTtlSeconds,
   });
   const licenseKeys = {
     kek: deps.licenseKeys?.kek ?? new Uint8Array(randomBytes(32)),
     validationsPerMinute: deps.licenseKeys?.validationsPerMinute,
+    leaseRequestsPerMinute: deps.licenseKeys?.leaseRequestsPerMinute,
+    leaseTtlSeconds: deps.licenseKeys?.leaseTtlSeconds,
   };
   const webhooks = {
     secretKey: deps.webhooks?.secretKey ?? sso.secretKey,

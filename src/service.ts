@@ -111,6 +111,8 @@ export async function startService(
       licenseKeys: {
         kek: keyEncryptionKey,
         validationsPerMinute: config.KEY_VALIDATIONS_PER_MINUTE,
+        leaseRequestsPerMinute: config.KEY_LEASE_REQUESTS_PER_MINUTE,
+        leaseTtlSeconds: config.LEASE_TTL_SECONDS,
       },
       webhooks: { secretKey: ssoSecretKey, allowPrivateUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS },
       sso: {
@@ -168,6 +170,8 @@ export async function startService(
           reconcileEveryMs: config.RECONCILE_INTERVAL_MS,
           licenceSchedulesEveryMs: config.LICENSE_JOBS_INTERVAL_MS,
           complianceScanEveryMs: config.COMPLIANCE_SCAN_INTERVAL_MS,
+          leaseCullEveryMs: config.LEASE_CULL_INTERVAL_MS,
+          leaseTtlSeconds: config.LEASE_TTL_SECONDS,
           auditRetentionEveryMs: config.AUDIT_RETENTION_INTERVAL_MS,
           metrics: jobMetrics,
         }),

@@ -71,7 +71,7 @@ export function licenseKeyRoutes(deps: LicenseKeyDeps): Router {
 }
 
 /** The key a request presents: `Authorization: License <compact JWS>`, or 401. */
-function presentedKey(req: Request): string {
+export function presentedKey(req: Request): string {
   const m = /^License +([A-Za-z0-9_.-]+)$/i.exec(req.get('authorization')?.trim() ?? '');
   if (!m) throw invalidKey('send it as Authorization: License <key>');
   return m[1]!;
@@ -81,19 +81,14 @@ function presentedKey(req: Request): string {
 export const DEFAULT_VALIDATIONS_PER_MINUTE = 60;
 const WINDOW_MS = 60_000;
 
-/** POST /validate: mounted before the admin API's token check, with its own. */
-export function validateRoutes(deps: {
-  knex: Knex;
-  clock: Clock;
-  bodyLimit: number;
-  validationsPerMinute?: number | undefined;
-}): Router {
-  const router = Router();
-  const JSON_TYPES = ['application/json', 'application/*+json'];
-  // Per key, in this process's memory: each replica counts its own (documented).
-  const limiter = rateLimit({
+/**
+ * A limit of `limit` requests a minute per licence key (by its digest), 429 with
+ * Retry-After above it. In this process's memory: each replica counts its own (documented).
+ */
+export function perKeyLimiter(limit: number, what: string) {
+  return rateLimit({
     windowMs: WINDOW_MS,
-    limit: deps.validationsPerMinute ?? DEFAULT_VALIDATIONS_PER_MINUTE,
+    limit,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     keyGenerator: (req) => createHash('sha256').update(presentedKey(req)).digest('base64url'),
@@ -104,13 +99,28 @@ export function validateRoutes(deps: {
         Math.ceil(((reset?.getTime() ?? Date.now() + WINDOW_MS) - Date.now()) / 1000),
       );
       next(
-        new AppError('rate_limited', 'too many validations of this key: retry later', {
+        new AppError('rate_limited', `too many ${what} with this key: retry later`, {
           status: 429,
           headers: { 'Retry-After': String(seconds) },
         }),
       );
     },
   });
+}
+
+/** POST /validate: mounted before the admin API's token check, with its own. */
+export function validateRoutes(deps: {
+  knex: Knex;
+  clock: Clock;
+  bodyLimit: number;
+  validationsPerMinute?: number | undefined;
+}): Router {
+  const router = Router();
+  const JSON_TYPES = ['application/json', 'application/*+json'];
+  const limiter = perKeyLimiter(
+    deps.validationsPerMinute ?? DEFAULT_VALIDATIONS_PER_MINUTE,
+    'validations',
+  );
   router.post(
     '/validate',
     (req, _res, next) => {

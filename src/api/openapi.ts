@@ -51,9 +51,16 @@ import {
   OAuthClientRecord,
 } from '../oauth/index.js';
 import {
+  ActivateMachineInput,
+  CheckOutInput,
   IssuedKeyRecord,
   IssueKeyInput,
+  LeaseGrantedRecord,
+  LeaseQueuedRecord,
+  LeaseRecord,
   LicenseKeyRecord,
+  MachineRecord,
+  TransferMachineInput,
   ValidateInput,
   ValidationRecord,
 } from '../keys/index.js';
@@ -66,6 +73,7 @@ import {
   WebhookPatch,
   WebhookRecord,
 } from '../notifications/index.js';
+import { machineLeasePaths } from './openapi-machines.js';
 
 /** Every response shape, by its name in components.schemas. */
 const RESPONSES = {
@@ -114,6 +122,11 @@ const RESPONSES = {
   WebhookDeliveryPage: DeliveryPageRecord,
   AuditEventPage: pageSchema(AuditEventRecord),
   AuditVerification: AuditVerificationRecord,
+  Machine: MachineRecord,
+  MachinePage: pageSchema(MachineRecord),
+  Lease: LeaseRecord,
+  LeaseGranted: LeaseGrantedRecord,
+  LeaseQueued: LeaseQueuedRecord,
   Problem: ProblemRecord,
 } satisfies Record<string, z.ZodType>;
 export type ResponseSchemaName = keyof typeof RESPONSES;
@@ -155,7 +168,10 @@ type InputSchemaName =
   | 'IssueKeyInput'
   | 'ValidateInput'
   | 'WebhookInput'
-  | 'WebhookPatch';
+  | 'WebhookPatch'
+  | 'ActivateMachineInput'
+  | 'TransferMachineInput'
+  | 'CheckOutInput';
 const ref = (name: ResponseSchemaName | InputSchemaName) => ({
   $ref: `#/components/schemas/${name}`,
 });
@@ -552,7 +568,7 @@ const paths = {
   '/validate': {
     post: {
       summary:
-        'Validate a licence key (Authorization: License <key>) and, optionally, a version and entitlements. Rate-limited per key (KEY_VALIDATIONS_PER_MINUTE, default 60)',
+        'Validate a licence key (Authorization: License <key>) and, optionally, a version, entitlements, a machine’s fingerprint (an active machine of the licence) and a lease (an active lease of the licence). Rate-limited per key (KEY_VALIDATIONS_PER_MINUTE, default 60; machines and leases have their own limit)',
       security: [{ licenseKey: [] }],
       requestBody: { required: false, ...json(ref('ValidateInput')) },
       responses: {
@@ -623,6 +639,7 @@ const paths = {
       responses: { '200': answer('A page of attempts', 'WebhookDeliveryPage'), ...READ, ...LIST },
     },
   },
+  ...machineLeasePaths({ answer, ref, json, problem, problems, id, paging }),
   '/me': {
     get: {
       summary: 'The signed-in user (session cookie), whether an admin, and their seats explained',
@@ -652,6 +669,9 @@ function allSchemas() {
         ValidateInput,
         WebhookInput,
         WebhookPatch,
+        ActivateMachineInput,
+        TransferMachineInput,
+        CheckOutInput,
       },
       'input',
     ),

@@ -26,6 +26,7 @@ import { webhookRoutes } from './webhook-routes.js';
 import type { WebhookSettings } from '../notifications/index.js';
 import { auditRoutes } from './audit-routes.js';
 import type { SigningKey } from '../audit/index.js';
+import { machineAdminRoutes, machineLeaseRoutes } from './machine-lease-routes.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'] as const;
 const CSV_TYPES = ['text/csv', 'text/plain'] as const;
@@ -44,7 +45,12 @@ export function apiRouter(deps: {
   /** OAuth 2.0 access tokens, accepted beside API tokens. */
   accessTokens?: AccessTokenVerifier | undefined;
   /** Signed licence keys: KEY_ENCRYPTION_KEY and the validation rate limit. */
-  licenseKeys: { kek: Uint8Array; validationsPerMinute?: number | undefined };
+  licenseKeys: {
+    kek: Uint8Array;
+    validationsPerMinute?: number | undefined;
+    leaseRequestsPerMinute?: number | undefined;
+    leaseTtlSeconds?: number | undefined;
+  };
   /** Webhook endpoints' secrets key and URL policy. */
   webhooks: WebhookSettings;
   /** The audit checkpoint key, whose checkpoints GET /audit/verify checks. */
@@ -62,6 +68,16 @@ export function apiRouter(deps: {
       clock: deps.clock,
       bodyLimit: deps.bodyLimit,
       validationsPerMinute: deps.licenseKeys.validationsPerMinute,
+    }),
+  );
+  // …and activates machines and checks leases out with it too.
+  router.use(
+    machineLeaseRoutes({
+      knex: deps.knex,
+      clock: deps.clock,
+      bodyLimit: deps.bodyLimit,
+      leaseRequestsPerMinute: deps.licenseKeys.leaseRequestsPerMinute,
+      leaseTtlSeconds: deps.licenseKeys.leaseTtlSeconds,
     }),
   );
   // The signed-in user's own view: authenticated by the session cookie, not a token.
@@ -104,6 +120,7 @@ export function apiRouter(deps: {
   router.use(licenseKeyRoutes({ knex: deps.knex, clock: deps.clock, kek: deps.licenseKeys.kek }));
   router.use(webhookRoutes(deps));
   router.use(auditRoutes(deps));
+  router.use(machineAdminRoutes({ knex: deps.knex, clock: deps.clock }));
 
   router.use((req, res) => {
     const allowed = allowedMethods(req.path);

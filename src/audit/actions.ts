@@ -28,6 +28,14 @@ export const AUDIT_ACTIONS = [
   'license_key.revoked',
   'license_key.refused',
   'signing_key.rotated',
+  // Issue 18's machines (node-locked) and leases (floating).
+  'machine.activated',
+  'machine.deactivated',
+  'machine.transferred',
+  'lease.checked_out',
+  'lease.queued',
+  'lease.checked_in',
+  'lease.expired',
   // Issue 14's scheduled jobs: lead-time alerts, stored renewals, ends of terms.
   'license.expiring',
   'license.renewed',

@@ -122,6 +122,12 @@ const schema = z.object({
     .optional(),
   KEY_ENCRYPTION_KEY_FILE: nonEmpty.optional(),
   KEY_VALIDATIONS_PER_MINUTE: int(1, 1_000_000),
+  // Machines and leases: requests a minute per licence key (kept apart from validations,
+  // so a pool's clients checking out at once are never refused), a lease's lifetime
+  // without a heartbeat, and how often lease-cull runs.
+  KEY_LEASE_REQUESTS_PER_MINUTE: int(1, 1_000_000),
+  LEASE_TTL_SECONDS: int(30, 7 * 86_400),
+  LEASE_CULL_INTERVAL_MS: int(1_000, 86_400_000),
 });
 
 const SECRET_KEYS = new Set(['DATABASE_URL', 'METRICS_TOKEN', 'SMTP_URL', 'KEY_ENCRYPTION_KEY']);

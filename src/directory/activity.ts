@@ -78,3 +78,22 @@ export const lastActivityJoins = (
     sql: `greatest(${alias}_u.last_active_at, ${alias}_a.last_active_at)`,
   };
 };
+
+/**
+ * Activity reported under a SCIM userName (licence heartbeats name their user so):
+ * recorded when such a user is in the directory, ignored otherwise. Returns whether.
+ */
+export async function recordActivityOf(
+  trx: Knex.Transaction,
+  tenantId: string,
+  userName: string,
+  fact: Omit<ActivityFact, 'userId'>,
+): Promise<boolean> {
+  const user = (await trx('directory_users')
+    .where({ tenant_id: tenantId })
+    .whereRaw('user_name_lower = lower(?)', [userName])
+    .first('user_id')) as { user_id: string } | undefined;
+  if (!user) return false;
+  await recordActivity(trx, tenantId, [{ ...fact, userId: user.user_id }]);
+  return true;
+}

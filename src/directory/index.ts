@@ -6,6 +6,7 @@ export {
   lastActivityJoins,
   lastActivitySql,
   recordActivity,
+  recordActivityOf,
   type ActivityFact,
 } from './activity.js';
 // The directory's writes: each one transaction with its audit event and listeners.

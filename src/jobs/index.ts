@@ -9,6 +9,7 @@ import {
   type SigningKey,
 } from '../audit/index.js';
 import { allTenantIds } from '../db/tenant-scope.js';
+import { cullLeases, DEFAULT_LEASE_TTL_SECONDS } from '../keys/index.js';
 import {
   expireTrials,
   licenceExpiryAlerts,
@@ -39,6 +40,8 @@ export interface JobDeps {
   signingKey?: SigningKey | undefined;
   /** Where runs are counted for /metrics (the app's registry holds them). */
   metrics?: JobMetrics | undefined;
+  /** LEASE_TTL_SECONDS: what a lease served from the queue by lease-cull lives. */
+  leaseTtlSeconds?: number | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -96,6 +99,12 @@ function work(deps: JobDeps): Record<JobName, TenantWork> {
         : [];
       return { settled, checkpoints: signed.length };
     },
+    // Leases and queued requests whose heartbeats stopped, expired; the queues served.
+    'lease-cull': (t) =>
+      cullLeases({
+        ...ctx(t, 'lease-cull'),
+        leaseTtlSeconds: deps.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS,
+      }),
   };
 }
 
@@ -125,6 +134,7 @@ export function serviceJobs(
     licenceSchedulesEveryMs?: number;
     complianceScanEveryMs?: number;
     auditRetentionEveryMs?: number;
+    leaseCullEveryMs?: number;
   },
 ): JobDefinition[] {
   const jobs = work(deps);
@@ -139,6 +149,7 @@ export function serviceJobs(
     'audit-retention': deps.auditRetentionEveryMs ?? DAY_MS,
     'seat-reconcile': deps.reconcileEveryMs ?? 3_600_000,
     'audit-checkpoint': deps.checkpointEveryMs,
+    'lease-cull': deps.leaseCullEveryMs ?? 60_000,
   };
   return JOB_NAMES.map((name) => ({
     name,

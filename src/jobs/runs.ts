@@ -20,6 +20,7 @@ export const JOB_NAMES = [
   'audit-retention',
   'seat-reconcile',
   'audit-checkpoint',
+  'lease-cull',
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 

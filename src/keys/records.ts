@@ -47,6 +47,10 @@ export const VALIDATION_CODES = [
   'suspended',
   'entitlement_missing',
   'version_not_covered',
+  'fingerprint_mismatch',
+  'too_many_machines',
+  'no_lease',
+  'lease_expired',
 ] as const;
 export type ValidationCode = (typeof VALIDATION_CODES)[number];
 
@@ -60,11 +64,69 @@ export const ValidateInput = z
   .object({
     version: z.string().max(100).optional().describe('The product version asking (semver)'),
     entitlements: z.array(z.string().max(200)).max(500).optional(),
-    // Machines and leases come with the next slice: accepted, not yet checked.
-    fingerprint: z.string().max(1000).optional(),
-    lease: z.string().max(1000).optional(),
+    fingerprint: z
+      .string()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe('When given, it must be an active machine of the licence'),
+    lease: z
+      .string()
+      .max(1000)
+      .optional()
+      .describe('A lease id: it must be an active lease of the licence'),
   })
   .strict();
+
+const fingerprint = z
+  .string()
+  .min(1)
+  .max(1000)
+  .describe('Whatever identifies the machine; only its SHA-256 digest is stored');
+
+export const ActivateMachineInput = z
+  .object({ fingerprint, name: z.string().min(1).max(200).optional() })
+  .strict();
+
+export const TransferMachineInput = z.object({ licenseId: id }).strict();
+
+export const MachineRecord = z.object({
+  id,
+  licenseId: id,
+  name: z.string().nullable(),
+  activatedAt: instant,
+  deactivatedAt: instant.nullable(),
+});
+export type Machine = z.infer<typeof MachineRecord>;
+
+export const CheckOutInput = z
+  .object({
+    userName: z.string().min(1).max(256).optional().describe('Who uses the seat, for activity'),
+    fingerprint: fingerprint.optional(),
+  })
+  .strict();
+
+export const LEASE_STATUSES = ['active', 'queued', 'released', 'expired'] as const;
+export type LeaseStatus = (typeof LEASE_STATUSES)[number];
+
+export const LeaseGrantedRecord = z.object({
+  id,
+  expiresAt: instant.describe('Heartbeat before this, or the lease is culled'),
+});
+export const LeaseQueuedRecord = z.object({
+  queued: z.literal(true),
+  position: z.number().int().min(1).describe('1 is served next'),
+  id,
+});
+export const LeaseRecord = z.object({
+  id,
+  status: z.enum(LEASE_STATUSES),
+  position: z.number().int().min(1).optional().describe('While queued'),
+  expiresAt: instant
+    .optional()
+    .describe('While active or queued: heartbeat before this, or it is culled'),
+});
+export type Lease = z.infer<typeof LeaseRecord>;
 
 export const JwksRecord = z.object({
   keys: z.array(

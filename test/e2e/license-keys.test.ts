@@ -306,10 +306,11 @@ describe('online validation answers a stable code', () => {
       'invalid_input',
     );
     expect((await validate(key, { colour: 'red' }).expect(400)).body.code).toBe('invalid_input');
-    // Machines come in the next slice: their fields are accepted, not yet checked.
-    expect((await validate(key, { fingerprint: 'abc', lease: 'l' }).expect(200)).body.code).toBe(
-      'valid',
+    // Machines and leases are checked (test/e2e/machines.test.ts, leases.test.ts).
+    expect((await validate(key, { fingerprint: 'abc' }).expect(200)).body.code).toBe(
+      'fingerprint_mismatch',
     );
+    expect((await validate(key, { lease: 'l' }).expect(200)).body.code).toBe('no_lease');
   });
 
   test('issue, revoke, suspend, resume and a refused validation are audited', async () => {

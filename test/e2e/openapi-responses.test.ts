@@ -431,7 +431,7 @@ describe('reclamation (issue 14) answers what the document declares', () => {
     const retained = await call('patch', '/tenant', { auditRetentionDays: 400 });
     expect(retained.body.auditRetentionDays).toBe(400);
     expect((await call('patch', '/tenant', { auditRetentionDays: 0 })).status).toBe(400);
-    expect((await call('get', '/jobs')).body.items).toHaveLength(9);
+    expect((await call('get', '/jobs')).body.items).toHaveLength(10);
     const ran = await call('post', '/jobs/reclaim-expired/run');
     expect(ran.body).toMatchObject({ name: 'reclaim-expired', result: { released: 0 } });
     // Issue 14's other jobs answer the same shape (each checked against the document).
@@ -441,6 +441,7 @@ describe('reclamation (issue 14) answers what the document declares', () => {
       'trial-expiry',
       'compliance-scan',
       'audit-retention',
+      'lease-cull',
     ])
       expect((await call('post', `/jobs/${name}/run`)).body.name).toBe(name);
     expect((await call('post', '/jobs/nope/run')).status).toBe(404);
@@ -509,6 +510,56 @@ describe('the audit read API (issue 16) answers what the document declares', () 
       expect(res.status).toBe(200);
     }
     expect((await call('get', '/audit/export?format=xml')).status).toBe(400);
+  });
+});
+
+describe('machines and leases (issue 18) answer what the document declares', () => {
+  test('activate, list, transfer, deactivate; check out, queue, look, heartbeat, check in', async () => {
+    const licence = async (quantity: number) => {
+      const res = await call('post', '/licenses', {
+        productId: seeded.product,
+        name: `Pool of ${quantity}`,
+        type: 'floating',
+        quantity,
+      });
+      const key = (await call('post', `/licenses/${res.body.item.id}/keys`)).body.key as string;
+      return { id: res.body.item.id as string, key };
+    };
+    const one = await licence(1);
+    const two = await licence(1);
+    const keyed = async (method: Method, key: string, path: string, body?: unknown) => {
+      const req = request(app)[method](`/api/v1${path}`).set('Authorization', `License ${key}`);
+      const res = body === undefined ? await req : await req.send(body as object);
+      checker.check(method, path, res);
+      return res;
+    };
+    const made = await keyed('post', one.key, '/machines', { fingerprint: 'fp', name: 'box' });
+    expect(made.status).toBe(201);
+    expect((await keyed('post', one.key, '/machines', { fingerprint: 'fp' })).status).toBe(200);
+    expect((await keyed('post', one.key, '/machines', { fingerprint: 'fp2' })).status).toBe(409);
+    expect((await keyed('post', one.key, '/machines', { fingerprint: '' })).status).toBe(400);
+    expect((await keyed('post', 'x.y.z', '/machines', { fingerprint: 'fp' })).status).toBe(401);
+    expect((await call('get', `/licenses/${one.id}/machines`)).body.total).toBe(1);
+    expect((await call('get', `/licenses/${randomUUID()}/machines`)).status).toBe(404);
+    const moved = await call('post', `/machines/${made.body.id}/transfer`, { licenseId: two.id });
+    expect(moved.body.licenseId).toBe(two.id);
+    expect(
+      (await call('post', `/machines/${made.body.id}/transfer`, { licenseId: 'x' })).status,
+    ).toBe(400);
+    expect((await keyed('delete', one.key, `/machines/${made.body.id}`)).status).toBe(404);
+    expect((await keyed('delete', two.key, `/machines/${made.body.id}`)).status).toBe(200);
+
+    const lease = await keyed('post', one.key, '/leases', { userName: 'alice' });
+    expect(lease.status).toBe(201);
+    const queued = await keyed('post', one.key, '/leases', {});
+    expect(queued.status).toBe(202);
+    expect((await keyed('post', one.key, '/leases', { userName: 1 })).status).toBe(400);
+    expect((await keyed('get', one.key, `/leases/${queued.body.id}`)).body.position).toBe(1);
+    expect((await keyed('get', two.key, `/leases/${queued.body.id}`)).status).toBe(404);
+    expect((await keyed('post', one.key, `/leases/${lease.body.id}/heartbeat`)).status).toBe(200);
+    expect((await keyed('delete', one.key, `/leases/${lease.body.id}`)).status).toBe(200);
+    expect((await keyed('post', one.key, `/leases/${lease.body.id}/heartbeat`)).status).toBe(409);
+    expect((await keyed('get', one.key, `/leases/${queued.body.id}`)).body.status).toBe('active');
   });
 });
 

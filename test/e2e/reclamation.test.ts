@@ -322,6 +322,7 @@ describe('jobs (issue 14)', () => {
       'audit-retention',
       'seat-reconcile',
       'audit-checkpoint',
+      'lease-cull',
     ]);
     const ran = (await api.post('/jobs/inactivity-scan/run', {}).expect(200)).body;
     expect(ran).toMatchObject({

@@ -13,6 +13,7 @@ import { OAUTH_TABLES } from '../../migrations/20261207001800_oauth_clients.js';
 import { WEBHOOK_TENANT_TABLES } from '../../migrations/20261208000100_webhooks.js';
 import { LICENSE_SCHEDULE_TENANT_TABLES } from '../../migrations/20261208000200_license_schedules.js';
 import { LICENSE_KEY_TENANT_TABLES } from '../../migrations/20261208000300_license_keys.js';
+import { MACHINE_LEASE_TENANT_TABLES } from '../../migrations/20261208000400_machines_leases.js';
 
 import { scopedBeginSql } from '../../src/db/scoped-begin.js';
 import { allTenantIds, withTenant } from '../../src/db/tenant-scope.js';
@@ -34,6 +35,7 @@ const ALL_TENANT_TABLES = [
   ...WEBHOOK_TENANT_TABLES,
   ...LICENSE_SCHEDULE_TENANT_TABLES,
   ...LICENSE_KEY_TENANT_TABLES,
+  ...MACHINE_LEASE_TENANT_TABLES,
 ];
 /** The tables beforeAll puts rows in for both tenants, which each query below could leak. */
 const SEEDED_TABLES = [

@@ -20,6 +20,7 @@ export function jobCommands(program: Command): void {
         const runner = jobRunner({
           knex: db.knex,
           clock: systemClock,
+          leaseTtlSeconds: config.LEASE_TTL_SECONDS,
           signingKey: loadSigningKey(config.AUDIT_SIGNING_KEY_FILE, { create: false }) ?? undefined,
         });
         const tenants = opts.tenant
