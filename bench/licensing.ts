@@ -16,12 +16,8 @@
 // BENCH_RLS=off disables row-level security on the schema's tenant tables right after
 // the migration, before anything is loaded (bench/rls-switch.ts): the same code, without
 // the policies, for the cost of RLS.
-import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AddressInfo } from 'node:net';
-import { openDatabase } from '../src/db/database.js';
-import { migrateUp } from '../src/db/migrate.js';
-import { useAuditMacKey } from '../src/audit/mac.js';
 import { DirectoryHooks } from '../src/directory/changes.js';
 import { createApp } from '../src/app.js';
 import { createLicense, createProduct } from '../src/licensing/catalog.js';
@@ -33,6 +29,7 @@ import { systemClock } from '../src/shared/clock.js';
 import { createTenant } from '../src/tenancy/service.js';
 import { withTenant } from '../src/db/tenant-scope.js';
 import { disableRowLevelSecurity, RLS_OFF } from './rls-switch.js';
+import { openBenchSchema } from './schema-db.js';
 
 if (!process.env.DATABASE_URL) throw new Error('set DATABASE_URL to a PostgreSQL database');
 // BENCH_SCALE=0.01 gives a quick smoke run of the same shapes; figures come from 1.
@@ -40,29 +37,8 @@ const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const PATCH_USERS = Math.round(10_000 * SCALE);
 const FULL_USERS = Math.round(100_000 * SCALE);
 const logger = createLogger({ level: 'warn', format: 'pretty' });
-const schema = `bench_lic_${randomBytes(4).toString('hex')}`;
-const admin = await openDatabase({
-  databaseUrl: process.env.DATABASE_URL,
-  dataDir: '',
-  poolMax: 1,
-  embeddedMaxConnections: 4,
-  mode: 'cli',
-  logger,
-  as: 'owner',
-});
-await admin.knex.raw(`CREATE SCHEMA ${schema}`);
-await admin.close();
-const url = `${process.env.DATABASE_URL}${process.env.DATABASE_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-const db = await openDatabase({
-  databaseUrl: url,
-  dataDir: '',
-  poolMax: 10,
-  embeddedMaxConnections: 4,
-  mode: 'service',
-  logger,
-});
+const { db, drop } = await openBenchSchema('bench_lic', logger);
 const knex = db.knex;
-await db.withOwner((owner) => migrateUp(owner));
 if (RLS_OFF) {
   const tables = await db.withOwner((owner) =>
     disableRowLevelSecurity(
@@ -73,8 +49,6 @@ if (RLS_OFF) {
 } else console.log('row-level security on');
 // Statistics as autovacuum would soon gather them; only the tables' owner may.
 const analyze = () => db.withOwner((owner) => owner.raw('ANALYZE'));
-// The service MACs its audit events with a key of its own (src/audit/mac.ts).
-useAuditMacKey(randomBytes(32));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const countOf = async (q: any): Promise<number> =>
@@ -355,5 +329,4 @@ async function seedUsers(tenantId: string, count: number, prefix: string): Promi
 console.log('\n| benchmark | baseline | Seatkeeper | ratio |\n|---|---|---|---|');
 for (const r of results) console.log(r);
 // The schema is the owner's: the service role may not drop it.
-await db.withOwner((owner) => owner.raw(`DROP SCHEMA ${schema} CASCADE`));
-await db.close();
+await drop();

@@ -13,12 +13,9 @@
 //
 // Fixtures are written as the service's role in transactions scoped to the tenant;
 // BENCH_SCALE=0.01 gives a quick smoke run of the same shapes.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../src/app.js';
-import { useAuditMacKey } from '../src/audit/mac.js';
-import { openDatabase } from '../src/db/database.js';
-import { migrateUp } from '../src/db/migrate.js';
 import { withTenant } from '../src/db/tenant-scope.js';
 import { DirectoryHooks } from '../src/directory/changes.js';
 import { createLicense, createProduct } from '../src/licensing/catalog.js';
@@ -27,36 +24,14 @@ import { scanInactivity } from '../src/licensing/reclamation.js';
 import { createLogger } from '../src/log/logger.js';
 import { systemClock } from '../src/shared/clock.js';
 import { createTenant } from '../src/tenancy/service.js';
+import { openBenchSchema } from './schema-db.js';
 
-if (!process.env.DATABASE_URL) throw new Error('set DATABASE_URL to a PostgreSQL database');
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const USERS = Math.round(100_000 * SCALE);
 const ACTIVITY_REQUESTS = Math.max(2, Math.round(50 * SCALE));
 const logger = createLogger({ level: 'warn', format: 'pretty' });
-const schema = `bench_rec_${randomBytes(4).toString('hex')}`;
-const admin = await openDatabase({
-  databaseUrl: process.env.DATABASE_URL,
-  dataDir: '',
-  poolMax: 1,
-  embeddedMaxConnections: 4,
-  mode: 'cli',
-  logger,
-  as: 'owner',
-});
-await admin.knex.raw(`CREATE SCHEMA ${schema}`);
-await admin.close();
-const url = `${process.env.DATABASE_URL}${process.env.DATABASE_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-const db = await openDatabase({
-  databaseUrl: url,
-  dataDir: '',
-  poolMax: 10,
-  embeddedMaxConnections: 4,
-  mode: 'service',
-  logger,
-});
+const { db, drop } = await openBenchSchema('bench_rec', logger);
 const knex = db.knex;
-await db.withOwner((owner) => migrateUp(owner));
-useAuditMacKey(randomBytes(32));
 const analyze = () => db.withOwner((owner) => owner.raw('ANALYZE'));
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 const results: string[] = [];
@@ -218,8 +193,7 @@ try {
     `| activity ingestion, ${ACTIVITY_REQUESTS} requests of 1,000 events | plain inserts ${Math.round(events / plain)} events/s | ${Math.round(events / ingest)} events/s | ${(plain / ingest).toFixed(2)}× |`,
   );
 } finally {
-  await db.withOwner((owner) => owner.raw(`DROP SCHEMA ${schema} CASCADE`));
-  await db.close();
+  await drop();
 }
 
 console.log('\n| benchmark | floor | Seatkeeper | ratio |\n|---|---|---|---|');
