@@ -21,13 +21,24 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/**
+ * A zod issue as `errors` entries. An unknown key is named by its own path, one entry a
+ * key (issue 16: zod reports them on the object that holds them, so a script was told
+ * "" rather than which key to drop).
+ */
+function issueErrors(i: z.core.$ZodIssue): Array<{ path: string; message: string }> {
+  if (i.code === 'unrecognized_keys')
+    return i.keys.map((k) => ({ path: [...i.path, k].join('.'), message: `unknown key "${k}"` }));
+  return [{ path: i.path.join('.'), message: i.message }];
+}
+
 /** Map errors thrown by express' body parser, zod and friends onto the AppError model. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof ZodError) {
     return new AppError('invalid_input', 'the request is not valid', {
       status: 400,
-      detail: { errors: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+      detail: { errors: err.issues.flatMap(issueErrors) },
     });
   }
   const e = err as {
