@@ -36,7 +36,7 @@
 import type { Knex } from 'knex';
 import { type Actor, appendAuditEvents, prepareAuditEvents } from '../audit/index.js';
 import { insertMany } from '../db/insert-many.js';
-import { activeStates, membershipsRelation, nestedGroups } from '../directory/index.js';
+import { activeStates, membershipsRelation, nestedGroups, type Sql } from '../directory/index.js';
 import type { Clock } from '../shared/clock.js';
 import { applySeatUpdates, newSeatRows, seatChange, seatEvent } from './apply.js';
 import { recordThresholdCrossings } from './compliance.js';
@@ -70,26 +70,29 @@ export async function licencesInPlay(
   scope: ReconcileScope,
 ): Promise<string[]> {
   if (scope.all) return trx('licenses').where({ tenant_id: tenantId }).pluck('license_id');
-  const ids = scope.licenseIds ?? (await reachedLicences(trx, tenantId, scope.userIds ?? []));
-  if (ids.length === 0) return [];
+  const users = scope.userIds ?? [];
+  if (!scope.licenseIds && users.length === 0) return [];
+  const reached = scope.licenseIds
+    ? { sql: 'reached(license_id) AS (SELECT unnest(?::uuid[]))', bindings: [scope.licenseIds] }
+    : reachedLicences(tenantId, users);
   // With the other licences of their products: which of them gives a user the product's
-  // one seat is decided among all of them (eligibility's check 7).
+  // one seat is decided among all of them (eligibility's check 7). In the same statement,
+  // so a directory write still finds its licences in one round trip.
   const { rows } = await trx.raw(
-    `SELECT DISTINCT o.license_id FROM licenses l
-       JOIN licenses o ON o.tenant_id = l.tenant_id AND o.product_id = l.product_id
-      WHERE l.tenant_id = ? AND l.license_id = ANY(?::uuid[])`,
-    [tenantId, ids],
+    `WITH RECURSIVE ${reached.sql}
+     SELECT DISTINCT o.license_id FROM reached
+       JOIN licenses l ON l.tenant_id = ? AND l.license_id = reached.license_id
+       JOIN licenses o ON o.tenant_id = l.tenant_id AND o.product_id = l.product_id`,
+    [...reached.bindings, tenantId],
   );
   return rows.map((r: { license_id: string }) => r.license_id);
 }
 
-/** Licences whose rules reach these users, or where they hold or wait for a seat. */
-async function reachedLicences(
-  trx: Knex.Transaction,
-  tenantId: string,
-  users: string[],
-): Promise<string[]> {
-  if (users.length === 0) return [];
+/**
+ * CTEs ending in `reached(license_id)`: the licences whose rules reach these users, or
+ * where they hold or wait for a seat.
+ */
+function reachedLicences(tenantId: string, users: string[]): Sql {
   // Licences whose rules reach these users through their groups (nested included), plus
   // licences where they hold or wait for a seat (covers memberships just removed).
   // Only these are locked, so directory writes for unrelated users don't queue up. This
@@ -103,15 +106,14 @@ async function reachedLicences(
            WHERE EXISTS (SELECT 1 FROM license_rules WHERE tenant_id = ?)`,
     bindings: [users, ...memberships.bindings, tenantId],
   });
-  const { rows } = await trx.raw(
-    `WITH RECURSIVE ${up.sql}
-     SELECT r.license_id FROM license_rules r JOIN up ON r.tenant_id = ? AND r.group_id = up.group_id
-     UNION
-     SELECT s.license_id FROM unnest(?::uuid[]) AS x(id)
-       JOIN seats s ON s.tenant_id = ? AND s.user_id = x.id AND s.state <> 'released'`,
-    [...up.bindings, tenantId, users, tenantId],
-  );
-  return rows.map((r: { license_id: string }) => r.license_id);
+  return {
+    sql: `${up.sql}, reached(license_id) AS (
+       SELECT r.license_id FROM license_rules r JOIN up ON r.tenant_id = ? AND r.group_id = up.group_id
+       UNION
+       SELECT s.license_id FROM unnest(?::uuid[]) AS x(id)
+         JOIN seats s ON s.tenant_id = ? AND s.user_id = x.id AND s.state <> 'released')`,
+    bindings: [...up.bindings, tenantId, users, tenantId],
+  };
 }
 
 /**
